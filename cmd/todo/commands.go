@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/todoevents/todo/shared/auth"
+	"github.com/todoevents/todo/shared/server"
+	"github.com/todoevents/todo/shared/stack"
+	"github.com/todoevents/todo/shared/store"
+)
+
+// run starts the whole system and serves it until ctx ends.
+func run(ctx context.Context, out io.Writer) error {
+	env := server.Environ()
+	setDefault(env, "PORT", "8080")
+	setDefault(env, "CORS_ORIGINS", "http://localhost:3000")
+	setDefault(env, "LOG_FORMAT", "console")
+	if secret := firstSet(env["AUTH_JWT_SECRET"], env["BETTER_AUTH_SECRET"]); secret == "" {
+		env["AUTH_JWT_SECRET"] = randomSecret()
+	}
+	ln, err := net.Listen("tcp", ":"+env["PORT"])
+	if err != nil {
+		return fmt.Errorf("PORT %s: %w", env["PORT"], err)
+	}
+	defer ln.Close()
+	pgLog, err := openPGLog()
+	if err != nil {
+		return err
+	}
+	defer pgLog.Close()
+	s, err := stack.Start(ctx, stack.Options{Env: env, PGDir: filepath.Join(".data", "pg"), PGLog: pgLog})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	srv := &http.Server{Handler: s.Handler, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	if err := printWelcome(out, s.Env); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	fmt.Fprintln(out, "\nshutting down...")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}
+
+func openPGLog() (*os.File, error) {
+	if err := os.MkdirAll(".data", 0o755); err != nil {
+		return nil, err
+	}
+	return os.OpenFile(filepath.Join(".data", "postgres.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+}
+
+func printWelcome(out io.Writer, env map[string]string) error {
+	secret := firstSet(env["AUTH_JWT_SECRET"], env["BETTER_AUTH_SECRET"])
+	tok, err := auth.Issue([]byte(secret), "demo-user", time.Now(), 24*time.Hour)
+	if err != nil {
+		return err
+	}
+	base := "http://localhost:" + env["PORT"]
+	_, err = fmt.Fprintf(out, `
+todo backend ready on %[1]s
+  database: %[2]s
+  brokers:  %[3]s
+  token for user demo-user (24h):
+    export TOKEN=%[4]s
+  try:
+    curl -s -X POST %[1]s/api/demo-user/tasks -H "Authorization: Bearer $TOKEN" \
+      -H 'Content-Type: application/json' -d '{"title":"Water the plants","recurring_type":"daily"}'
+    curl -s -X PATCH %[1]s/api/demo-user/tasks/<id>/complete -H "Authorization: Bearer $TOKEN"
+    curl -s %[1]s/api/demo-user/tasks -H "Authorization: Bearer $TOKEN"
+  Ctrl-C stops everything.
+`, base, env["DATABASE_URL"], env["KAFKA_BROKERS"], tok)
+	return err
+}
+
+func migrate(ctx context.Context, args []string) error {
+	url := os.Getenv("DATABASE_URL")
+	if url == "" {
+		return errors.New("DATABASE_URL is required")
+	}
+	direction := "up"
+	if len(args) > 0 {
+		direction = args[0]
+	}
+	switch direction {
+	case "up":
+		return store.Migrate(ctx, url)
+	case "down":
+		return store.MigrateDownAll(ctx, url)
+	}
+	return fmt.Errorf("migrate: %q is not up or down", direction)
+}
+
+func token(args []string) error {
+	if len(args) != 1 || args[0] == "" {
+		return errors.New("usage: todo token USER")
+	}
+	secret := firstSet(os.Getenv("AUTH_JWT_SECRET"), os.Getenv("BETTER_AUTH_SECRET"))
+	if len(secret) < auth.MinSecretLen {
+		return fmt.Errorf("AUTH_JWT_SECRET must be set, at least %d characters", auth.MinSecretLen)
+	}
+	tok, err := auth.Issue([]byte(secret), args[0], time.Now(), 24*time.Hour)
+	if err != nil {
+		return err
+	}
+	fmt.Println(tok)
+	return nil
+}
+
+func setDefault(env map[string]string, k, v string) {
+	if env[k] == "" {
+		env[k] = v
+	}
+}
+
+func firstSet(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func randomSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,81 @@
+// Package function is the recur-task function: it consumes
+// com.todo.task.completed events (from a Kafka consumer group, or pushed as
+// CloudEvents over HTTP by Knative or Dapr) and creates exactly one next
+// occurrence of each completed recurring task.
+package function
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/todoevents/todo/shared/app"
+	"github.com/todoevents/todo/shared/config"
+	"github.com/todoevents/todo/shared/events"
+	"github.com/todoevents/todo/shared/kafka"
+)
+
+// Name is the function's name, its events' source and its consumer id.
+const Name = "recur-task"
+
+// Function serves recur-task.
+type Function struct {
+	app.Lifecycle
+	dlq *kafka.Publisher
+}
+
+// New returns an unstarted function (Start connects it).
+func New() *Function { return &Function{} }
+
+// NewWith returns a function running on deps; it consumes from Kafka when
+// deps are configured for it.
+func NewWith(deps *app.Deps) (*Function, error) {
+	f := &Function{}
+	return f, f.init(deps)
+}
+
+// Start connects the function using the environment env.
+func (f *Function) Start(ctx context.Context, env map[string]string) error {
+	deps, err := app.Open(ctx, Name, env, config.Needs{})
+	if err != nil {
+		return err
+	}
+	if err := f.init(deps); err != nil {
+		deps.Close()
+		return err
+	}
+	return nil
+}
+
+// Stop stops consuming and releases connections.
+func (f *Function) Stop(ctx context.Context) error {
+	err := f.Lifecycle.Stop(ctx)
+	if f.dlq != nil {
+		_ = f.dlq.Close()
+	}
+	return err
+}
+
+func (f *Function) init(d *app.Deps) error {
+	f.Deps = d
+	f.Handler = d.API(app.Route{Method: "POST", Pattern: "/", Handler: f.receive})
+	cfg := d.Config
+	if len(cfg.KafkaBrokers) == 0 || !cfg.Consume {
+		d.Log.Info().Msg("Kafka consumer off (no KAFKA_BROKERS or KAFKA_CONSUME=false); HTTP push only")
+		return nil
+	}
+	if err := kafka.EnsureTopics(cfg.KafkaBrokers, cfg.KafkaPartitions, events.TopicTaskEvents, events.TopicDeadLetters); err != nil {
+		return err
+	}
+	pub, err := kafka.NewPublisher(cfg.KafkaBrokers, Name+"-dlq")
+	if err != nil {
+		return err
+	}
+	f.dlq = pub
+	consumer := &kafka.Consumer{Brokers: cfg.KafkaBrokers, Group: cfg.ConsumerGroup, Topic: events.TopicTaskEvents,
+		Handler: f.consume, Log: d.Log.With().Str("part", "consumer").Logger()}
+	d.Go(consumer.Run)
+	return nil
+}
+
+// ServeHTTP lets the function be mounted directly.
+func (f *Function) ServeHTTP(w http.ResponseWriter, r *http.Request) { f.Handle(w, r) }

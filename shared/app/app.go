@@ -1,0 +1,110 @@
+// Package app wires a function's dependencies from its configuration: the
+// logger, the database, token verification and, when Kafka is configured,
+// the outbox relay. Binaries, the local runner and tests share it.
+package app
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/todoevents/todo/shared/auth"
+	"github.com/todoevents/todo/shared/config"
+	"github.com/todoevents/todo/shared/events"
+	"github.com/todoevents/todo/shared/kafka"
+	"github.com/todoevents/todo/shared/logging"
+	"github.com/todoevents/todo/shared/outbox"
+	"github.com/todoevents/todo/shared/store"
+)
+
+// Deps are what a function runs on.
+type Deps struct {
+	Name   string
+	Config config.Config
+	Log    zerolog.Logger
+	Store  *store.Store
+	Auth   auth.Verifier
+	Now    func() time.Time
+	Relay  *outbox.Relay // nil when events are left for another relay
+
+	publisher *kafka.Publisher
+	ctx       context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+}
+
+// Open loads the configuration from env and connects everything function
+// name needs. Close releases it.
+func Open(ctx context.Context, name string, env map[string]string, needs config.Needs) (*Deps, error) {
+	cfg, err := config.Load(env, needs)
+	if err != nil {
+		return nil, err
+	}
+	log, err := logging.Stdout(cfg.LogFormat, cfg.LogLevel, name)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
+	if err != nil {
+		return nil, err
+	}
+	bg, cancel := context.WithCancel(context.Background())
+	d := &Deps{Name: name, Config: cfg, Log: log, Store: st, Now: time.Now,
+		Auth: auth.Verifier{Secret: []byte(cfg.JWTSecret)}, ctx: bg, cancel: cancel}
+	if err := d.startRelay(); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *Deps) startRelay() error {
+	if len(d.Config.KafkaBrokers) == 0 || !d.Config.RelayEnabled {
+		d.Log.Info().Msg("outbox relay off here (no KAFKA_BROKERS or OUTBOX_RELAY=false)")
+		return nil
+	}
+	if err := kafka.EnsureTopics(d.Config.KafkaBrokers, d.Config.KafkaPartitions,
+		events.TopicTaskEvents, events.TopicDeadLetters); err != nil {
+		return err
+	}
+	pub, err := kafka.NewPublisher(d.Config.KafkaBrokers, d.Name)
+	if err != nil {
+		return fmt.Errorf("KAFKA_BROKERS: %w", err)
+	}
+	d.publisher = pub
+	d.Relay = &outbox.Relay{Pool: d.Store.Pool, Publisher: pub, Log: d.Log.With().Str("part", "relay").Logger(),
+		Retention: d.Config.OutboxRetention}
+	d.Go(d.Relay.Run)
+	return nil
+}
+
+// Go runs fn in the background until Close.
+func (d *Deps) Go(fn func(context.Context) error) {
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		if err := fn(d.ctx); err != nil {
+			d.Log.Error().Err(err).Msg("background task stopped")
+		}
+	}()
+}
+
+// WakeRelay asks the relay to publish new outbox rows now.
+func (d *Deps) WakeRelay() {
+	if d.Relay != nil {
+		d.Relay.Wake()
+	}
+}
+
+// Close stops background work and releases connections.
+func (d *Deps) Close() {
+	d.cancel()
+	d.wg.Wait()
+	if d.publisher != nil {
+		_ = d.publisher.Close()
+	}
+	d.Store.Close()
+}

@@ -1,0 +1,55 @@
+package auth
+
+import (
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/todoevents/todo/shared/apperr"
+)
+
+func TestAuthorize(t *testing.T) {
+	t.Parallel()
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	v := Verifier{Secret: secret, Now: func() time.Time { return now }}
+	good, _ := Issue(secret, "alice", now, time.Hour)
+	expired, _ := Issue(secret, "alice", now.Add(-2*time.Hour), time.Hour)
+	foreign, _ := Issue([]byte("another-secret-another-secret!!"), "alice", now, time.Hour)
+	noExp, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "alice"}).SignedString(secret)
+	none, _ := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{"sub": "alice", "exp": now.Add(time.Hour).Unix()}).
+		SignedString(jwt.UnsafeAllowNoneSignatureType)
+	cases := []struct {
+		name, header, user string
+		want               apperr.Code
+	}{
+		{"valid", "Bearer " + good, "alice", ""},
+		{"lower-case scheme", "bearer " + good, "alice", ""},
+		{"other user's path", "Bearer " + good, "bob", apperr.Forbidden},
+		{"missing header", "", "alice", apperr.Unauthorized},
+		{"basic scheme", "Basic abc", "alice", apperr.Unauthorized},
+		{"expired", "Bearer " + expired, "alice", apperr.Unauthorized},
+		{"wrong secret", "Bearer " + foreign, "alice", apperr.Unauthorized},
+		{"no exp", "Bearer " + noExp, "alice", apperr.Unauthorized},
+		{"alg none", "Bearer " + none, "alice", apperr.Unauthorized},
+		{"garbage", "Bearer not.a.jwt", "alice", apperr.Unauthorized},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := httptest.NewRequest("GET", "/", nil)
+			if tc.header != "" {
+				r.Header.Set("Authorization", tc.header)
+			}
+			err := v.Authorize(r, tc.user)
+			if tc.want == "" && err != nil {
+				t.Fatalf("unexpected error %v", err)
+			}
+			if tc.want != "" && apperr.CodeOf(err) != tc.want {
+				t.Fatalf("got %v, want code %s", err, tc.want)
+			}
+		})
+	}
+}

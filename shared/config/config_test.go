@@ -1,0 +1,53 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestLoad(t *testing.T) {
+	t.Parallel()
+	base := map[string]string{"DATABASE_URL": "postgres://u@h/db", "AUTH_JWT_SECRET": "0123456789abcdef0123"}
+	with := func(k, v string) map[string]string {
+		m := map[string]string{}
+		for a, b := range base {
+			m[a] = b
+		}
+		m[k] = v
+		return m
+	}
+	cases := []struct {
+		name    string
+		env     map[string]string
+		wantErr string
+	}{
+		{"defaults", base, ""},
+		{"better auth secret name", with("AUTH_JWT_SECRET", ""), "AUTH_JWT_SECRET"},
+		{"bad port", with("PORT", "http"), "PORT"},
+		{"port out of range", with("PORT", "70000"), "PORT"},
+		{"missing database", with("DATABASE_URL", ""), "DATABASE_URL"},
+		{"wrong database scheme", with("DATABASE_URL", "mysql://x"), "DATABASE_URL"},
+		{"bad relay flag", with("OUTBOX_RELAY", "maybe"), "OUTBOX_RELAY"},
+		{"bad retention", with("OUTBOX_RETENTION", "-1h"), "OUTBOX_RETENTION"},
+		{"short secret", with("AUTH_JWT_SECRET", "short"), "AUTH_JWT_SECRET"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Load(tc.env, Needs{Auth: true})
+			if tc.wantErr == "" && err != nil {
+				t.Fatal(err)
+			}
+			if tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("got %v, want error naming %s", err, tc.wantErr)
+			}
+		})
+	}
+	env := with("AUTH_JWT_SECRET", "")
+	env["BETTER_AUTH_SECRET"] = "0123456789abcdef0123"
+	env["KAFKA_BROKERS"] = " a:9092, b:9092 ,"
+	c, err := Load(env, Needs{Auth: true})
+	if err != nil || c.JWTSecret != "0123456789abcdef0123" || len(c.KafkaBrokers) != 2 || c.Port != 8080 {
+		t.Fatalf("got %+v, %v", c, err)
+	}
+}

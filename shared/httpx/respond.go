@@ -1,0 +1,66 @@
+// Package httpx holds the HTTP plumbing every function shares: JSON
+// responses and errors, strict body decoding, and middleware for request
+// ids, logging, panic recovery and CORS.
+package httpx
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/rs/zerolog"
+
+	"github.com/todoevents/todo/shared/apperr"
+)
+
+// WriteJSON writes v as a JSON response with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// ErrorBody is the one shape of every error response. Detail repeats the
+// message for clients written against FastAPI-style backends.
+type ErrorBody struct {
+	Error     ErrorDetail `json:"error"`
+	Detail    string      `json:"detail"`
+	RequestID string      `json:"request_id,omitempty"`
+}
+
+// ErrorDetail names the code, a client-safe message and the offending field.
+type ErrorDetail struct {
+	Code    apperr.Code `json:"code"`
+	Message string      `json:"message"`
+	Field   string      `json:"field,omitempty"`
+}
+
+// WriteError maps err to its status and writes the JSON error body. Causes
+// are logged, never sent.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	e := apperr.As(err)
+	status := apperr.HTTPStatus(e.Code)
+	log := zerolog.Ctx(r.Context())
+	if status >= 500 {
+		log.Error().Err(err).Str("code", string(e.Code)).Msg("request failed")
+	} else {
+		log.Debug().Err(err).Str("code", string(e.Code)).Msg("request rejected")
+	}
+	if e.Code == apperr.Unavailable {
+		w.Header().Set("Retry-After", "1")
+	}
+	WriteJSON(w, status, ErrorBody{
+		Error:     ErrorDetail{Code: e.Code, Message: e.Message, Field: e.Field},
+		Detail:    e.Message,
+		RequestID: RequestID(r.Context()),
+	})
+}
+
+// HandlerFunc is a handler that returns its error; the error becomes the
+// JSON error response.
+type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (h HandlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := h(w, r); err != nil {
+		WriteError(w, r, err)
+	}
+}

@@ -1,0 +1,119 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/rs/zerolog"
+)
+
+// Handler processes one record. It returns nil once the record's effects are
+// committed (or it was dead-lettered); any error means "not done, retry".
+type Handler func(ctx context.Context, msg *sarama.ConsumerMessage) error
+
+// Consumer runs a consumer group over one topic, processing each partition
+// strictly in order and marking a record only after its handler succeeded,
+// so a crash never skips an unprocessed record.
+type Consumer struct {
+	Brokers  []string
+	Group    string
+	Topic    string
+	Handler  Handler
+	Log      zerolog.Logger
+	Backoff  time.Duration // first retry delay; doubles up to MaxBackoff
+	MaxDelay time.Duration
+}
+
+// Run consumes until ctx ends, then commits marked offsets and leaves the
+// group.
+func (c *Consumer) Run(ctx context.Context) error {
+	group, err := sarama.NewConsumerGroup(c.Brokers, c.Group, Config(c.Group))
+	if err != nil {
+		return fmt.Errorf("kafka consumer group: %w", err)
+	}
+	defer group.Close()
+	go func() {
+		for err := range group.Errors() {
+			c.Log.Warn().Err(err).Msg("consumer group error")
+		}
+	}()
+	for ctx.Err() == nil {
+		if err := group.Consume(ctx, []string{c.Topic}, (*groupHandler)(c)); err != nil {
+			if errors.Is(err, sarama.ErrClosedConsumerGroup) {
+				return nil
+			}
+			c.Log.Warn().Err(err).Msg("consumer group session ended; rejoining")
+			sleep(ctx, time.Second)
+		}
+	}
+	return nil
+}
+
+type groupHandler Consumer
+
+func (h *groupHandler) Setup(sarama.ConsumerGroupSession) error { return nil }
+
+// Cleanup commits what was marked before the session ends.
+func (h *groupHandler) Cleanup(s sarama.ConsumerGroupSession) error {
+	s.Commit()
+	return nil
+}
+
+func (h *groupHandler) ConsumeClaim(s sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
+	ctx := s.Context()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case msg, ok := <-claim.Messages():
+			if !ok {
+				return nil
+			}
+			if !h.handleWithRetry(ctx, msg) {
+				return nil // session ending; the record stays unmarked and is redelivered
+			}
+			s.MarkMessage(msg, "")
+		}
+	}
+}
+
+// handleWithRetry retries the handler with exponential backoff until it
+// succeeds or ctx ends. It reports whether the record was handled.
+func (h *groupHandler) handleWithRetry(ctx context.Context, msg *sarama.ConsumerMessage) bool {
+	delay := h.Backoff
+	if delay <= 0 {
+		delay = 100 * time.Millisecond
+	}
+	maxDelay := h.MaxDelay
+	if maxDelay <= 0 {
+		maxDelay = 10 * time.Second
+	}
+	for attempt := 1; ; attempt++ {
+		err := h.Handler(ctx, msg)
+		if err == nil {
+			return true
+		}
+		h.Log.Warn().Err(err).Int("attempt", attempt).Str("topic", msg.Topic).
+			Int32("partition", msg.Partition).Int64("offset", msg.Offset).Dur("retry_in", delay).
+			Msg("event not processed; will retry")
+		if !sleep(ctx, delay) {
+			return false
+		}
+		delay = min(delay*2, maxDelay)
+	}
+}
+
+// sleep waits d or until ctx ends; it reports whether the full wait passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -1,0 +1,142 @@
+// Package outbox relays events written to the outbox table to Kafka. One
+// relay at a time holds a PostgreSQL advisory lock and publishes pending rows
+// in insertion order, stamping each as published after the broker
+// acknowledged it; others wait as hot standbys.
+package outbox
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/rs/zerolog"
+)
+
+// lockKey is the advisory lock that elects the active relay.
+const lockKey = 0x746f646f0001
+
+// Publisher sends one event to a topic, returning after the broker's ack.
+type Publisher interface {
+	Publish(ctx context.Context, topic string, e cloudevents.Event) error
+}
+
+// Relay moves outbox rows to the broker.
+type Relay struct {
+	Pool      *pgxpool.Pool
+	Publisher Publisher
+	Log       zerolog.Logger
+	// Poll is the longest wait between passes when no notification arrives.
+	Poll time.Duration
+	// Retention is how long published rows are kept before being deleted.
+	Retention time.Duration
+	// Batch is the number of rows read per pass.
+	Batch int
+
+	wake chan struct{}
+}
+
+// Wake asks the relay to look for new rows now (the fast path after a commit).
+func (r *Relay) Wake() {
+	select {
+	case r.wakeCh() <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Relay) wakeCh() chan struct{} {
+	if r.wake == nil {
+		r.wake = make(chan struct{}, 1)
+	}
+	return r.wake
+}
+
+// Run relays until ctx ends. Database and broker failures are logged and
+// retried with backoff; Run only returns when ctx is done.
+func (r *Relay) Run(ctx context.Context) error {
+	r.wakeCh()
+	backoff := newBackoff()
+	for ctx.Err() == nil {
+		err := r.lead(ctx)
+		if ctx.Err() != nil {
+			break
+		}
+		if err != nil && !errors.Is(err, errNotLeader) {
+			r.Log.Warn().Err(err).Msg("outbox relay interrupted; retrying")
+		}
+		if !errors.Is(err, errNotLeader) {
+			backoff.wait(ctx)
+			continue
+		}
+		backoff.reset()
+		sleep(ctx, r.poll())
+	}
+	return nil
+}
+
+func (r *Relay) poll() time.Duration {
+	if r.Poll <= 0 {
+		return 2 * time.Second
+	}
+	return r.Poll
+}
+
+func (r *Relay) batch() int {
+	if r.Batch <= 0 {
+		return 100
+	}
+	return r.Batch
+}
+
+var errNotLeader = errors.New("another relay holds the lock")
+
+// lead takes the advisory lock on a dedicated connection and relays while it
+// holds it. Losing the connection releases the lock for another relay.
+func (r *Relay) lead(ctx context.Context) error {
+	conn, err := r.Pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	var locked bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, int64(lockKey)).Scan(&locked); err != nil {
+		return err
+	}
+	if !locked {
+		return errNotLeader
+	}
+	defer func() {
+		// The connection may be gone; then the lock went with it.
+		_, _ = conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(lockKey))
+	}()
+	if _, err := conn.Exec(ctx, `LISTEN outbox`); err != nil {
+		return err
+	}
+	r.Log.Info().Msg("outbox relay active")
+	pub := newBackoff()
+	lastClean := time.Time{}
+	for ctx.Err() == nil {
+		n, err := r.drain(ctx, conn.Conn())
+		if err != nil {
+			if isDBError(err) {
+				return err
+			}
+			r.Log.Warn().Err(err).Msg("publish failed; backing off")
+			pub.wait(ctx)
+			continue
+		}
+		pub.reset()
+		if time.Since(lastClean) > time.Minute {
+			r.clean(ctx, conn.Conn())
+			lastClean = time.Now()
+		}
+		if n == r.batch() {
+			continue // more rows may be waiting
+		}
+		if err := r.waitForWork(ctx, conn.Conn()); err != nil {
+			return err
+		}
+	}
+	return nil
+}

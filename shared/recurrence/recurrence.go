@@ -1,0 +1,169 @@
+// Package recurrence computes the next occurrence of a recurring task. It is
+// pure: the completion time is passed in, and all calendar arithmetic happens
+// in the task's own time zone, so wall-clock times survive DST changes and
+// month ends clamp without drifting.
+package recurrence
+
+import "time"
+
+// Frequency of a series.
+type Frequency string
+
+// Frequencies.
+const (
+	Daily   Frequency = "daily"
+	Weekly  Frequency = "weekly"
+	Monthly Frequency = "monthly"
+	Yearly  Frequency = "yearly"
+)
+
+// Rule describes a series.
+type Rule struct {
+	Frequency Frequency
+	// Schedule selects schedule-based recurrence (the next slot of the
+	// series after the one completed); false is completion-based (one period
+	// after the completion).
+	Schedule bool
+	// Location is the series' time zone; nil means UTC.
+	Location *time.Location
+	// Anchor is the series' first due date; it fixes the day of month and
+	// time of day. Zero means the series has none.
+	Anchor time.Time
+	// End is the inclusive last allowed due date; zero means no end.
+	End time.Time
+}
+
+// maxSteps bounds the search for a schedule slot after a long absence.
+const maxSteps = 100000
+
+// Next returns the due date of the occurrence that follows an instance due at
+// due (zero if it had none) and completed at completedAt. ok is false when the
+// rule has no further occurrence (unknown frequency, or past End).
+func Next(r Rule, due, completedAt time.Time) (next time.Time, ok bool) {
+	loc := r.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	if !r.Frequency.valid() {
+		return time.Time{}, false
+	}
+	if r.Schedule && !(due.IsZero() && r.Anchor.IsZero()) {
+		next = nextScheduled(r, loc, due, completedAt)
+	} else {
+		next = nextAfterCompletion(r, loc, due, completedAt)
+	}
+	if next.IsZero() || (!r.End.IsZero() && next.After(r.End)) {
+		return time.Time{}, false
+	}
+	return next, true
+}
+
+func (f Frequency) valid() bool {
+	switch f {
+	case Daily, Weekly, Monthly, Yearly:
+		return true
+	}
+	return false
+}
+
+// nextScheduled returns the first slot of the series strictly after both the
+// completed instance's due date and the completion itself: completing late
+// skips the missed slots instead of creating a backlog.
+func nextScheduled(r Rule, loc *time.Location, due, completedAt time.Time) time.Time {
+	anchor := r.Anchor
+	if anchor.IsZero() {
+		anchor = due
+	}
+	after := completedAt
+	if due.After(after) {
+		after = due
+	}
+	a := anchor.In(loc)
+	n := estimateSteps(r.Frequency, a, after.In(loc))
+	for i := 0; i < maxSteps; i, n = i+1, n+1 {
+		if slot := step(r.Frequency, a, n, a.Day()); slot.After(after) {
+			return slot
+		}
+	}
+	return time.Time{}
+}
+
+// nextAfterCompletion returns one period after the completion day, at the
+// series' time of day when it has one (else at the completion's time). The
+// day of month follows the anchor when the completion fell on the series'
+// day, so a series on the 31st completed on Feb 28 continues on Mar 31.
+func nextAfterCompletion(r Rule, loc *time.Location, due, completedAt time.Time) time.Time {
+	c := completedAt.In(loc)
+	clock := c
+	if !due.IsZero() {
+		clock = due.In(loc)
+	} else if !r.Anchor.IsZero() {
+		clock = r.Anchor.In(loc)
+	}
+	base := time.Date(c.Year(), c.Month(), c.Day(), clock.Hour(), clock.Minute(), clock.Second(), clock.Nanosecond(), loc)
+	day := c.Day()
+	if !r.Anchor.IsZero() {
+		if ad := r.Anchor.In(loc).Day(); clampDay(c.Year(), c.Month(), ad) == c.Day() {
+			day = ad
+		}
+	}
+	return step(r.Frequency, base, 1, day)
+}
+
+// step returns the n-th slot after start: calendar days, or calendar months
+// with the day of month clamped to the month's length.
+func step(f Frequency, start time.Time, n, day int) time.Time {
+	y, m, d := start.Date()
+	hh, mm, ss := start.Clock()
+	ns, loc := start.Nanosecond(), start.Location()
+	switch f {
+	case Daily:
+		return time.Date(y, m, d+n, hh, mm, ss, ns, loc)
+	case Weekly:
+		return time.Date(y, m, d+7*n, hh, mm, ss, ns, loc)
+	case Monthly:
+		ty, tm := addMonths(y, m, n)
+		return time.Date(ty, tm, clampDay(ty, tm, day), hh, mm, ss, ns, loc)
+	default:
+		return time.Date(y+n, m, clampDay(y+n, m, day), hh, mm, ss, ns, loc)
+	}
+}
+
+// estimateSteps returns a step count whose slot is not after t, so the
+// search from there is short.
+func estimateSteps(f Frequency, anchor, t time.Time) int {
+	if !t.After(anchor) {
+		return 1
+	}
+	var n int
+	switch f {
+	case Daily:
+		n = int(t.Sub(anchor).Hours()/24) - 2
+	case Weekly:
+		n = int(t.Sub(anchor).Hours()/(24*7)) - 1
+	case Monthly:
+		n = (t.Year()-anchor.Year())*12 + int(t.Month()-anchor.Month()) - 1
+	default:
+		n = t.Year() - anchor.Year() - 1
+	}
+	if n < 1 {
+		return 1
+	}
+	return n
+}
+
+func addMonths(y int, m time.Month, n int) (int, time.Month) {
+	total := int(m) - 1 + n
+	return y + total/12, time.Month(total%12 + 1)
+}
+
+func clampDay(y int, m time.Month, day int) int {
+	if last := daysIn(y, m); day > last {
+		return last
+	}
+	return day
+}
+
+func daysIn(y int, m time.Month) int {
+	return time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}

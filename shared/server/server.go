@@ -1,0 +1,107 @@
+// Package server runs a function as a binary: HTTP on $PORT with health
+// endpoints, and a graceful shutdown on SIGTERM or SIGINT.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Function is the shape of a Knative-style Go function.
+type Function interface {
+	Start(ctx context.Context, env map[string]string) error
+	Stop(ctx context.Context) error
+	Ready(ctx context.Context) (bool, error)
+	Handle(w http.ResponseWriter, r *http.Request)
+}
+
+// Environ returns the process environment as a map.
+func Environ() map[string]string {
+	env := map[string]string{}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	return env
+}
+
+// Main starts fn with the process environment and serves it until a
+// termination signal. Start-up failures end the process with status 1.
+func Main(fn Function) {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	env := Environ()
+	port := env["PORT"]
+	if port == "" {
+		port = "8080"
+	}
+	if err := Run(ctx, fn, env, ":"+port, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "fatal:", err)
+		os.Exit(1)
+	}
+}
+
+// Run starts fn, serves it on addr (or on ln when given) until ctx ends,
+// then drains requests and stops fn.
+func Run(ctx context.Context, fn Function, env map[string]string, addr string, ln net.Listener) error {
+	if err := fn.Start(ctx, env); err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: Mux(fn), ReadHeaderTimeout: 10 * time.Second}
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			_ = fn.Stop(context.Background())
+			return err
+		}
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdownCtx)
+	stopErr := fn.Stop(shutdownCtx)
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	return errors.Join(serveErr, stopErr)
+}
+
+// Mux serves the health endpoints and hands everything else to fn.
+func Mux(fn Function) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health/liveness", func(w http.ResponseWriter, _ *http.Request) {
+		writeStatus(w, http.StatusOK, "ok")
+	})
+	mux.HandleFunc("GET /health/readiness", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if ok, err := fn.Ready(ctx); !ok || err != nil {
+			writeStatus(w, http.StatusServiceUnavailable, "not ready")
+			return
+		}
+		writeStatus(w, http.StatusOK, "ready")
+	})
+	mux.HandleFunc("/", fn.Handle)
+	return mux
+}
+
+func writeStatus(w http.ResponseWriter, code int, status string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = fmt.Fprintf(w, "{\"status\":%q}\n", status)
+}

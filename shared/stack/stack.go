@@ -1,0 +1,135 @@
+// Package stack runs the whole system in one process: a PostgreSQL cluster
+// (unless a database URL is given), an in-process Kafka-protocol broker
+// (unless brokers are given), migrations, every function, and a gateway that
+// serves the whole API on one base URL. `make run` and the integration tests
+// both use it.
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	completetask "github.com/todoevents/todo/functions/complete-task"
+	createtask "github.com/todoevents/todo/functions/create-task"
+	readtasks "github.com/todoevents/todo/functions/read-tasks"
+	recurtask "github.com/todoevents/todo/functions/recur-task"
+	"github.com/todoevents/todo/shared/events"
+	"github.com/todoevents/todo/shared/pgcluster"
+	"github.com/todoevents/todo/shared/server"
+	"github.com/todoevents/todo/shared/store"
+)
+
+// Options configure Start.
+type Options struct {
+	// Env is the functions' environment (DATABASE_URL, KAFKA_BROKERS,
+	// AUTH_JWT_SECRET, ...). Missing DATABASE_URL and KAFKA_BROKERS are
+	// filled in by the embedded PostgreSQL and broker.
+	Env map[string]string
+	// PGDir keeps the embedded cluster's data; empty uses a temporary one
+	// that is removed on Close.
+	PGDir string
+	// PGLog receives the embedded server's output.
+	PGLog *os.File
+	// Partitions of the embedded broker's topics.
+	Partitions int32
+}
+
+// Stack is the running system.
+type Stack struct {
+	Env     map[string]string
+	Handler http.Handler
+	Broker  *kfake.Cluster     // nil when external brokers are used
+	PG      *pgcluster.Cluster // nil when DATABASE_URL was given
+
+	functions []server.Function
+	tempPG    bool
+}
+
+// Start brings the system up.
+func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
+	s := &Stack{Env: map[string]string{}}
+	for k, v := range opts.Env {
+		s.Env[k] = v
+	}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if s.Env["DATABASE_URL"] == "" {
+		if s.PG, err = pgcluster.Start(ctx, pgcluster.Options{Dir: opts.PGDir, Log: opts.PGLog}); err != nil {
+			return nil, fmt.Errorf("embedded PostgreSQL: %w", err)
+		}
+		s.tempPG = opts.PGDir == ""
+		s.Env["DATABASE_URL"] = s.PG.URL("postgres")
+	}
+	if err := store.Migrate(ctx, s.Env["DATABASE_URL"]); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	if s.Env["KAFKA_BROKERS"] == "" {
+		partitions := opts.Partitions
+		if partitions <= 0 {
+			partitions = 3
+		}
+		s.Broker, err = kfake.NewCluster(kfake.NumBrokers(1),
+			kfake.SeedTopics(partitions, events.TopicTaskEvents, events.TopicDeadLetters))
+		if err != nil {
+			return nil, fmt.Errorf("embedded broker: %w", err)
+		}
+		s.Env["KAFKA_BROKERS"] = strings.Join(s.Broker.ListenAddrs(), ",")
+	}
+	create, complete, read, recur := createtask.New(), completetask.New(), readtasks.New(), recurtask.New()
+	for _, fn := range []server.Function{create, complete, read, recur} {
+		if err := fn.Start(ctx, s.Env); err != nil {
+			return nil, err
+		}
+		s.functions = append(s.functions, fn)
+	}
+	s.Handler = gateway(create, complete, read, recur)
+	return s, nil
+}
+
+// gateway routes each API call to the function that serves it, as an
+// ingress would in a cluster.
+func gateway(create, complete, read, recur server.Function) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/{user_id}/tasks", create.Handle)
+	mux.HandleFunc("PATCH /api/{user_id}/tasks/{id}/complete", complete.Handle)
+	mux.HandleFunc("POST /events/recur-task", func(w http.ResponseWriter, r *http.Request) {
+		r2 := r.Clone(r.Context())
+		r2.URL.Path = "/"
+		recur.Handle(w, r2)
+	})
+	mux.HandleFunc("GET /health/liveness", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte("{\"status\":\"ok\"}\n"))
+	})
+	mux.HandleFunc("/", read.Handle) // reads, preflights, and JSON 404/405 for the rest
+	return mux
+}
+
+// Close stops the functions, the broker and the embedded database.
+func (s *Stack) Close() {
+	ctx := context.Background()
+	var errs []error
+	for i := len(s.functions) - 1; i >= 0; i-- {
+		errs = append(errs, s.functions[i].Stop(ctx))
+	}
+	if s.Broker != nil {
+		s.Broker.Close()
+	}
+	if s.PG != nil {
+		if s.tempPG {
+			s.PG.Remove()
+		} else {
+			s.PG.Stop()
+		}
+	}
+	_ = errors.Join(errs...)
+}

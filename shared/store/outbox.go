@@ -1,0 +1,37 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/todoevents/todo/shared/events"
+)
+
+// enqueue writes evt to the outbox inside tx, to be relayed to the topic of
+// its kind: dead letters (those with a reason) to the DLQ, the rest to
+// task-events.
+func enqueue(ctx context.Context, tx pgx.Tx, evt cloudevents.Event) error {
+	body, err := evt.MarshalJSON()
+	if err != nil {
+		return fmt.Errorf("encode event: %w", err)
+	}
+	topic := events.TopicTaskEvents
+	if _, ok := evt.Extensions()[events.ExtDeadLetterWhy]; ok {
+		topic = events.TopicDeadLetters
+	}
+	key, _ := evt.Extensions()[events.ExtPartitionKey].(string)
+	_, err = tx.Exec(ctx, `INSERT INTO outbox (event_id, topic, partition_key, event) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (topic, event_id) DO NOTHING`, evt.ID(), topic, key, body)
+	return err
+}
+
+// EnqueueDeadLetter queues a copy of evt, carrying reason, for the
+// dead-letter topic. Dead-lettering the same event again changes nothing.
+func (s *Store) EnqueueDeadLetter(ctx context.Context, evt cloudevents.Event, reason string) error {
+	evt = evt.Clone()
+	evt.SetExtension(events.ExtDeadLetterWhy, reason)
+	return s.inTx(ctx, func(tx pgx.Tx) error { return enqueue(ctx, tx, evt) })
+}

@@ -1,0 +1,76 @@
+package store
+
+import (
+	"context"
+	"errors"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/todoevents/todo/shared/apperr"
+	"github.com/todoevents/todo/shared/task"
+)
+
+// CreateTask inserts t and, in the same transaction, queues the event that
+// announces it. A parent task must exist and belong to the same user.
+func (s *Store) CreateTask(ctx context.Context, t task.Task, evt cloudevents.Event) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if t.ParentTaskID != nil {
+			if _, err := getTask(ctx, tx, t.UserID, *t.ParentTaskID, false); err != nil {
+				if apperr.CodeOf(err) == apperr.NotFound {
+					return apperr.Field("parent_task_id", "no task %s of this user", *t.ParentTaskID)
+				}
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, insertTaskSQL, taskArgs(t)...); err != nil {
+			if isUniqueViolation(err, "tasks_parent_task_id_key") {
+				return apperr.New(apperr.Conflict, "task %s already has a next occurrence", *t.ParentTaskID)
+			}
+			if isUniqueViolation(err, "tasks_pkey") {
+				return apperr.New(apperr.Conflict, "task %s already exists", t.ID)
+			}
+			return err
+		}
+		return enqueue(ctx, tx, evt)
+	})
+}
+
+// Mutation changes a locked task in place and returns the event announcing
+// the change, or nil when nothing changed (then nothing is written).
+type Mutation func(t *task.Task) (*cloudevents.Event, error)
+
+// UpdateTask loads task id of userID under a row lock, applies mutate and, if
+// it produced an event, saves the task and queues the event in the same
+// transaction. It returns the task as stored afterwards.
+func (s *Store) UpdateTask(ctx context.Context, userID, id string, mutate Mutation) (task.Task, error) {
+	var out task.Task
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		t, err := getTask(ctx, tx, userID, id, true)
+		if err != nil {
+			return err
+		}
+		evt, err := mutate(&t)
+		if err != nil || evt == nil {
+			out = t
+			return err
+		}
+		if err := saveTask(ctx, tx, t); err != nil {
+			return err
+		}
+		out = t
+		return enqueue(ctx, tx, *evt)
+	})
+	return out, err
+}
+
+func saveTask(ctx context.Context, tx pgx.Tx, t task.Task) error {
+	tag, err := tx.Exec(ctx, `UPDATE tasks SET title=$3, description=$4, status=$5, priority=$6, tags=$7,
+		due_date=$8, timezone=$9, recurring_type=$10, recurrence_basis=$11, recurring_end_date=$12,
+		series_anchor=$13, parent_task_id=$14, completed_at=$15, created_at=$16, updated_at=$17
+		WHERE id=$1 AND user_id=$2`, taskArgs(t)...)
+	if err == nil && tag.RowsAffected() != 1 {
+		err = errors.New("task vanished during update")
+	}
+	return err
+}
