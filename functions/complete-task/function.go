@@ -68,7 +68,7 @@ func (f *Function) complete(w http.ResponseWriter, r *http.Request) error {
 	if _, err := httpx.DecodeJSON(r, &req, true); err != nil {
 		return err
 	}
-	now := d.Now().UTC()
+	now := d.Now()
 	t, err := d.Store.UpdateTask(r.Context(), user, id, func(t *task.Task) (*cloudevents.Event, error) {
 		want := !t.Completed()
 		if req.Completed != nil {

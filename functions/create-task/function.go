@@ -57,7 +57,7 @@ func (f *Function) create(w http.ResponseWriter, r *http.Request) error {
 	if _, err := httpx.DecodeJSON(r, &draft, false); err != nil {
 		return err
 	}
-	now := d.Now().UTC()
+	now := d.Now()
 	t, err := draft.Build(uuid.NewString(), user, now)
 	if err != nil {
 		return err

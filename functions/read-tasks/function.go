@@ -72,7 +72,7 @@ var filters = map[string]store.StatusFilter{
 	"": store.FilterAll, "all": store.FilterAll,
 	"pending": store.FilterOpen, "open": store.FilterOpen,
 	"in_progress": store.FilterInProgress,
-	"completed": store.FilterDone, "done": store.FilterDone,
+	"completed":   store.FilterDone, "done": store.FilterDone,
 }
 
 func (f *Function) list(w http.ResponseWriter, r *http.Request) error {

@@ -29,7 +29,7 @@ func (f *Function) process(ctx context.Context, e cloudevents.Event) (store.Outc
 		log.Warn().Err(err).Msg("poison event")
 		return "", err
 	}
-	now := f.Deps.Now().UTC()
+	now := f.Deps.Now()
 	outcome, child, err := f.Deps.Store.RecordOccurrence(ctx, Name, c.EventID, c.Data.UserID, c.Data.TaskID,
 		func(parent task.Task) (*task.Task, *cloudevents.Event, error) {
 			return nextOccurrence(parent, *c.Data.CompletedAt, now)

@@ -36,6 +36,10 @@ type Deps struct {
 	wg        sync.WaitGroup
 }
 
+// Now is the default clock: UTC at the database's microsecond precision, so
+// what a function returns equals what it stored.
+func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
 // Open loads the configuration from env and connects everything function
 // name needs. Close releases it.
 func Open(ctx context.Context, name string, env map[string]string, needs config.Needs) (*Deps, error) {
@@ -52,7 +56,7 @@ func Open(ctx context.Context, name string, env map[string]string, needs config.
 		return nil, err
 	}
 	bg, cancel := context.WithCancel(context.Background())
-	d := &Deps{Name: name, Config: cfg, Log: log, Store: st, Now: time.Now,
+	d := &Deps{Name: name, Config: cfg, Log: log, Store: st, Now: Now,
 		Auth: auth.Verifier{Secret: []byte(cfg.JWTSecret)}, ctx: bg, cancel: cancel}
 	if err := d.startRelay(); err != nil {
 		d.Close()

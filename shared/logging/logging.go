@@ -25,7 +25,6 @@ func New(w io.Writer, format, level, component string) (zerolog.Logger, error) {
 	default:
 		return zerolog.Nop(), fmt.Errorf("LOG_FORMAT: %q is not json or console", format)
 	}
-	zerolog.TimeFieldFormat = time.RFC3339Nano
 	return zerolog.New(w).Level(lvl).With().Timestamp().Str("component", component).Logger(), nil
 }
 

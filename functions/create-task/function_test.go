@@ -1,0 +1,188 @@
+package function
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/todoevents/todo/shared/auth"
+	"github.com/todoevents/todo/shared/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+func rowCount(tb testing.TB, f *Function, sql string, args ...any) int {
+	tb.Helper()
+	var n int
+	if err := f.Deps.Store.Pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		tb.Fatal(err)
+	}
+	return n
+}
+
+func TestCreateValidTask(t *testing.T) {
+	t.Parallel()
+	f := NewWith(testenv.Deps(t, Name))
+	user := testenv.User()
+	rec := testenv.Do(t, f.Handler, "POST", "/api/"+user+"/tasks", testenv.Token(t, user), []byte(`{
+		"title":"  Renew passport ","description":"photos","priority":"low","tags":["admin","admin","travel"],
+		"due_date":"2027-01-31","timezone":"Europe/Paris","recurring_type":"monthly",
+		"recurring_end_date":"2027-12-31"}`))
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+	var got map[string]any
+	testenv.Decode(t, rec, &got)
+	want := map[string]any{"title": "Renew passport", "status": "pending", "priority": "low", "timezone": "Europe/Paris",
+		"recurring_type": "monthly", "recurrence_basis": "completion", "completed": false, "user_id": user,
+		"due_date": "2027-01-30T23:00:00Z", "recurring_end_date": "2027-12-31T22:59:59Z", "parent_task_id": nil}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+	if tags := got["tags"].([]any); len(tags) != 2 {
+		t.Errorf("tags %v, want duplicates removed", tags)
+	}
+	if n := rowCount(t, f, `SELECT count(*) FROM outbox WHERE event->>'subject' = $1 AND event->>'type' = 'com.todo.task.created'
+		AND partition_key = $2`, got["id"], user); n != 1 {
+		t.Fatalf("%d task.created outbox rows, want 1", n)
+	}
+}
+
+func TestCreateWithParent(t *testing.T) {
+	t.Parallel()
+	f := NewWith(testenv.Deps(t, Name))
+	alice, bob := testenv.User(), testenv.User()
+	post := func(user, body string) (int, map[string]any) {
+		rec := testenv.Do(t, f.Handler, "POST", "/api/"+user+"/tasks", testenv.Token(t, user), []byte(body))
+		var m map[string]any
+		testenv.Decode(t, rec, &m)
+		return rec.Code, m
+	}
+	code, parent := post(alice, `{"title":"parent"}`)
+	if code != http.StatusCreated {
+		t.Fatal(code, parent)
+	}
+	pid := parent["id"].(string)
+	if code, child := post(alice, `{"title":"child","parent_task_id":"`+pid+`"}`); code != http.StatusCreated || child["parent_task_id"] != pid {
+		t.Fatalf("child: %d %v", code, child)
+	}
+	if code, body := post(alice, `{"title":"second child","parent_task_id":"`+pid+`"}`); code != http.StatusConflict {
+		t.Fatalf("second child of one parent: %d %v, want 409", code, body)
+	}
+	if code, body := post(bob, `{"title":"bob's child","parent_task_id":"`+pid+`"}`); code != http.StatusBadRequest {
+		t.Fatalf("parent of another user: %d %v, want 400", code, body)
+	}
+	if n := rowCount(t, f, `SELECT count(*) FROM tasks WHERE user_id = $1`, bob); n != 0 {
+		t.Fatalf("rejected request wrote %d tasks", n)
+	}
+}
+
+// TestCreateRejectsBadInput sends a catalogue of bad requests; each must get
+// a 4xx JSON error naming the problem, and nothing may be written.
+func TestCreateRejectsBadInput(t *testing.T) {
+	t.Parallel()
+	f := NewWith(testenv.Deps(t, Name))
+	user := testenv.User()
+	tok := testenv.Token(t, user)
+	expired, _ := auth.Issue([]byte(testenv.Secret), user, time.Now().Add(-2*time.Hour), time.Hour)
+	foreign, _ := auth.Issue([]byte("some-other-secret-0123456789abcd"), user, time.Now(), time.Hour)
+	path := "/api/" + user + "/tasks"
+	long := strings.Repeat("x", 201)
+	cases := []struct {
+		name, method, path, token, body string
+		status                          int
+		field                           string
+	}{
+		{"no token", "POST", path, "", `{"title":"a"}`, 401, ""},
+		{"expired token", "POST", path, expired, `{"title":"a"}`, 401, ""},
+		{"token signed with another secret", "POST", path, foreign, `{"title":"a"}`, 401, ""},
+		{"token of another user", "POST", "/api/someone-else/tasks", tok, `{"title":"a"}`, 403, ""},
+		{"malformed JSON", "POST", path, tok, `{"title":`, 400, ""},
+		{"not an object", "POST", path, tok, `["title"]`, 400, ""},
+		{"two objects", "POST", path, tok, `{"title":"a"}{"title":"b"}`, 400, ""},
+		{"unknown field", "POST", path, tok, `{"title":"a","owner":"x"}`, 400, "owner"},
+		{"empty body", "POST", path, tok, ``, 400, ""},
+		{"missing title", "POST", path, tok, `{"description":"d"}`, 400, "title"},
+		{"blank title", "POST", path, tok, `{"title":"   "}`, 400, "title"},
+		{"title too long", "POST", path, tok, `{"title":"` + long + `"}`, 400, "title"},
+		{"title wrong type", "POST", path, tok, `{"title":42}`, 400, "title"},
+		{"title with NUL", "POST", path, tok, `{"title":"a\u0000b"}`, 400, "title"},
+		{"description too long", "POST", path, tok, `{"title":"a","description":"` + strings.Repeat("d", 4001) + `"}`, 400, "description"},
+		{"bad priority", "POST", path, tok, `{"title":"a","priority":"urgent"}`, 400, "priority"},
+		{"bad status", "POST", path, tok, `{"title":"a","status":"archived"}`, 400, "status"},
+		{"bad recurring type", "POST", path, tok, `{"title":"a","recurring_type":"hourly"}`, 400, "recurring_type"},
+		{"bad basis", "POST", path, tok, `{"title":"a","recurring_type":"daily","recurrence_basis":"whenever"}`, 400, "recurrence_basis"},
+		{"bad time zone", "POST", path, tok, `{"title":"a","timezone":"Mars/Olympus"}`, 400, "timezone"},
+		{"Local is not a zone", "POST", path, tok, `{"title":"a","timezone":"Local"}`, 400, "timezone"},
+		{"bad due date", "POST", path, tok, `{"title":"a","due_date":"next tuesday"}`, 400, "due_date"},
+		{"impossible due date", "POST", path, tok, `{"title":"a","due_date":"2026-02-30"}`, 400, "due_date"},
+		{"bad end date", "POST", path, tok, `{"title":"a","recurring_type":"daily","recurring_end_date":"soon"}`, 400, "recurring_end_date"},
+		{"end before due", "POST", path, tok, `{"title":"a","recurring_type":"daily","due_date":"2026-05-02","recurring_end_date":"2026-05-01"}`, 400, "recurring_end_date"},
+		{"end date without recurrence", "POST", path, tok, `{"title":"a","recurring_end_date":"2026-05-01"}`, 400, "recurring_end_date"},
+		{"schedule without due date", "POST", path, tok, `{"title":"a","recurring_type":"weekly","recurrence_basis":"schedule"}`, 400, "due_date"},
+		{"bad parent id", "POST", path, tok, `{"title":"a","parent_task_id":"1; DROP TABLE tasks"}`, 400, "parent_task_id"},
+		{"unknown parent", "POST", path, tok, `{"title":"a","parent_task_id":"00000000-0000-0000-0000-000000000000"}`, 400, "parent_task_id"},
+		{"too many tags", "POST", path, tok, `{"title":"a","tags":["1","2","3","4","5","6","7","8","9","10","11","12","13","14","15","16","17","18","19","20","21"]}`, 400, "tags"},
+		{"empty tag", "POST", path, tok, `{"title":"a","tags":[""]}`, 400, "tags"},
+		{"contradicting completed", "POST", path, tok, `{"title":"a","status":"pending","completed":true}`, 400, "completed"},
+		{"huge body", "POST", path, tok, `{"title":"a","description":"` + strings.Repeat("x", 70000) + `"}`, 413, ""},
+		{"wrong method", "PUT", path, tok, `{"title":"a"}`, 405, ""},
+		{"unknown route", "POST", "/api/" + user + "/projects", tok, `{"title":"a"}`, 404, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := testenv.Do(t, f.Handler, tc.method, tc.path, tc.token, []byte(tc.body))
+			_, field := testenv.ErrorCode(t, rec, tc.status)
+			if tc.field != "" && field != tc.field {
+				t.Fatalf("error names field %q, want %q: %s", field, tc.field, rec.Body)
+			}
+		})
+	}
+	if n := rowCount(t, f, `SELECT count(*) FROM tasks`); n != 0 {
+		t.Fatalf("rejected requests wrote %d tasks", n)
+	}
+	if n := rowCount(t, f, `SELECT count(*) FROM outbox`); n != 0 {
+		t.Fatalf("rejected requests wrote %d events", n)
+	}
+}
+
+func TestInvalidUTF8IsRejected(t *testing.T) {
+	t.Parallel()
+	f := NewWith(testenv.Deps(t, Name))
+	user := testenv.User()
+	rec := testenv.Do(t, f.Handler, "POST", "/api/"+user+"/tasks", testenv.Token(t, user), []byte("{\"title\":\"\xff\xfe\"}"))
+	testenv.ErrorCode(t, rec, http.StatusBadRequest)
+}
+
+func TestPanicBecomesJSON500(t *testing.T) {
+	t.Parallel()
+	f := NewWith(testenv.Deps(t, Name))
+	user := testenv.User()
+	f.Deps.Now = func() time.Time { panic("clock exploded") }
+	rec := testenv.Do(t, f.Handler, "POST", "/api/"+user+"/tasks", testenv.Token(t, user), []byte(`{"title":"a"}`))
+	testenv.ErrorCode(t, rec, http.StatusInternalServerError)
+	if strings.Contains(rec.Body.String(), "exploded") {
+		t.Fatalf("panic detail leaked: %s", rec.Body)
+	}
+}
+
+func TestCORSPreflight(t *testing.T) {
+	t.Parallel()
+	f := NewWith(testenv.Deps(t, Name))
+	rec := testenv.Do(t, f.Handler, "OPTIONS", "/api/u/tasks", "", nil,
+		"Origin", "http://localhost:3000", "Access-Control-Request-Method", "POST",
+		"Access-Control-Request-Headers", "authorization,content-type")
+	if rec.Code != http.StatusNoContent || rec.Header().Get("Access-Control-Allow-Origin") != "http://localhost:3000" ||
+		!strings.Contains(rec.Header().Get("Access-Control-Allow-Headers"), "Authorization") {
+		t.Fatalf("preflight: %d %v", rec.Code, rec.Header())
+	}
+	rec = testenv.Do(t, f.Handler, "OPTIONS", "/api/u/tasks", "", nil,
+		"Origin", "http://evil.example", "Access-Control-Request-Method", "POST")
+	if rec.Header().Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("unknown origin was granted: %v", rec.Header())
+	}
+}

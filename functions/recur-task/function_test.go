@@ -1,0 +1,258 @@
+package function
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/google/uuid"
+
+	"github.com/todoevents/todo/shared/app"
+	"github.com/todoevents/todo/shared/config"
+	"github.com/todoevents/todo/shared/events"
+	"github.com/todoevents/todo/shared/kafka"
+	"github.com/todoevents/todo/shared/task"
+	"github.com/todoevents/todo/shared/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// rig is a database, a broker and a way to start recur-task on them.
+type rig struct {
+	url, brokers string
+	pub          *kafka.Publisher
+	seeder       *app.Deps
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	r := &rig{url: testenv.Database(t), brokers: testenv.Broker(t, 2)}
+	var err error
+	if r.pub, err = kafka.NewPublisher(strings.Split(r.brokers, ","), "test"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.pub.Close() })
+	if r.seeder, err = app.Open(context.Background(), "seeder", testenv.Env(r.url, nil), config.Needs{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.seeder.Close)
+	return r
+}
+
+// start runs a recur-task consumer on the rig; stop it with Stop.
+func (r *rig) start(t *testing.T) *Function {
+	t.Helper()
+	f := New()
+	if err := f.Start(context.Background(), testenv.Env(r.url, map[string]string{"KAFKA_BROKERS": r.brokers,
+		"KAFKA_CONSUMER_GROUP": "recur-" + uuid.NewString()[:8], "OUTBOX_RELAY": "false"})); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// completed stores a recurring task of user and returns a task.completed
+// event for it.
+func (r *rig) completed(t *testing.T, user string) (cloudevents.Event, string) {
+	t.Helper()
+	title, daily := "Run", "daily"
+	tk, err := task.Draft{Title: &title, RecurringType: &daily}.Build(uuid.NewString(), user, r.seeder.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, _ := events.ForTask(events.TypeTaskCreated, "test", tk, r.seeder.Now())
+	if err := r.seeder.Store.CreateTask(context.Background(), tk, created); err != nil {
+		t.Fatal(err)
+	}
+	tk.SetCompleted(true, r.seeder.Now())
+	e, err := events.ForTask(events.TypeTaskCompleted, "test", tk, r.seeder.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, tk.ID
+}
+
+func (r *rig) children(t *testing.T, id string) int {
+	t.Helper()
+	var n int
+	if err := r.seeder.Store.Pool.QueryRow(context.Background(),
+		`SELECT count(*) FROM tasks WHERE parent_task_id = $1`, id).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// dlqRecords reads the dead-letter topic's records so far.
+func dlqRecords(t *testing.T, brokers string) []*sarama.ConsumerMessage {
+	t.Helper()
+	c, err := sarama.NewConsumer(strings.Split(brokers, ","), kafka.Config("dlq-reader"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	parts, err := c.Partitions(events.TopicDeadLetters)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := sarama.NewClient(strings.Split(brokers, ","), kafka.Config("dlq-offsets"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	var out []*sarama.ConsumerMessage
+	for _, p := range parts {
+		end, err := client.GetOffset(events.TopicDeadLetters, p, sarama.OffsetNewest)
+		if err != nil || end == 0 {
+			continue
+		}
+		pc, err := c.ConsumePartition(events.TopicDeadLetters, p, sarama.OffsetOldest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for m := range pc.Messages() {
+			out = append(out, m)
+			if m.Offset >= end-1 {
+				break
+			}
+		}
+		pc.Close()
+	}
+	return out
+}
+
+func header(m *sarama.ConsumerMessage, key string) string {
+	for _, h := range m.Headers {
+		if string(h.Key) == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+func TestPoisonRecordsAreDeadLetteredWithoutBlocking(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	f := r.start(t)
+	defer f.Stop(context.Background())
+	user := testenv.User()
+	key := sarama.StringEncoder(user)
+	send := func(value string, headers ...sarama.RecordHeader) {
+		if err := r.pub.PublishRaw(&sarama.ProducerMessage{Topic: events.TopicTaskEvents, Key: key,
+			Value: sarama.StringEncoder(value), Headers: headers}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ce := func(typ string) []sarama.RecordHeader {
+		return []sarama.RecordHeader{{Key: []byte("ce_specversion"), Value: []byte("1.0")},
+			{Key: []byte("ce_id"), Value: []byte(uuid.NewString())}, {Key: []byte("ce_source"), Value: []byte("/test")},
+			{Key: []byte("ce_type"), Value: []byte(typ)}, {Key: []byte("content-type"), Value: []byte("application/json")}}
+	}
+	send("not a cloud event at all")
+	send(`{"task_id":`, ce(events.TypeTaskCompleted)...)
+	send(`{"event_type":"task-completed"}`, ce(events.TypeTaskCompleted)...)
+	send(`{"x":1}`, ce("com.example.unknown")...)
+	ghost, _ := events.ForTask(events.TypeTaskCompleted, "test", task.Task{ID: uuid.NewString(), UserID: user,
+		CompletedAt: ptr(time.Now())}, time.Now())
+	if err := r.pub.Publish(context.Background(), events.TopicTaskEvents, ghost); err != nil {
+		t.Fatal(err)
+	}
+	created, _ := events.ForTask(events.TypeTaskCreated, "test", task.Task{ID: uuid.NewString(), UserID: user}, time.Now())
+	if err := r.pub.Publish(context.Background(), events.TopicTaskEvents, created); err != nil {
+		t.Fatal(err)
+	}
+	good, id := r.completed(t, user)
+	if err := r.pub.Publish(context.Background(), events.TopicTaskEvents, good); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the good event behind the poison ones", func() bool { return r.children(t, id) == 1 })
+	var dlq []*sarama.ConsumerMessage
+	waitFor(t, "five dead letters", func() bool { dlq = dlqRecords(t, r.brokers); return len(dlq) >= 5 })
+	if len(dlq) != 5 {
+		t.Fatalf("%d dead letters, want 5 (a created event is skipped, not dead-lettered)", len(dlq))
+	}
+	for _, m := range dlq {
+		if header(m, "ce_dlqreason") == "" || header(m, "dlq-origin") == "" || string(m.Key) != user {
+			t.Fatalf("dead letter without reason, origin or key: %v", m.Headers)
+		}
+	}
+	if reason := header(dlq[4], "ce_dlqreason"); !strings.Contains(reason, "does not exist") {
+		t.Fatalf("unknown task reason %q", reason)
+	}
+}
+
+func TestOffsetIsCommittedOnlyAfterTheDatabaseCommit(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	ctx := context.Background()
+	group := "recur-" + uuid.NewString()[:8]
+	env := testenv.Env(r.url, map[string]string{"KAFKA_BROKERS": r.brokers, "KAFKA_CONSUMER_GROUP": group,
+		"OUTBOX_RELAY": "false"})
+	user := testenv.User()
+	e, id := r.completed(t, user)
+
+	// Block recur-task's transaction on a table lock, deliver the event,
+	// then stop the consumer while its work is uncommitted.
+	lockTx, err := r.seeder.Store.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lockTx.Exec(ctx, `LOCK TABLE processed_events IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	first := New()
+	if err := first.Start(ctx, env); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.pub.Publish(ctx, events.TopicTaskEvents, e); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "recur-task blocked on the lock", func() bool {
+		var n int
+		_ = r.seeder.Store.Pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE wait_event_type = 'Lock' AND query LIKE '%processed_events%'`).Scan(&n)
+		return n > 0
+	})
+	_ = first.Stop(ctx)
+	_ = lockTx.Rollback(ctx)
+	if n := r.children(t, id); n != 0 {
+		t.Fatalf("%d children before any commit", n)
+	}
+	admin, err := sarama.NewClusterAdmin(strings.Split(r.brokers, ","), kafka.Config("offsets"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	offsets, err := admin.ListConsumerGroupOffsets(group, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, parts := range offsets.Blocks {
+		for p, b := range parts {
+			if b.Offset > 0 {
+				t.Fatalf("partition %d offset %d committed before the database commit", p, b.Offset)
+			}
+		}
+	}
+	// A restarted consumer in the same group processes the event once.
+	second := New()
+	if err := second.Start(ctx, env); err != nil {
+		t.Fatal(err)
+	}
+	defer second.Stop(ctx)
+	waitFor(t, "event processed after restart", func() bool { return r.children(t, id) == 1 })
+}
+
+func ptr[T any](v T) *T { return &v }

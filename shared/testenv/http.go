@@ -1,0 +1,63 @@
+package testenv
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// Do serves one request on h, with a bearer token when token is set and a
+// JSON body when body is not nil; headers are name, value pairs.
+func Do(tb testing.TB, h http.Handler, method, path, token string, body []byte, headers ...string) *httptest.ResponseRecorder {
+	tb.Helper()
+	var rd io.Reader = http.NoBody
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req := httptest.NewRequest(method, path, rd)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+// ErrorCode checks rec is a JSON error with status want and returns its
+// code and field.
+func ErrorCode(tb testing.TB, rec *httptest.ResponseRecorder, want int) (code, field string) {
+	tb.Helper()
+	if rec.Code != want {
+		tb.Fatalf("status %d, want %d; body %s", rec.Code, want, rec.Body)
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+		tb.Fatalf("Content-Type %q, want application/json; body %s", ct, rec.Body)
+	}
+	var body struct {
+		Error struct {
+			Code, Message, Field string
+		}
+		Detail string
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Error.Code == "" || body.Error.Message == "" {
+		tb.Fatalf("not a JSON error body: %s (%v)", rec.Body, err)
+	}
+	return body.Error.Code, body.Error.Field
+}
+
+// Decode unmarshals rec's JSON body into v.
+func Decode(tb testing.TB, rec *httptest.ResponseRecorder, v any) {
+	tb.Helper()
+	if err := json.Unmarshal(rec.Body.Bytes(), v); err != nil {
+		tb.Fatalf("body %s is not JSON: %v", rec.Body, err)
+	}
+}
