@@ -1,0 +1,53 @@
+# The todo event backend. `make run` starts everything; `make test` tests everything.
+SHELL := /bin/bash
+GO ?= go
+FUNCTIONS := create-task complete-task read-tasks recur-task
+TOOLS := $(HOME)/.cache/todo-tools
+STATICCHECK := $(TOOLS)/staticcheck
+STATICCHECK_VERSION := v0.8.2
+
+.PHONY: all build run migrate test unit lint fmt tools clean
+
+all: build
+
+## build: every function binary and the todo command into bin/
+build:
+	@mkdir -p bin
+	@for f in $(FUNCTIONS); do $(GO) build -o bin/$$f ./functions/$$f/cmd || exit 1; done
+	$(GO) build -o bin/todo ./cmd/todo
+
+## run: the whole system on http://localhost:$${PORT:-8080} (embedded PostgreSQL and broker unless DATABASE_URL / KAFKA_BROKERS)
+run:
+	$(GO) build -o bin/todo ./cmd/todo
+	./bin/todo run
+
+## migrate: apply migrations to $$DATABASE_URL
+migrate:
+	@test -n "$$DATABASE_URL" || { echo "DATABASE_URL is required" >&2; exit 2; }
+	$(GO) build -o bin/todo ./cmd/todo
+	./bin/todo migrate up
+
+## test: lint, then every test (unit, integration on a private PostgreSQL and kfake) with the race detector
+test: lint
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+## unit: the fast tests only (no database)
+unit:
+	$(GO) test -count=1 ./shared/recurrence ./shared/task ./shared/apperr ./shared/auth ./shared/config ./shared/httpx ./shared/events
+
+## lint: gofmt, go vet, staticcheck
+lint: $(STATICCHECK)
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+fmt:
+	gofmt -w .
+
+$(STATICCHECK):
+	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+tools: $(STATICCHECK)
+
+clean:
+	rm -rf bin .data

@@ -1,0 +1,57 @@
+package httpx
+
+import (
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/todoevents/todo/shared/apperr"
+)
+
+type sample struct {
+	Name  *string `json:"name"`
+	Count int     `json:"count"`
+}
+
+func TestDecodeJSON(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, body, ctype string
+		allowEmpty        bool
+		code              apperr.Code
+		field             string
+	}{
+		{"valid", `{"name":"a","count":2}`, "application/json", false, "", ""},
+		{"charset", `{"name":"a"}`, "application/json; charset=utf-8", false, "", ""},
+		{"empty allowed", ``, "", true, "", ""},
+		{"empty refused", `  `, "application/json", false, apperr.Invalid, ""},
+		{"form content type", `{"name":"a"}`, "application/x-www-form-urlencoded", false, apperr.Invalid, ""},
+		{"unknown field", `{"nam":"a"}`, "", false, apperr.Invalid, "nam"},
+		{"wrong type", `{"count":"two"}`, "", false, apperr.Invalid, "count"},
+		{"array", `[1]`, "", false, apperr.Invalid, ""},
+		{"trailing garbage", `{"name":"a"} x`, "", false, apperr.Invalid, ""},
+		{"truncated", `{"name":"a"`, "", false, apperr.Invalid, ""},
+		{"invalid utf-8", "{\"name\":\"\xc3\x28\"}", "", false, apperr.Invalid, ""},
+		{"too large", `{"name":"` + strings.Repeat("a", MaxBody) + `"}`, "", false, apperr.TooLarge, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := httptest.NewRequest("POST", "/", strings.NewReader(tc.body))
+			if tc.ctype != "" {
+				r.Header.Set("Content-Type", tc.ctype)
+			}
+			var s sample
+			_, err := DecodeJSON(r, &s, tc.allowEmpty)
+			if tc.code == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if e := apperr.As(err); e.Code != tc.code || e.Field != tc.field {
+				t.Fatalf("got %v (field %q), want %s %q", err, e.Field, tc.code, tc.field)
+			}
+		})
+	}
+}

@@ -1,0 +1,77 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	readtasks "github.com/todoevents/todo/functions/read-tasks"
+	"github.com/todoevents/todo/shared/server"
+	"github.com/todoevents/todo/shared/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestRunServesHealthAndShutsDownGracefully(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- server.Run(ctx, readtasks.New(), testenv.Env(testenv.Database(t), nil), "", ln) }()
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if code, body := get(t, base+"/health/readiness"); code == 200 && strings.Contains(body, "ready") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("never ready")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if code, _ := get(t, base+"/health/liveness"); code != 200 {
+		t.Fatalf("liveness %d", code)
+	}
+	if code, body := get(t, base+"/api/u/tasks"); code != 401 || !strings.Contains(body, `"unauthorized"`) {
+		t.Fatalf("API without token: %d %s", code, body)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("shutdown: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("server did not stop")
+	}
+	if _, err := http.Get(base + "/health/liveness"); err == nil {
+		t.Fatal("still serving after shutdown")
+	}
+}
+
+func TestStartFailsOnBadConfig(t *testing.T) {
+	t.Parallel()
+	err := server.Run(context.Background(), readtasks.New(), map[string]string{"PORT": "x"}, "127.0.0.1:0", nil)
+	if err == nil || !strings.Contains(err.Error(), "DATABASE_URL") || !strings.Contains(err.Error(), "PORT") {
+		t.Fatalf("got %v, want errors naming DATABASE_URL and PORT", err)
+	}
+}

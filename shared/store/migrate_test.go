@@ -1,0 +1,98 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/todoevents/todo/shared/store"
+	"github.com/todoevents/todo/shared/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+func tables(tb testing.TB, url string) map[string]bool {
+	tb.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'goose_db_version'`)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, n := range names {
+		out[n] = true
+	}
+	return out
+}
+
+func TestMigrationsUpDownUp(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := testenv.Database(t) // already migrated up
+	want := []string{"tasks", "outbox", "processed_events"}
+	for _, name := range want {
+		if !tables(t, url)[name] {
+			t.Fatalf("after up: table %s missing", name)
+		}
+	}
+	if err := store.Migrate(ctx, url); err != nil {
+		t.Fatalf("second up must be a no-op: %v", err)
+	}
+	if err := store.MigrateDownAll(ctx, url); err != nil {
+		t.Fatalf("down: %v", err)
+	}
+	if left := tables(t, url); len(left) != 0 {
+		t.Fatalf("after down: tables left %v", left)
+	}
+	if err := store.Migrate(ctx, url); err != nil {
+		t.Fatalf("up again: %v", err)
+	}
+	for _, name := range want {
+		if !tables(t, url)[name] {
+			t.Fatalf("after up again: table %s missing", name)
+		}
+	}
+}
+
+func TestSchemaEnforcesOneNextOccurrence(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, testenv.Database(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	parent := "11111111-1111-1111-1111-111111111111"
+	if _, err := conn.Exec(ctx, `INSERT INTO tasks (id, user_id, title) VALUES ($1, 'u', 'p')`, parent); err != nil {
+		t.Fatal(err)
+	}
+	insertChild := `INSERT INTO tasks (id, user_id, title, parent_task_id) VALUES (gen_random_uuid(), 'u', 'c', $1)`
+	if _, err := conn.Exec(ctx, insertChild, parent); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, insertChild, parent); err == nil {
+		t.Fatal("a second child of one parent was accepted")
+	}
+	bad := []string{
+		`INSERT INTO tasks (id, user_id, title, status) VALUES (gen_random_uuid(), 'u', 't', 'archived')`,
+		`INSERT INTO tasks (id, user_id, title, status) VALUES (gen_random_uuid(), 'u', 't', 'done')`,
+		`INSERT INTO tasks (id, user_id, title, recurring_type) VALUES (gen_random_uuid(), 'u', 't', 'hourly')`,
+		`INSERT INTO tasks (id, user_id, title) VALUES (gen_random_uuid(), 'u', '')`,
+		`INSERT INTO tasks (id, user_id, title, due_date, recurring_end_date) VALUES (gen_random_uuid(), 'u', 't', now(), now() - interval '1 day')`,
+	}
+	for _, sql := range bad {
+		if _, err := conn.Exec(ctx, sql); err == nil {
+			t.Errorf("accepted: %s", sql)
+		}
+	}
+}

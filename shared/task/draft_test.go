@@ -1,0 +1,117 @@
+package task
+
+import (
+	"testing"
+	"time"
+
+	"github.com/todoevents/todo/shared/apperr"
+)
+
+func str(s string) *string { return &s }
+
+func TestBuildDefaults(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	got, err := Draft{Title: str("Buy milk")}.Build("id", "u", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != StatusPending || got.Priority != PriorityMedium || got.Timezone != "UTC" ||
+		got.RecurringType != RecurNone || got.RecurrenceBasis != BasisCompletion || got.CompletedAt != nil ||
+		got.Tags == nil || !got.CreatedAt.Equal(now) {
+		t.Fatalf("defaults: %+v", got)
+	}
+}
+
+func TestBuildDates(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name                 string
+		d                    Draft
+		wantDue, wantEnd     string
+		wantAnchor, wantDone bool
+	}{
+		{"RFC 3339 due", Draft{Title: str("a"), DueDate: str("2026-06-01T09:00:00+02:00")}, "2026-06-01T07:00:00Z", "", false, false},
+		{"local due in the task's zone", Draft{Title: str("a"), Timezone: str("Asia/Tokyo"), DueDate: str("2026-06-01T09:00")}, "2026-06-01T00:00:00Z", "", false, false},
+		{"bare end date is the end of that local day", Draft{Title: str("a"), RecurringType: str("daily"), Timezone: str("America/New_York"),
+			DueDate: str("2026-06-01"), RecurringEndDate: str("2026-06-30")}, "2026-06-01T04:00:00Z", "2026-07-01T03:59:59Z", true, false},
+		{"created done", Draft{Title: str("a"), Completed: boolPtr(true)}, "", "", false, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := tc.d.Build("id", "u", now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := fmtTime(got.DueDate); s != tc.wantDue {
+				t.Errorf("due %s, want %s", s, tc.wantDue)
+			}
+			if s := fmtTime(got.RecurringEndDate); s != tc.wantEnd {
+				t.Errorf("end %s, want %s", s, tc.wantEnd)
+			}
+			if (got.SeriesAnchor != nil) != tc.wantAnchor || got.Completed() != tc.wantDone || (got.CompletedAt != nil) != tc.wantDone {
+				t.Errorf("anchor %v, done %v", got.SeriesAnchor, got.Completed())
+			}
+		})
+	}
+}
+
+func TestBuildRejects(t *testing.T) {
+	t.Parallel()
+	cases := map[string]struct {
+		d     Draft
+		field string
+	}{
+		"no title":          {Draft{}, "title"},
+		"year out of range": {Draft{Title: str("a"), DueDate: str("0001-01-01")}, "due_date"},
+		"uppercase basis":   {Draft{Title: str("a"), RecurringType: str("daily"), RecurrenceBasis: (*Basis)(str("SCHEDULE"))}, "recurrence_basis"},
+		"tag too long":      {Draft{Title: str("a"), Tags: []string{string(make([]byte, 51))}}, "tags"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, err := tc.d.Build("id", "u", time.Now())
+			if e := apperr.As(err); e.Code != apperr.Invalid || e.Field != tc.field {
+				t.Fatalf("got %v, want invalid %s", err, tc.field)
+			}
+		})
+	}
+}
+
+func TestSetCompleted(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	tk := Task{Status: StatusInProgress}
+	if !tk.SetCompleted(true, now) || tk.Status != StatusDone || tk.CompletedAt == nil {
+		t.Fatalf("complete: %+v", tk)
+	}
+	if tk.SetCompleted(true, now.Add(time.Hour)) || !tk.CompletedAt.Equal(now) {
+		t.Fatal("completing twice must change nothing")
+	}
+	if !tk.SetCompleted(false, now) || tk.Status != StatusPending || tk.CompletedAt != nil {
+		t.Fatalf("reopen: %+v", tk)
+	}
+}
+
+func TestIsUUID(t *testing.T) {
+	t.Parallel()
+	for s, want := range map[string]bool{
+		"123e4567-e89b-12d3-a456-426614174000": true, "123E4567-E89B-12D3-A456-426614174000": true,
+		"123e4567e89b12d3a456426614174000": false, "123e4567-e89b-12d3-a456-42661417400g": false, "": false,
+	} {
+		if IsUUID(s) != want {
+			t.Errorf("IsUUID(%q) != %v", s, want)
+		}
+	}
+}
+
+func boolPtr(b bool) *bool { return &b }
+
+func fmtTime(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
