@@ -15,6 +15,13 @@ import (
 	"github.com/todoevents/todo/shared/httpx"
 )
 
+// Variables names every environment variable Load reads.
+var Variables = []string{
+	"PORT", "DATABASE_URL", "DB_MAX_CONNS", "KAFKA_BROKERS", "KAFKA_PARTITIONS", "KAFKA_CONSUMER_GROUP",
+	"KAFKA_CONSUME", "AUTH_JWT_SECRET", "BETTER_AUTH_SECRET", "CORS_ORIGINS", "LOG_FORMAT", "LOG_LEVEL",
+	"OUTBOX_RELAY", "OUTBOX_RETENTION", "APP_API_TOKEN",
+}
+
 // Config is every setting a function may use.
 type Config struct {
 	Port            int
