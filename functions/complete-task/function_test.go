@@ -14,24 +14,11 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-// seed stores a task of user directly and returns its id.
+// seed stores a daily task of user and returns its id.
 func seed(tb testing.TB, f *Function, user string) string {
 	tb.Helper()
-	d := f.Deps
-	title := "Feed the cat"
-	recurring := "daily"
-	t, err := task.Draft{Title: &title, RecurringType: &recurring}.Build(uuid.NewString(), user, d.Now())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	evt, err := events.ForTask(events.TypeTaskCreated, "test", t, d.Now())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := d.Store.CreateTask(context.Background(), t, evt); err != nil {
-		tb.Fatal(err)
-	}
-	return t.ID
+	title, daily := "Feed the cat", "daily"
+	return testenv.Seed(tb, f.Deps, user, task.Draft{Title: &title, RecurringType: &daily}).ID
 }
 
 func eventsOf(tb testing.TB, f *Function, id, typ string) int {

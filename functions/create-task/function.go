@@ -28,23 +28,19 @@ func New() *Function { return &Function{} }
 // NewWith returns a function running on deps.
 func NewWith(deps *app.Deps) *Function {
 	f := &Function{}
-	f.init(deps)
+	_ = f.init(deps)
 	return f
 }
 
 // Start connects the function using the environment env.
 func (f *Function) Start(ctx context.Context, env map[string]string) error {
-	deps, err := app.Open(ctx, Name, env, config.Needs{Auth: true})
-	if err != nil {
-		return err
-	}
-	f.init(deps)
-	return nil
+	return f.Open(ctx, Name, env, config.Needs{Auth: true}, f.init)
 }
 
-func (f *Function) init(d *app.Deps) {
+func (f *Function) init(d *app.Deps) error {
 	f.Deps = d
 	f.Handler = d.API(app.Route{Method: "POST", Pattern: "/api/{user_id}/tasks", Handler: f.create})
+	return nil
 }
 
 func (f *Function) create(w http.ResponseWriter, r *http.Request) error {

@@ -33,20 +33,14 @@ func New() *Function { return &Function{} }
 // NewWith returns a function running on deps.
 func NewWith(deps *app.Deps) *Function {
 	f := &Function{}
-	f.init(deps)
+	_ = f.init(deps)
 	return f
 }
 
 // Start connects the function using the environment env. It only reads, so
 // it never runs an outbox relay.
 func (f *Function) Start(ctx context.Context, env map[string]string) error {
-	env = withoutRelay(env)
-	deps, err := app.Open(ctx, Name, env, config.Needs{Auth: true})
-	if err != nil {
-		return err
-	}
-	f.init(deps)
-	return nil
+	return f.Open(ctx, Name, withoutRelay(env), config.Needs{Auth: true}, f.init)
 }
 
 func withoutRelay(env map[string]string) map[string]string {
@@ -58,12 +52,13 @@ func withoutRelay(env map[string]string) map[string]string {
 	return out
 }
 
-func (f *Function) init(d *app.Deps) {
+func (f *Function) init(d *app.Deps) error {
 	f.Deps = d
 	f.Handler = d.API(
 		app.Route{Method: "GET", Pattern: "/api/{user_id}/tasks", Handler: f.list},
 		app.Route{Method: "GET", Pattern: "/api/{user_id}/tasks/{id}", Handler: f.get},
 	)
+	return nil
 }
 
 // filters maps ?status= values to store filters. "pending" is what the

@@ -1,13 +1,11 @@
 package function
 
 import (
-	"context"
 	"net/http"
 	"testing"
 
 	"github.com/google/uuid"
 
-	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/task"
 	"github.com/todoevents/todo/shared/testenv"
 )
@@ -16,16 +14,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 func seed(tb testing.TB, f *Function, user, title string, status task.Status) string {
 	tb.Helper()
-	d := f.Deps
-	t, err := task.Draft{Title: &title, Status: &status}.Build(uuid.NewString(), user, d.Now())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	evt, _ := events.ForTask(events.TypeTaskCreated, "test", t, d.Now())
-	if err := d.Store.CreateTask(context.Background(), t, evt); err != nil {
-		tb.Fatal(err)
-	}
-	return t.ID
+	return testenv.Seed(tb, f.Deps, user, task.Draft{Title: &title, Status: &status}).ID
 }
 
 func titles(tb testing.TB, f *Function, user, query string) []string {

@@ -35,15 +35,7 @@ func NewWith(deps *app.Deps) (*Function, error) {
 
 // Start connects the function using the environment env.
 func (f *Function) Start(ctx context.Context, env map[string]string) error {
-	deps, err := app.Open(ctx, Name, env, config.Needs{})
-	if err != nil {
-		return err
-	}
-	if err := f.init(deps); err != nil {
-		deps.Close()
-		return err
-	}
-	return nil
+	return f.Open(ctx, Name, env, config.Needs{}, f.init)
 }
 
 // Stop stops consuming and releases connections.

@@ -58,14 +58,7 @@ func (r *rig) start(t *testing.T) *Function {
 func (r *rig) completed(t *testing.T, user string) (cloudevents.Event, string) {
 	t.Helper()
 	title, daily := "Run", "daily"
-	tk, err := task.Draft{Title: &title, RecurringType: &daily}.Build(uuid.NewString(), user, r.seeder.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	created, _ := events.ForTask(events.TypeTaskCreated, "test", tk, r.seeder.Now())
-	if err := r.seeder.Store.CreateTask(context.Background(), tk, created); err != nil {
-		t.Fatal(err)
-	}
+	tk := testenv.Seed(t, r.seeder, user, task.Draft{Title: &title, RecurringType: &daily})
 	tk.SetCompleted(true, r.seeder.Now())
 	e, err := events.ForTask(events.TypeTaskCompleted, "test", tk, r.seeder.Now())
 	if err != nil {

@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"net/http"
+
+	"github.com/todoevents/todo/shared/config"
 )
 
 // Lifecycle gives a function the Stop, Ready and Handle methods of the
@@ -32,4 +34,18 @@ func (l *Lifecycle) Ready(ctx context.Context) (bool, error) {
 // Handle serves a request.
 func (l *Lifecycle) Handle(w http.ResponseWriter, r *http.Request) {
 	l.Handler.ServeHTTP(w, r)
+}
+
+// Open connects the dependencies of function name from env and hands them
+// to init, which builds the function's handler.
+func (l *Lifecycle) Open(ctx context.Context, name string, env map[string]string, needs config.Needs, init func(*Deps) error) error {
+	deps, err := Open(ctx, name, env, needs)
+	if err != nil {
+		return err
+	}
+	if err := init(deps); err != nil {
+		deps.Close()
+		return err
+	}
+	return nil
 }

@@ -1,0 +1,30 @@
+package testenv
+
+import (
+	"context"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/todoevents/todo/shared/app"
+	"github.com/todoevents/todo/shared/events"
+	"github.com/todoevents/todo/shared/task"
+)
+
+// Seed stores the task draft describes for user, with its task.created
+// event, as create-task would, and returns it.
+func Seed(tb testing.TB, d *app.Deps, user string, draft task.Draft) task.Task {
+	tb.Helper()
+	t, err := draft.Build(uuid.NewString(), user, d.Now())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	evt, err := events.ForTask(events.TypeTaskCreated, "test", t, d.Now())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := d.Store.CreateTask(context.Background(), t, evt); err != nil {
+		tb.Fatal(err)
+	}
+	return t
+}
