@@ -12,6 +12,7 @@ import (
 	"github.com/todoevents/todo/shared/config"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/kafka"
+	"github.com/todoevents/todo/shared/metrics"
 )
 
 // Name is the function's name, its events' source and its consumer id.
@@ -20,7 +21,8 @@ const Name = "recur-task"
 // Function serves recur-task.
 type Function struct {
 	app.Lifecycle
-	dlq *kafka.Publisher
+	dlq          *kafka.Publisher
+	deadLettered *metrics.Counter
 }
 
 // New returns an unstarted function (Start connects it).
@@ -50,6 +52,7 @@ func (f *Function) Stop(ctx context.Context) error {
 func (f *Function) init(d *app.Deps) error {
 	f.Deps = d
 	f.Handler = d.API(app.Route{Method: "POST", Pattern: "/", Handler: f.receive})
+	f.deadLettered = d.Metrics.Counter("todo_events_dead_lettered_total", "Events sent to the dead-letter topic.", "", "")
 	cfg := d.Config
 	if len(cfg.KafkaBrokers) == 0 || !cfg.Consume {
 		d.Log.Info().Msg("Kafka consumer off (no KAFKA_BROKERS or KAFKA_CONSUME=false); HTTP push only")
@@ -64,7 +67,8 @@ func (f *Function) init(d *app.Deps) error {
 	}
 	f.dlq = pub
 	consumer := &kafka.Consumer{Brokers: cfg.KafkaBrokers, Group: cfg.ConsumerGroup, Topic: events.TopicTaskEvents,
-		Handler: f.consume, Log: d.Log.With().Str("part", "consumer").Logger()}
+		Handler: f.consume, Log: d.Log.With().Str("part", "consumer").Logger(),
+		Retries: d.Metrics.Counter("todo_events_retries_total", "Event processing attempts that failed and will be retried.", "", "")}
 	d.Go(consumer.Run)
 	return nil
 }

@@ -184,6 +184,13 @@ func TestPoisonRecordsAreDeadLetteredWithoutBlocking(t *testing.T) {
 	if reason := header(dlq[4], "ce_dlqreason"); !strings.Contains(reason, "does not exist") {
 		t.Fatalf("unknown task reason %q", reason)
 	}
+	if n := f.deadLettered.Value(); n != 5 {
+		t.Fatalf("dead-letter counter %d, want 5", n)
+	}
+	if body := f.Deps.Metrics.Write(context.Background()); !strings.Contains(body, `todo_events_processed_total{outcome="created"} 1`) ||
+		!strings.Contains(body, "todo_events_dead_lettered_total 5") {
+		t.Fatalf("metrics:\n%s", body)
+	}
 }
 
 func TestOffsetIsCommittedOnlyAfterTheDatabaseCommit(t *testing.T) {

@@ -47,6 +47,7 @@ func (f *Function) receive(w http.ResponseWriter, r *http.Request) error {
 			httpx.WriteJSON(w, http.StatusServiceUnavailable, pushReply{Status: "RETRY", Error: "could not dead-letter the event"})
 			return nil
 		}
+		f.deadLettered.Inc()
 		f.Deps.WakeRelay()
 		httpx.WriteJSON(w, http.StatusOK, pushReply{Status: "DROP", Error: err.Error()})
 	default:

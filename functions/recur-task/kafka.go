@@ -50,6 +50,7 @@ func (f *Function) deadLetter(msg *sarama.ConsumerMessage, reason string) error 
 	if err := f.dlq.PublishRaw(out); err != nil {
 		return fmt.Errorf("dead-letter record %s/%d/%d: %w", msg.Topic, msg.Partition, msg.Offset, err)
 	}
+	f.deadLettered.Inc()
 	f.Deps.Log.Warn().Str("reason", reason).Str("origin", fmt.Sprintf("%s/%d/%d", msg.Topic, msg.Partition, msg.Offset)).
 		Msg("record dead-lettered")
 	return nil

@@ -44,6 +44,7 @@ func (f *Function) process(ctx context.Context, e cloudevents.Event) (store.Outc
 		log.Warn().Err(err).Msg("event not processed")
 		return "", err
 	}
+	f.Deps.Metrics.Counter("todo_events_processed_total", "Events handled, by outcome.", "outcome", string(outcome)).Inc()
 	ev := log.Info().Str("task_id", c.Data.TaskID).Str("outcome", string(outcome))
 	if child != nil {
 		ev = ev.Str("next_task_id", child.ID).Time("next_due", *child.DueDate)

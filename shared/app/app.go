@@ -16,19 +16,21 @@ import (
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/kafka"
 	"github.com/todoevents/todo/shared/logging"
+	"github.com/todoevents/todo/shared/metrics"
 	"github.com/todoevents/todo/shared/outbox"
 	"github.com/todoevents/todo/shared/store"
 )
 
 // Deps are what a function runs on.
 type Deps struct {
-	Name   string
-	Config config.Config
-	Log    zerolog.Logger
-	Store  *store.Store
-	Auth   auth.Verifier
-	Now    func() time.Time
-	Relay  *outbox.Relay // nil when events are left for another relay
+	Name    string
+	Config  config.Config
+	Log     zerolog.Logger
+	Store   *store.Store
+	Auth    auth.Verifier
+	Now     func() time.Time
+	Relay   *outbox.Relay // nil when events are left for another relay
+	Metrics *metrics.Registry
 
 	publisher *kafka.Publisher
 	ctx       context.Context
@@ -57,7 +59,8 @@ func Open(ctx context.Context, name string, env map[string]string, needs config.
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	d := &Deps{Name: name, Config: cfg, Log: log, Store: st, Now: Now,
-		Auth: auth.Verifier{Secret: []byte(cfg.JWTSecret)}, ctx: bg, cancel: cancel}
+		Auth: auth.Verifier{Secret: []byte(cfg.JWTSecret)}, Metrics: metrics.NewRegistry(), ctx: bg, cancel: cancel}
+	d.registerOutboxGauges()
 	if err := d.startRelay(); err != nil {
 		d.Close()
 		return nil, err
@@ -80,9 +83,23 @@ func (d *Deps) startRelay() error {
 	}
 	d.publisher = pub
 	d.Relay = &outbox.Relay{Pool: d.Store.Pool, Publisher: pub, Log: d.Log.With().Str("part", "relay").Logger(),
-		Retention: d.Config.OutboxRetention}
+		Retention: d.Config.OutboxRetention,
+		Published: d.Metrics.Counter("todo_outbox_published_total", "Outbox events published by this process.", "", ""),
+		Failed:    d.Metrics.Counter("todo_outbox_publish_failures_total", "Failed publish attempts of this process.", "", "")}
 	d.Go(d.Relay.Run)
 	return nil
+}
+
+func (d *Deps) registerOutboxGauges() {
+	d.Metrics.Gauge("todo_outbox_pending", "Outbox events not yet published.", func(ctx context.Context) (float64, error) {
+		n, _, err := d.Store.OutboxBacklog(ctx)
+		return float64(n), err
+	})
+	d.Metrics.Gauge("todo_outbox_oldest_pending_age_seconds", "Age of the oldest unpublished outbox event.",
+		func(ctx context.Context) (float64, error) {
+			_, age, err := d.Store.OutboxBacklog(ctx)
+			return age, err
+		})
 }
 
 // Go runs fn in the background until Close.

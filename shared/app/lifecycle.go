@@ -36,6 +36,9 @@ func (l *Lifecycle) Handle(w http.ResponseWriter, r *http.Request) {
 	l.Handler.ServeHTTP(w, r)
 }
 
+// Metrics serves the function's metrics in the Prometheus text format.
+func (l *Lifecycle) Metrics() http.Handler { return l.Deps.Metrics.Handler() }
+
 // Open connects the dependencies of function name from env and hands them
 // to init, which builds the function's handler.
 func (l *Lifecycle) Open(ctx context.Context, name string, env map[string]string, needs config.Needs, init func(*Deps) error) error {

@@ -8,6 +8,8 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/rs/zerolog"
+
+	"github.com/todoevents/todo/shared/metrics"
 )
 
 // Handler processes one record. It returns nil once the record's effects are
@@ -23,8 +25,9 @@ type Consumer struct {
 	Topic    string
 	Handler  Handler
 	Log      zerolog.Logger
-	Backoff  time.Duration // first retry delay; doubles up to MaxBackoff
+	Backoff  time.Duration // first retry delay; doubles up to MaxDelay
 	MaxDelay time.Duration
+	Retries  *metrics.Counter // failed attempts (optional)
 }
 
 // Run consumes until ctx ends, then commits marked offsets and leaves the
@@ -95,6 +98,9 @@ func (h *groupHandler) handleWithRetry(ctx context.Context, msg *sarama.Consumer
 		err := h.Handler(ctx, msg)
 		if err == nil {
 			return true
+		}
+		if h.Retries != nil {
+			h.Retries.Inc()
 		}
 		h.Log.Warn().Err(err).Int("attempt", attempt).Str("topic", msg.Topic).
 			Int32("partition", msg.Partition).Int64("offset", msg.Offset).Dur("retry_in", delay).

@@ -12,6 +12,8 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/rs/zerolog"
+
+	"github.com/todoevents/todo/shared/metrics"
 )
 
 // lockKey is the advisory lock that elects the active relay.
@@ -33,6 +35,8 @@ type Relay struct {
 	Retention time.Duration
 	// Batch is the number of rows read per pass.
 	Batch int
+	// Published and Failed count publish outcomes (optional).
+	Published, Failed *metrics.Counter
 
 	wake chan struct{}
 }

@@ -96,6 +96,9 @@ func Mux(fn Function) http.Handler {
 		}
 		writeStatus(w, http.StatusOK, "ready")
 	})
+	if m, ok := fn.(interface{ Metrics() http.Handler }); ok {
+		mux.Handle("GET /metrics", m.Metrics())
+	}
 	mux.HandleFunc("/", fn.Handle)
 	return mux
 }

@@ -51,6 +51,10 @@ func TestRunServesHealthAndShutsDownGracefully(t *testing.T) {
 	if code, _ := get(t, base+"/health/liveness"); code != 200 {
 		t.Fatalf("liveness %d", code)
 	}
+	if code, body := get(t, base+"/metrics"); code != 200 || !strings.Contains(body, "todo_outbox_pending 0") ||
+		!strings.Contains(body, "todo_outbox_oldest_pending_age_seconds 0") {
+		t.Fatalf("metrics: %d %s", code, body)
+	}
 	if code, body := get(t, base+"/api/u/tasks"); code != 401 || !strings.Contains(body, `"unauthorized"`) {
 		t.Fatalf("API without token: %d %s", code, body)
 	}

@@ -35,3 +35,11 @@ func (s *Store) EnqueueDeadLetter(ctx context.Context, evt cloudevents.Event, re
 	evt.SetExtension(events.ExtDeadLetterWhy, reason)
 	return s.inTx(ctx, func(tx pgx.Tx) error { return enqueue(ctx, tx, evt) })
 }
+
+// OutboxBacklog returns the number of unpublished outbox rows and the age in
+// seconds of the oldest (0 when none).
+func (s *Store) OutboxBacklog(ctx context.Context) (pending int64, oldestAge float64, err error) {
+	err = s.Pool.QueryRow(ctx, `SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8
+		FROM outbox WHERE published_at IS NULL`).Scan(&pending, &oldestAge)
+	return pending, oldestAge, classify(err)
+}

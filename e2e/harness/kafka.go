@@ -1,0 +1,195 @@
+// Package harness runs the real parts of the end-to-end tier: an Apache
+// Kafka broker in KRaft mode (jars fetched once by Maven into ~/.cache), the
+// functions as their real binaries, and helpers to break them.
+package harness
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/todoevents/todo/shared/kafka"
+)
+
+// KafkaVersion must match e2e/kafka/pom.xml.
+const KafkaVersion = "4.1.1"
+
+// Kafka is a single-node KRaft broker+controller.
+type Kafka struct {
+	Dir        string
+	Port       int // client listener
+	controller int
+	libs       string
+	mu         sync.Mutex
+	cmd        *exec.Cmd
+	done       chan struct{}
+}
+
+// KafkaLibs returns the broker's jar directory, fetching it with Maven the
+// first time.
+func KafkaLibs() (string, error) {
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	libs := filepath.Join(cache, "todo-kafka", KafkaVersion, "libs")
+	if m, _ := filepath.Glob(filepath.Join(libs, "kafka_2.13-*.jar")); len(m) > 0 {
+		return libs, nil
+	}
+	_, self, _, _ := runtime.Caller(0)
+	pom := filepath.Join(filepath.Dir(self), "..", "kafka", "pom.xml")
+	tmp := libs + ".partial"
+	_ = os.RemoveAll(tmp)
+	cmd := exec.Command("mvn", "-q", "-B", "-f", pom, "dependency:copy-dependencies",
+		"-DincludeScope=runtime", "-DoutputDirectory="+tmp)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("fetch Kafka jars with Maven: %w\n%s", err, out)
+	}
+	return libs, os.Rename(tmp, libs)
+}
+
+// StartKafka formats a data directory under dir and starts the broker on
+// free loopback ports. advertise, when not 0, is the port clients are told
+// to use (a proxy in front of the broker).
+func StartKafka(dir string, advertise int) (*Kafka, error) {
+	libs, err := KafkaLibs()
+	if err != nil {
+		return nil, err
+	}
+	k := &Kafka{Dir: dir, libs: libs}
+	if k.Port, err = FreePort(); err != nil {
+		return nil, err
+	}
+	if k.controller, err = FreePort(); err != nil {
+		return nil, err
+	}
+	if advertise == 0 {
+		advertise = k.Port
+	}
+	props := fmt.Sprintf(`process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:%[2]d
+listeners=PLAINTEXT://127.0.0.1:%[1]d,CONTROLLER://127.0.0.1:%[2]d
+advertised.listeners=PLAINTEXT://127.0.0.1:%[3]d
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs=%[4]s
+num.partitions=3
+auto.create.topics.enable=false
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=3
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+group.initial.rebalance.delay.ms=0
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+`, k.Port, k.controller, advertise, filepath.Join(dir, "data"))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(k.props(), []byte(props), 0o644); err != nil {
+		return nil, err
+	}
+	id := make([]byte, 16)
+	_, _ = rand.Read(id)
+	format := k.java("kafka.tools.StorageTool", "format", "-t", base64.RawURLEncoding.EncodeToString(id), "-c", k.props())
+	if out, err := format.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("format Kafka storage: %w\n%s", err, out)
+	}
+	return k, k.Start()
+}
+
+func (k *Kafka) props() string { return filepath.Join(k.Dir, "server.properties") }
+
+func (k *Kafka) java(main string, args ...string) *exec.Cmd {
+	cmd := exec.Command("java", append([]string{"-Xms256m", "-Xmx768m", "-XX:+UseSerialGC",
+		"-Dlog4j2.level=WARN", "-cp", filepath.Join(k.libs, "*"), main}, args...)...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	return cmd
+}
+
+// Addr is the broker's client address.
+func (k *Kafka) Addr() string { return fmt.Sprintf("127.0.0.1:%d", k.Port) }
+
+// Start (re)starts the broker process on its data and ports and waits until
+// it serves metadata.
+func (k *Kafka) Start() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	log, err := os.OpenFile(filepath.Join(k.Dir, "broker.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	cmd := k.java("kafka.Kafka", k.props())
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		log.Close()
+		return err
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); log.Close(); close(done) }()
+	k.cmd, k.done = cmd, done
+	return k.waitReady(done)
+}
+
+func (k *Kafka) waitReady(done chan struct{}) error {
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-done:
+			return fmt.Errorf("Kafka exited during start-up; see %s", filepath.Join(k.Dir, "broker.log"))
+		default:
+		}
+		if conn, err := net.DialTimeout("tcp", k.Addr(), 200*time.Millisecond); err == nil {
+			conn.Close()
+			if err := kafka.EnsureTopics([]string{k.Addr()}, 3, "readiness-probe"); err == nil {
+				return nil
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return errors.New("Kafka not ready after 90s")
+}
+
+// Stop shuts the broker down (SIGTERM, then SIGKILL after 30 s).
+func (k *Kafka) Stop() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.cmd == nil {
+		return
+	}
+	_ = syscall.Kill(-k.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-k.done:
+	case <-time.After(30 * time.Second):
+		_ = syscall.Kill(-k.cmd.Process.Pid, syscall.SIGKILL)
+		<-k.done
+	}
+	k.cmd = nil
+}
+
+// Remove stops the broker and deletes its directory.
+func (k *Kafka) Remove() {
+	k.Stop()
+	_ = os.RemoveAll(k.Dir)
+}
+
+// FreePort returns a free loopback TCP port.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
