@@ -57,10 +57,10 @@ func KafkaLibs() (string, error) {
 	return libs, os.Rename(tmp, libs)
 }
 
-// StartKafka formats a data directory under dir and starts the broker on
-// free loopback ports. advertise, when not 0, is the port clients are told
-// to use (a proxy in front of the broker).
-func StartKafka(dir string, advertise int) (*Kafka, error) {
+// NewKafka formats a data directory under dir for a broker on free
+// loopback ports; Start runs it. advertise, when not 0, is the port clients
+// are told to use (a proxy in front of the broker).
+func NewKafka(dir string, advertise int) (*Kafka, error) {
 	libs, err := KafkaLibs()
 	if err != nil {
 		return nil, err
@@ -106,7 +106,7 @@ share.coordinator.state.topic.min.isr=1
 	if out, err := format.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("format Kafka storage: %w\n%s", err, out)
 	}
-	return k, k.Start()
+	return k, nil
 }
 
 func (k *Kafka) props() string { return filepath.Join(k.Dir, "server.properties") }

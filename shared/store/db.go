@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -73,20 +72,12 @@ func classify(err error) error {
 		}
 		return apperr.Wrap(apperr.Internal, err, "internal error")
 	}
-	var netErr net.Error
-	if errors.As(err, &netErr) || pgconn.SafeToRetry(err) || errors.Is(err, context.DeadlineExceeded) ||
-		isConnectError(err) {
-		return apperr.Wrap(apperr.Unavailable, err, "database unavailable, try again")
-	}
 	if errors.Is(err, context.Canceled) {
 		return apperr.Wrap(apperr.Unavailable, err, "request cancelled")
 	}
-	return apperr.Wrap(apperr.Internal, err, "internal error")
-}
-
-func isConnectError(err error) bool {
-	var ce *pgconn.ConnectError
-	return errors.As(err, &ce) || pgconn.Timeout(err)
+	// Anything else from the driver that is not a server error is a lost or
+	// refused connection, a timeout or a closed pool: retry later.
+	return apperr.Wrap(apperr.Unavailable, err, "database unavailable, try again")
 }
 
 func isUniqueViolation(err error, constraint string) bool {
