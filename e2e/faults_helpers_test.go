@@ -1,0 +1,240 @@
+package e2e_test
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+
+	"github.com/todoevents/todo/shared/events"
+	"github.com/todoevents/todo/shared/kafka"
+	"github.com/todoevents/todo/shared/task"
+)
+
+// publisher sends events straight to the broker, as a redelivering or
+// misbehaving producer would.
+func publisher(t *testing.T) *kafka.Publisher {
+	t.Helper()
+	p, err := kafka.NewPublisher([]string{sys.proxy.Addr()}, "e2e-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	return p
+}
+
+// completedEvents builds one task.completed event per item.
+func completedEvents(t *testing.T, items []item) []cloudevents.Event {
+	t.Helper()
+	out := make([]cloudevents.Event, len(items))
+	now := time.Now().UTC()
+	for i, it := range items {
+		e, err := events.ForTask(events.TypeTaskCompleted, "e2e", task.Task{ID: it.id, UserID: it.user, Title: "t",
+			Status: task.StatusDone, RecurringType: task.RecurDaily, CompletedAt: &now}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = e
+	}
+	return out
+}
+
+func publishAll(t *testing.T, p *kafka.Publisher, evts []cloudevents.Event, times int) {
+	t.Helper()
+	for r := 0; r < times; r++ {
+		for _, e := range evts {
+			if err := p.Publish(context.Background(), events.TopicTaskEvents, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// stopRecur stops every recur-task replica; the returned func starts n again.
+func stopRecur(t *testing.T) {
+	t.Helper()
+	for _, p := range sys.recur {
+		p.Stop()
+	}
+	sys.recur = nil
+}
+
+func ensureRecur(t *testing.T, n int) {
+	t.Helper()
+	for len(sys.recur) < n {
+		if err := sys.startRecur(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// committedOffsets sums the recur-task group's committed offsets.
+func committedOffsets(t *testing.T, group string) int64 {
+	t.Helper()
+	admin, err := sarama.NewClusterAdmin([]string{sys.proxy.Addr()}, kafka.Config("e2e-admin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	res, err := admin.ListConsumerGroupOffsets(group, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	for _, parts := range res.Blocks {
+		for _, b := range parts {
+			if b.Offset > 0 {
+				sum += b.Offset
+			}
+		}
+	}
+	return sum
+}
+
+// waitCaughtUp waits until group has committed every record of task-events
+// and returns the committed total.
+func waitCaughtUp(t *testing.T, group string) int64 {
+	t.Helper()
+	client, err := sarama.NewClient([]string{sys.proxy.Addr()}, kafka.Config("e2e-offsets"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var pending int
+		if err := sys.db.QueryRow(context.Background(), `SELECT count(*) FROM outbox WHERE published_at IS NULL`).Scan(&pending); err != nil {
+			t.Fatal(err)
+		}
+		parts, err := client.Partitions(events.TopicTaskEvents)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var end int64
+		for _, p := range parts {
+			n, err := client.GetOffset(events.TopicTaskEvents, p, sarama.OffsetNewest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			end += n
+		}
+		if got := committedOffsets(t, group); got == end && pending == 0 {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("group %s did not catch up", group)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+var metricLine = regexp.MustCompile(`(?m)^([a-z_]+(?:\{[^}]*\})?) ([0-9.e+-]+)$`)
+
+// metric sums a metric over the running recur-task replicas.
+func recurMetric(t *testing.T, name string) float64 {
+	t.Helper()
+	var sum float64
+	for _, p := range sys.recur {
+		resp, err := http.Get(p.URL() + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := new(strings.Builder)
+		_, _ = io_copy(b, resp)
+		for _, m := range metricLine.FindAllStringSubmatch(b.String(), -1) {
+			if m[1] == name {
+				v, _ := strconv.ParseFloat(m[2], 64)
+				sum += v
+			}
+		}
+	}
+	return sum
+}
+
+func io_copy(b *strings.Builder, resp *http.Response) (int64, error) {
+	defer resp.Body.Close()
+	buf := make([]byte, 32<<10)
+	var n int64
+	for {
+		k, err := resp.Body.Read(buf)
+		b.Write(buf[:k])
+		n += int64(k)
+		if err != nil {
+			return n, nil
+		}
+	}
+}
+
+// poisonRecords are records recur-task can never process, keyed by user.
+func poisonRecords(user string) []*sarama.ProducerMessage {
+	ce := func(typ, id string) []sarama.RecordHeader {
+		return []sarama.RecordHeader{{Key: []byte("ce_specversion"), Value: []byte("1.0")},
+			{Key: []byte("ce_id"), Value: []byte(id)}, {Key: []byte("ce_source"), Value: []byte("/e2e")},
+			{Key: []byte("ce_type"), Value: []byte(typ)}, {Key: []byte("content-type"), Value: []byte("application/json")}}
+	}
+	msg := func(value string, headers []sarama.RecordHeader) *sarama.ProducerMessage {
+		return &sarama.ProducerMessage{Topic: events.TopicTaskEvents, Key: sarama.StringEncoder(user),
+			Value: sarama.StringEncoder(value), Headers: headers}
+	}
+	return []*sarama.ProducerMessage{
+		msg("\x00\xffnot json", nil),
+		msg(`{"x":1}`, ce("com.example.unknown", "p1-"+user)),
+		msg(`{"event_type":"task-completed"}`, ce(events.TypeTaskCompleted, "p2-"+user)),
+		msg(`{"task_id":"00000000-0000-0000-0000-000000000000","user_id":"`+user+`","completed_at":"2026-01-01T00:00:00Z"}`,
+			ce(events.TypeTaskCompleted, "p3-"+user)),
+	}
+}
+
+type dlqRecord struct{ key, reason string }
+
+// deadLetters reads the dead-letter topic's records keyed by user.
+func deadLetters(t *testing.T, user string) []dlqRecord {
+	t.Helper()
+	client, err := sarama.NewClient([]string{sys.proxy.Addr()}, kafka.Config("e2e-dlq"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	consumer, err := sarama.NewConsumerFromClient(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer consumer.Close()
+	parts, err := client.Partitions(events.TopicDeadLetters)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []dlqRecord
+	for _, p := range parts {
+		end, err := client.GetOffset(events.TopicDeadLetters, p, sarama.OffsetNewest)
+		if err != nil || end == 0 {
+			continue
+		}
+		pc, err := consumer.ConsumePartition(events.TopicDeadLetters, p, sarama.OffsetOldest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for m := range pc.Messages() {
+			if string(m.Key) == user {
+				r := dlqRecord{key: user}
+				for _, h := range m.Headers {
+					if string(h.Key) == "ce_dlqreason" {
+						r.reason = string(h.Value)
+					}
+				}
+				out = append(out, r)
+			}
+			if m.Offset >= end-1 {
+				break
+			}
+		}
+		pc.Close()
+	}
+	return out
+}
