@@ -15,6 +15,7 @@ import (
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/kafka"
 	"github.com/todoevents/todo/shared/task"
+	"github.com/todoevents/todo/shared/testenv"
 )
 
 // publisher sends events straight to the broker, as a redelivering or
@@ -196,45 +197,11 @@ type dlqRecord struct{ key, reason string }
 // deadLetters reads the dead-letter topic's records keyed by user.
 func deadLetters(t *testing.T, user string) []dlqRecord {
 	t.Helper()
-	client, err := sarama.NewClient([]string{sys.proxy.Addr()}, kafka.Config("e2e-dlq"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	consumer, err := sarama.NewConsumerFromClient(client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer consumer.Close()
-	parts, err := client.Partitions(events.TopicDeadLetters)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []dlqRecord
-	for _, p := range parts {
-		end, err := client.GetOffset(events.TopicDeadLetters, p, sarama.OffsetNewest)
-		if err != nil || end == 0 {
-			continue
+	for _, m := range testenv.ReadTopic(t, sys.proxy.Addr(), events.TopicDeadLetters) {
+		if string(m.Key) == user {
+			out = append(out, dlqRecord{key: user, reason: testenv.Header(m, "ce_dlqreason")})
 		}
-		pc, err := consumer.ConsumePartition(events.TopicDeadLetters, p, sarama.OffsetOldest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for m := range pc.Messages() {
-			if string(m.Key) == user {
-				r := dlqRecord{key: user}
-				for _, h := range m.Headers {
-					if string(h.Key) == "ce_dlqreason" {
-						r.reason = string(h.Value)
-					}
-				}
-				out = append(out, r)
-			}
-			if m.Offset >= end-1 {
-				break
-			}
-		}
-		pc.Close()
 	}
 	return out
 }

@@ -6,6 +6,7 @@ package function
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/todoevents/todo/shared/app"
@@ -75,7 +76,10 @@ func (f *Function) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return apperr.New(apperr.Invalid, "malformed query string")
+	}
 	filter, ok := filters[q.Get("status")]
 	if !ok {
 		return apperr.Field("status", "must be one of all, pending, in_progress, completed, done")

@@ -88,53 +88,6 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// dlqRecords reads the dead-letter topic's records so far.
-func dlqRecords(t *testing.T, brokers string) []*sarama.ConsumerMessage {
-	t.Helper()
-	c, err := sarama.NewConsumer(strings.Split(brokers, ","), kafka.Config("dlq-reader"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	parts, err := c.Partitions(events.TopicDeadLetters)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := sarama.NewClient(strings.Split(brokers, ","), kafka.Config("dlq-offsets"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	var out []*sarama.ConsumerMessage
-	for _, p := range parts {
-		end, err := client.GetOffset(events.TopicDeadLetters, p, sarama.OffsetNewest)
-		if err != nil || end == 0 {
-			continue
-		}
-		pc, err := c.ConsumePartition(events.TopicDeadLetters, p, sarama.OffsetOldest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for m := range pc.Messages() {
-			out = append(out, m)
-			if m.Offset >= end-1 {
-				break
-			}
-		}
-		pc.Close()
-	}
-	return out
-}
-
-func header(m *sarama.ConsumerMessage, key string) string {
-	for _, h := range m.Headers {
-		if string(h.Key) == key {
-			return string(h.Value)
-		}
-	}
-	return ""
-}
-
 func TestPoisonRecordsAreDeadLetteredWithoutBlocking(t *testing.T) {
 	t.Parallel()
 	r := newRig(t)
@@ -172,16 +125,16 @@ func TestPoisonRecordsAreDeadLetteredWithoutBlocking(t *testing.T) {
 	}
 	waitFor(t, "the good event behind the poison ones", func() bool { return r.children(t, id) == 1 })
 	var dlq []*sarama.ConsumerMessage
-	waitFor(t, "five dead letters", func() bool { dlq = dlqRecords(t, r.brokers); return len(dlq) >= 5 })
+	waitFor(t, "five dead letters", func() bool { dlq = testenv.ReadTopic(t, r.brokers, events.TopicDeadLetters); return len(dlq) >= 5 })
 	if len(dlq) != 5 {
 		t.Fatalf("%d dead letters, want 5 (a created event is skipped, not dead-lettered)", len(dlq))
 	}
 	for _, m := range dlq {
-		if header(m, "ce_dlqreason") == "" || header(m, "dlq-origin") == "" || string(m.Key) != user {
+		if testenv.Header(m, "ce_dlqreason") == "" || testenv.Header(m, "dlq-origin") == "" || string(m.Key) != user {
 			t.Fatalf("dead letter without reason, origin or key: %v", m.Headers)
 		}
 	}
-	if reason := header(dlq[4], "ce_dlqreason"); !strings.Contains(reason, "does not exist") {
+	if reason := testenv.Header(dlq[4], "ce_dlqreason"); !strings.Contains(reason, "does not exist") {
 		t.Fatalf("unknown task reason %q", reason)
 	}
 	if n := f.deadLettered.Value(); n != 5 {

@@ -31,8 +31,9 @@ type Relay struct {
 	Log       zerolog.Logger
 	// Poll is the longest wait between passes when no notification arrives.
 	Poll time.Duration
-	// Retention is how long published rows are kept before being deleted.
-	Retention time.Duration
+	// Retention is how long published rows are kept before being deleted;
+	// CleanEvery is how often the active relay deletes them (default 1m).
+	Retention, CleanEvery time.Duration
 	// Batch is the number of rows read per pass.
 	Batch int
 	// Published and Failed count publish outcomes (optional).
@@ -86,6 +87,13 @@ func (r *Relay) poll() time.Duration {
 	return r.Poll
 }
 
+func (r *Relay) cleanEvery() time.Duration {
+	if r.CleanEvery <= 0 {
+		return time.Minute
+	}
+	return r.CleanEvery
+}
+
 func (r *Relay) batch() int {
 	if r.Batch <= 0 {
 		return 100
@@ -131,7 +139,7 @@ func (r *Relay) lead(ctx context.Context) error {
 			continue
 		}
 		pub.reset()
-		if time.Since(lastClean) > time.Minute {
+		if time.Since(lastClean) > r.cleanEvery() {
 			r.clean(ctx, conn.Conn())
 			lastClean = time.Now()
 		}

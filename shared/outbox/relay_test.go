@@ -1,0 +1,226 @@
+package outbox_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/rs/zerolog"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/todoevents/todo/shared/events"
+	"github.com/todoevents/todo/shared/kafka"
+	"github.com/todoevents/todo/shared/metrics"
+	"github.com/todoevents/todo/shared/outbox"
+	"github.com/todoevents/todo/shared/store"
+	"github.com/todoevents/todo/shared/task"
+	"github.com/todoevents/todo/shared/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+type rig struct {
+	st      *store.Store
+	brokers string
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	st, err := store.Open(context.Background(), testenv.Database(t), 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	return &rig{st: st, brokers: testenv.Broker(t, 3)}
+}
+
+// relay starts a relay with its own producer; it stops when the test ends.
+func (r *rig) relay(t *testing.T, tune func(*outbox.Relay)) *outbox.Relay {
+	t.Helper()
+	pub, err := kafka.NewPublisher(strings.Split(r.brokers, ","), "relay-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := metrics.NewRegistry()
+	rl := &outbox.Relay{Pool: r.st.Pool, Publisher: pub, Log: zerolog.Nop(),
+		Published: reg.Counter("published", "", "", ""), Failed: reg.Counter("failed", "", "", "")}
+	if tune != nil {
+		tune(rl)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = rl.Run(ctx) }()
+	t.Cleanup(func() { cancel(); wg.Wait(); _ = pub.Close() })
+	return rl
+}
+
+// write stores n tasks spread over users, each with its created event, and
+// returns the event ids in commit order.
+func (r *rig) write(t *testing.T, n int, users []string) []string {
+	t.Helper()
+	ids := make([]string, n)
+	for i := range n {
+		now := time.Now().UTC()
+		tk := task.Task{ID: uuid.NewString(), UserID: users[i%len(users)], Title: "t", Status: task.StatusPending,
+			Priority: task.PriorityMedium, Timezone: "UTC", RecurringType: task.RecurNone,
+			RecurrenceBasis: task.BasisCompletion, Tags: []string{}, CreatedAt: now, UpdatedAt: now}
+		e, err := events.ForTask(events.TypeTaskCreated, "test", tk, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.st.CreateTask(context.Background(), tk, e); err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = e.ID()
+	}
+	return ids
+}
+
+func (r *rig) pending(t *testing.T) int64 {
+	t.Helper()
+	n, _, err := r.st.OutboxBacklog(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > d {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+func TestSeveralRelaysPublishEachRowOnceInOrder(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	users := []string{testenv.User(), testenv.User(), testenv.User(), testenv.User()}
+	var relays []*outbox.Relay
+	for range 3 {
+		relays = append(relays, r.relay(t, nil))
+	}
+	var ids []string
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for w := range 3 { // concurrent writers while relays run
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got := r.write(t, 100, users[w:w+2])
+			mu.Lock()
+			ids = append(ids, got...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	waitFor(t, "outbox drained", 30*time.Second, func() bool { return r.pending(t) == 0 })
+	records := testenv.ReadTopic(t, r.brokers, events.TopicTaskEvents)
+	seen := map[string]int{}
+	seqOf := map[string]int64{}
+	rows, err := r.st.Pool.Query(context.Background(), `SELECT event_id, seq FROM outbox`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id string
+		var seq int64
+		_ = rows.Scan(&id, &seq)
+		seqOf[id] = seq
+	}
+	lastSeq := map[string]int64{}
+	for _, m := range records {
+		id := testenv.Header(m, "ce_id")
+		seen[id]++
+		key := string(m.Key)
+		if seqOf[id] < lastSeq[key] {
+			t.Fatalf("key %s: event seq %d published after seq %d", key, seqOf[id], lastSeq[key])
+		}
+		lastSeq[key] = seqOf[id]
+	}
+	for _, id := range ids {
+		if seen[id] != 1 {
+			t.Fatalf("event %s published %d times", id, seen[id])
+		}
+	}
+	var published int64
+	for _, rl := range relays {
+		published += rl.Published.Value()
+	}
+	if len(records) != len(ids) || published != int64(len(ids)) {
+		t.Fatalf("%d records and %d publishes for %d events", len(records), published, len(ids))
+	}
+}
+
+func TestRelayWakesOnNotify(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	r.relay(t, func(rl *outbox.Relay) { rl.Poll = time.Minute })
+	r.write(t, 1, []string{testenv.User()})
+	waitFor(t, "first row published", 10*time.Second, func() bool { return r.pending(t) == 0 })
+	time.Sleep(200 * time.Millisecond) // relay idle, waiting for a notification
+	r.write(t, 1, []string{testenv.User()})
+	took := waitFor(t, "row published after NOTIFY", 5*time.Second, func() bool { return r.pending(t) == 0 })
+	t.Logf("published %v after commit with a 1m poll interval", took)
+}
+
+func TestRelayDeletesPublishedRowsAfterRetention(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	r.relay(t, func(rl *outbox.Relay) {
+		rl.Retention, rl.CleanEvery, rl.Poll = 50*time.Millisecond, 50*time.Millisecond, 100*time.Millisecond
+	})
+	r.write(t, 5, []string{testenv.User()})
+	waitFor(t, "published rows deleted", 10*time.Second, func() bool {
+		var n int
+		_ = r.st.Pool.QueryRow(context.Background(), `SELECT count(*) FROM outbox`).Scan(&n)
+		return n == 0
+	})
+}
+
+func TestRelayRetriesUntilTheBrokerAnswers(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	gone, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, events.TopicTaskEvents))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadPub, err := kafka.NewPublisher(gone.ListenAddrs(), "dead")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone.Close() // the broker is gone; every publish now fails
+	defer deadPub.Close()
+	reg := metrics.NewRegistry()
+	failing := &outbox.Relay{Pool: r.st.Pool, Publisher: deadPub, Log: zerolog.Nop(), Poll: 50 * time.Millisecond,
+		Failed: reg.Counter("failed", "", "", "")}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = failing.Run(ctx); close(done) }()
+	r.write(t, 3, []string{testenv.User()})
+	waitFor(t, "failed attempts recorded", 60*time.Second, func() bool {
+		var attempts int
+		_ = r.st.Pool.QueryRow(context.Background(),
+			`SELECT coalesce(max(attempts), 0) FROM outbox WHERE last_error IS NOT NULL`).Scan(&attempts)
+		return attempts >= 2
+	})
+	cancel()
+	<-done
+	if n := r.pending(t); n != 3 || failing.Failed.Value() < 2 {
+		t.Fatalf("%d pending and %d failures counted; want all 3 kept and failures counted", n, failing.Failed.Value())
+	}
+	r.relay(t, nil) // a relay with a live broker takes over
+	waitFor(t, "backlog published", 30*time.Second, func() bool { return r.pending(t) == 0 })
+	if got := len(testenv.ReadTopic(t, r.brokers, events.TopicTaskEvents)); got != 3 {
+		t.Fatalf("%d records, want 3", got)
+	}
+}

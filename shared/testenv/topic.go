@@ -1,0 +1,62 @@
+package testenv
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/IBM/sarama"
+
+	"github.com/todoevents/todo/shared/kafka"
+)
+
+// ReadTopic returns every record of topic on brokers (comma-separated), in
+// offset order per partition.
+func ReadTopic(tb testing.TB, brokers, topic string) []*sarama.ConsumerMessage {
+	tb.Helper()
+	client, err := sarama.NewClient(strings.Split(brokers, ","), kafka.Config("topic-reader"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer client.Close()
+	consumer, err := sarama.NewConsumerFromClient(client)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer consumer.Close()
+	parts, err := client.Partitions(topic)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []*sarama.ConsumerMessage
+	for _, p := range parts {
+		end, err := client.GetOffset(topic, p, sarama.OffsetNewest)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if end == 0 {
+			continue
+		}
+		pc, err := consumer.ConsumePartition(topic, p, sarama.OffsetOldest)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for m := range pc.Messages() {
+			out = append(out, m)
+			if m.Offset >= end-1 {
+				break
+			}
+		}
+		_ = pc.Close()
+	}
+	return out
+}
+
+// Header returns the value of record header key.
+func Header(m *sarama.ConsumerMessage, key string) string {
+	for _, h := range m.Headers {
+		if string(h.Key) == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
