@@ -6,7 +6,7 @@ TOOLS := $(HOME)/.cache/todo-tools
 STATICCHECK := $(TOOLS)/staticcheck
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: all build run migrate test unit lint fmt tools clean
+.PHONY: all build run migrate test e2e fuzz unit lint fmt tools clean
 
 all: build
 
@@ -27,9 +27,22 @@ migrate:
 	$(GO) build -o bin/todo ./cmd/todo
 	./bin/todo migrate up
 
-## test: lint, then every test (unit, integration on a private PostgreSQL and kfake) with the race detector
+## test: lint, then every test with the race detector: unit, integration (private PostgreSQL, kfake),
+## end-to-end (function binaries, a real Kafka broker fetched by Maven, fault injection), fuzz seed corpora
 test: lint
-	$(GO) test -race -count=1 -timeout 15m ./...
+	$(GO) test -race -count=1 -timeout 25m ./...
+
+## e2e: only the end-to-end tier on the real broker (E2E_REPORT=file collects its counts)
+e2e:
+	$(GO) test -count=1 -v -timeout 20m ./e2e/
+
+## fuzz: run each fuzz target for FUZZTIME (default 1m)
+FUZZTIME ?= 1m
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDraft$$' -fuzztime $(FUZZTIME) ./shared/task
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeJSON$$' -fuzztime $(FUZZTIME) ./shared/httpx
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCompleted$$' -fuzztime $(FUZZTIME) ./shared/events
+	$(GO) test -run '^$$' -fuzz '^FuzzHTTPCloudEvent$$' -fuzztime $(FUZZTIME) ./shared/events
 
 ## unit: the fast tests only (no database)
 unit:
