@@ -10,6 +10,10 @@ import (
 	"github.com/todoevents/todo/shared/events"
 )
 
+// outboxKeyLock is the first half of the per-key advisory lock (two-int keys
+// are a key space of their own, apart from the relay's bigint lock).
+const outboxKeyLock = 0x746f
+
 // enqueue writes evt to the outbox inside tx, to be relayed to the topic of
 // its kind: dead letters (those with a reason) to the DLQ, the rest to
 // task-events.
@@ -23,6 +27,13 @@ func enqueue(ctx context.Context, tx pgx.Tx, evt cloudevents.Event) error {
 		topic = events.TopicDeadLetters
 	}
 	key, _ := evt.Extensions()[events.ExtPartitionKey].(string)
+	// Rows of one key must get their seq in commit order, or the relay could
+	// publish a later event of a user before an earlier one still being
+	// committed. The insert is the last statement of every transaction, so
+	// this per-key lock is held only until the commit.
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, outboxKeyLock, key); err != nil {
+		return err
+	}
 	_, err = tx.Exec(ctx, `INSERT INTO outbox (event_id, topic, partition_key, event) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (topic, event_id) DO NOTHING`, evt.ID(), topic, key, body)
 	return err
