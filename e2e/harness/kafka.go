@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/todoevents/todo/shared/kafka"
+	"github.com/todoevents/todo/shared/pgcluster"
 )
 
 // KafkaVersion must match e2e/kafka/pom.xml.
@@ -185,11 +186,4 @@ func (k *Kafka) Remove() {
 }
 
 // FreePort returns a free loopback TCP port.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+func FreePort() (int, error) { return pgcluster.FreePort() }

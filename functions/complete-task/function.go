@@ -30,7 +30,7 @@ func New() *Function { return &Function{} }
 // NewWith returns a function running on deps.
 func NewWith(deps *app.Deps) *Function {
 	f := &Function{}
-	_ = f.init(deps)
+	f.init(deps)
 	return f
 }
 
@@ -39,10 +39,9 @@ func (f *Function) Start(ctx context.Context, env map[string]string) error {
 	return f.Open(ctx, Name, env, config.Needs{Auth: true}, f.init)
 }
 
-func (f *Function) init(d *app.Deps) error {
+func (f *Function) init(d *app.Deps) {
 	f.Deps = d
 	f.Handler = d.API(app.Route{Method: "PATCH", Pattern: "/api/{user_id}/tasks/{id}/complete", Handler: f.complete})
-	return nil
 }
 
 // request is the optional body.

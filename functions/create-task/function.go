@@ -28,7 +28,7 @@ func New() *Function { return &Function{} }
 // NewWith returns a function running on deps.
 func NewWith(deps *app.Deps) *Function {
 	f := &Function{}
-	_ = f.init(deps)
+	f.init(deps)
 	return f
 }
 
@@ -37,10 +37,9 @@ func (f *Function) Start(ctx context.Context, env map[string]string) error {
 	return f.Open(ctx, Name, env, config.Needs{Auth: true}, f.init)
 }
 
-func (f *Function) init(d *app.Deps) error {
+func (f *Function) init(d *app.Deps) {
 	f.Deps = d
 	f.Handler = d.API(app.Route{Method: "POST", Pattern: "/api/{user_id}/tasks", Handler: f.create})
-	return nil
 }
 
 func (f *Function) create(w http.ResponseWriter, r *http.Request) error {

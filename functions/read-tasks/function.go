@@ -34,7 +34,7 @@ func New() *Function { return &Function{} }
 // NewWith returns a function running on deps.
 func NewWith(deps *app.Deps) *Function {
 	f := &Function{}
-	_ = f.init(deps)
+	f.init(deps)
 	return f
 }
 
@@ -53,13 +53,12 @@ func withoutRelay(env map[string]string) map[string]string {
 	return out
 }
 
-func (f *Function) init(d *app.Deps) error {
+func (f *Function) init(d *app.Deps) {
 	f.Deps = d
 	f.Handler = d.API(
 		app.Route{Method: "GET", Pattern: "/api/{user_id}/tasks", Handler: f.list},
 		app.Route{Method: "GET", Pattern: "/api/{user_id}/tasks/{id}", Handler: f.get},
 	)
-	return nil
 }
 
 // filters maps ?status= values to store filters. "pending" is what the

@@ -6,7 +6,6 @@ package function
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/todoevents/todo/shared/app"
 	"github.com/todoevents/todo/shared/config"
@@ -30,9 +29,10 @@ func New() *Function { return &Function{} }
 
 // NewWith returns a function running on deps; it consumes from Kafka when
 // deps are configured for it.
-func NewWith(deps *app.Deps) (*Function, error) {
+func NewWith(deps *app.Deps) *Function {
 	f := &Function{}
-	return f, f.init(deps)
+	f.init(deps)
+	return f
 }
 
 // Start connects the function using the environment env.
@@ -49,29 +49,19 @@ func (f *Function) Stop(ctx context.Context) error {
 	return err
 }
 
-func (f *Function) init(d *app.Deps) error {
+func (f *Function) init(d *app.Deps) {
 	f.Deps = d
 	f.Handler = d.API(app.Route{Method: "POST", Pattern: "/", Handler: f.receive})
 	f.deadLettered = d.Metrics.Counter("todo_events_dead_lettered_total", "Events sent to the dead-letter topic.", "", "")
 	cfg := d.Config
 	if len(cfg.KafkaBrokers) == 0 || !cfg.Consume {
 		d.Log.Info().Msg("Kafka consumer off (no KAFKA_BROKERS or KAFKA_CONSUME=false); HTTP push only")
-		return nil
+		return
 	}
-	if err := kafka.EnsureTopics(cfg.KafkaBrokers, cfg.KafkaPartitions, events.TopicTaskEvents, events.TopicDeadLetters); err != nil {
-		return err
-	}
-	pub, err := kafka.NewPublisher(cfg.KafkaBrokers, Name+"-dlq")
-	if err != nil {
-		return err
-	}
-	f.dlq = pub
+	f.dlq = kafka.LazyPublisher(cfg.KafkaBrokers, Name+"-dlq", cfg.KafkaPartitions, events.TopicDeadLetters)
 	consumer := &kafka.Consumer{Brokers: cfg.KafkaBrokers, Group: cfg.ConsumerGroup, Topic: events.TopicTaskEvents,
-		Handler: f.consume, Log: d.Log.With().Str("part", "consumer").Logger(),
+		Partitions: cfg.KafkaPartitions,
+		Handler:    f.consume, Log: d.Log.With().Str("part", "consumer").Logger(),
 		Retries: d.Metrics.Counter("todo_events_retries_total", "Event processing attempts that failed and will be retried.", "", "")}
 	d.Go(consumer.Run)
-	return nil
 }
-
-// ServeHTTP lets the function be mounted directly.
-func (f *Function) ServeHTTP(w http.ResponseWriter, r *http.Request) { f.Handle(w, r) }

@@ -5,7 +5,6 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
@@ -61,33 +60,25 @@ func Open(ctx context.Context, name string, env map[string]string, needs config.
 	d := &Deps{Name: name, Config: cfg, Log: log, Store: st, Now: Now,
 		Auth: auth.Verifier{Secret: []byte(cfg.JWTSecret)}, Metrics: metrics.NewRegistry(), ctx: bg, cancel: cancel}
 	d.registerOutboxGauges()
-	if err := d.startRelay(); err != nil {
-		d.Close()
-		return nil, err
-	}
+	d.startRelay()
 	return d, nil
 }
 
-func (d *Deps) startRelay() error {
+func (d *Deps) startRelay() {
 	if len(d.Config.KafkaBrokers) == 0 || !d.Config.RelayEnabled {
 		d.Log.Info().Msg("outbox relay off here (no KAFKA_BROKERS or OUTBOX_RELAY=false)")
-		return nil
+		return
 	}
-	if err := kafka.EnsureTopics(d.Config.KafkaBrokers, d.Config.KafkaPartitions,
-		events.TopicTaskEvents, events.TopicDeadLetters); err != nil {
-		return err
-	}
-	pub, err := kafka.NewPublisher(d.Config.KafkaBrokers, d.Name)
-	if err != nil {
-		return fmt.Errorf("KAFKA_BROKERS: %w", err)
-	}
+	// Connecting waits for the first publish, so the function starts (and
+	// keeps queueing events) while the brokers are down.
+	pub := kafka.LazyPublisher(d.Config.KafkaBrokers, d.Name, d.Config.KafkaPartitions,
+		events.TopicTaskEvents, events.TopicDeadLetters)
 	d.publisher = pub
 	d.Relay = &outbox.Relay{Pool: d.Store.Pool, Publisher: pub, Log: d.Log.With().Str("part", "relay").Logger(),
 		Retention: d.Config.OutboxRetention,
 		Published: d.Metrics.Counter("todo_outbox_published_total", "Outbox events published by this process.", "", ""),
 		Failed:    d.Metrics.Counter("todo_outbox_publish_failures_total", "Failed publish attempts of this process.", "", "")}
 	d.Go(d.Relay.Run)
-	return nil
 }
 
 func (d *Deps) registerOutboxGauges() {

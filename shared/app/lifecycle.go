@@ -41,14 +41,11 @@ func (l *Lifecycle) Metrics() http.Handler { return l.Deps.Metrics.Handler() }
 
 // Open connects the dependencies of function name from env and hands them
 // to init, which builds the function's handler.
-func (l *Lifecycle) Open(ctx context.Context, name string, env map[string]string, needs config.Needs, init func(*Deps) error) error {
+func (l *Lifecycle) Open(ctx context.Context, name string, env map[string]string, needs config.Needs, init func(*Deps)) error {
 	deps, err := Open(ctx, name, env, needs)
 	if err != nil {
 		return err
 	}
-	if err := init(deps); err != nil {
-		deps.Close()
-		return err
-	}
+	init(deps)
 	return nil
 }

@@ -20,19 +20,35 @@ type Handler func(ctx context.Context, msg *sarama.ConsumerMessage) error
 // strictly in order and marking a record only after its handler succeeded,
 // so a crash never skips an unprocessed record.
 type Consumer struct {
-	Brokers  []string
-	Group    string
-	Topic    string
-	Handler  Handler
-	Log      zerolog.Logger
-	Backoff  time.Duration // first retry delay; doubles up to MaxDelay
-	MaxDelay time.Duration
-	Retries  *metrics.Counter // failed attempts (optional)
+	Brokers    []string
+	Group      string
+	Topic      string
+	Partitions int32 // for creating Topic when it is missing
+	Handler    Handler
+	Log        zerolog.Logger
+	Backoff    time.Duration // first retry delay; doubles up to MaxDelay
+	MaxDelay   time.Duration
+	Retries    *metrics.Counter // failed attempts (optional)
 }
 
 // Run consumes until ctx ends, then commits marked offsets and leaves the
-// group.
+// group. While the brokers cannot be reached it keeps trying.
 func (c *Consumer) Run(ctx context.Context) error {
+	for delay := c.Backoff; ctx.Err() == nil; delay = min(max(delay*2, 100*time.Millisecond), 10*time.Second) {
+		err := EnsureTopics(c.Brokers, max(c.Partitions, 1), c.Topic)
+		if err == nil {
+			err = c.consume(ctx)
+		}
+		if err == nil || ctx.Err() != nil {
+			return nil
+		}
+		c.Log.Warn().Err(err).Dur("retry_in", delay).Msg("cannot reach Kafka; retrying")
+		sleep(ctx, delay)
+	}
+	return nil
+}
+
+func (c *Consumer) consume(ctx context.Context) error {
 	group, err := sarama.NewConsumerGroup(c.Brokers, c.Group, Config(c.Group))
 	if err != nil {
 		return fmt.Errorf("kafka consumer group: %w", err)

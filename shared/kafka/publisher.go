@@ -14,18 +14,48 @@ import (
 // Publisher sends CloudEvents to Kafka topics in binary content mode through
 // kafka_sarama; the record key is the event's partitionkey extension.
 type Publisher struct {
-	producer sarama.SyncProducer
+	brokers    []string
+	clientID   string
+	partitions int32
+	topics     []string
+
 	mu       sync.Mutex
+	producer sarama.SyncProducer
 	senders  map[string]*kafka_sarama.Sender
 }
 
-// NewPublisher connects an idempotent producer to brokers.
+// NewPublisher connects an idempotent producer to brokers now.
 func NewPublisher(brokers []string, clientID string) (*Publisher, error) {
-	producer, err := sarama.NewSyncProducer(brokers, Config(clientID))
-	if err != nil {
-		return nil, fmt.Errorf("kafka producer: %w", err)
+	p := LazyPublisher(brokers, clientID, 0)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p, p.connect()
+}
+
+// LazyPublisher returns a publisher that connects (creating topics, when
+// given, with partitions partitions) on first use, and again after a failed
+// attempt, so a process starts while the brokers are down.
+func LazyPublisher(brokers []string, clientID string, partitions int32, topics ...string) *Publisher {
+	return &Publisher{brokers: brokers, clientID: clientID, partitions: partitions, topics: topics,
+		senders: map[string]*kafka_sarama.Sender{}}
+}
+
+// connect creates the producer if needed; p.mu must be held.
+func (p *Publisher) connect() error {
+	if p.producer != nil {
+		return nil
 	}
-	return &Publisher{producer: producer, senders: map[string]*kafka_sarama.Sender{}}, nil
+	if len(p.topics) > 0 {
+		if err := EnsureTopics(p.brokers, p.partitions, p.topics...); err != nil {
+			return err
+		}
+	}
+	producer, err := sarama.NewSyncProducer(p.brokers, Config(p.clientID))
+	if err != nil {
+		return fmt.Errorf("kafka producer: %w", err)
+	}
+	p.producer = producer
+	return nil
 }
 
 // Publish sends e to topic and returns once the brokers acknowledged it.
@@ -40,7 +70,14 @@ func (p *Publisher) Publish(ctx context.Context, topic string, e event.Event) er
 // PublishRaw sends a record as is (used to dead-letter records that are not
 // valid CloudEvents).
 func (p *Publisher) PublishRaw(msg *sarama.ProducerMessage) error {
-	_, _, err := p.producer.SendMessage(msg)
+	p.mu.Lock()
+	err := p.connect()
+	producer := p.producer
+	p.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	_, _, err = producer.SendMessage(msg)
 	return err
 }
 
@@ -49,6 +86,9 @@ func (p *Publisher) sender(topic string) (*kafka_sarama.Sender, error) {
 	defer p.mu.Unlock()
 	if s, ok := p.senders[topic]; ok {
 		return s, nil
+	}
+	if err := p.connect(); err != nil {
+		return nil, err
 	}
 	s, err := kafka_sarama.NewSenderFromSyncProducer(topic, p.producer)
 	if err != nil {
@@ -59,4 +99,11 @@ func (p *Publisher) sender(topic string) (*kafka_sarama.Sender, error) {
 }
 
 // Close flushes and closes the producer.
-func (p *Publisher) Close() error { return p.producer.Close() }
+func (p *Publisher) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.producer == nil {
+		return nil
+	}
+	return p.producer.Close()
+}

@@ -76,7 +76,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	port := opts.Port
 	if port == 0 {
-		if port, err = freePort(); err != nil {
+		if port, err = FreePort(); err != nil {
 			return nil, err
 		}
 	}
@@ -230,7 +230,8 @@ func run(ctx context.Context, cred *syscall.Credential, log *os.File, name strin
 	return nil
 }
 
-func freePort() (int, error) {
+// FreePort returns a free loopback TCP port.
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err

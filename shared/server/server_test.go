@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	createtask "github.com/todoevents/todo/functions/create-task"
 	readtasks "github.com/todoevents/todo/functions/read-tasks"
+	recurtask "github.com/todoevents/todo/functions/recur-task"
 	"github.com/todoevents/todo/shared/server"
 	"github.com/todoevents/todo/shared/testenv"
 )
@@ -77,5 +79,50 @@ func TestStartFailsOnBadConfig(t *testing.T) {
 	err := server.Run(context.Background(), readtasks.New(), map[string]string{"PORT": "x"}, "127.0.0.1:0", nil)
 	if err == nil || !strings.Contains(err.Error(), "DATABASE_URL") || !strings.Contains(err.Error(), "PORT") {
 		t.Fatalf("got %v, want errors naming DATABASE_URL and PORT", err)
+	}
+}
+
+// TestFunctionsStartWhileKafkaIsDown checks a function comes up, serves and
+// queues its events when no broker answers.
+func TestFunctionsStartWhileKafkaIsDown(t *testing.T) {
+	t.Parallel()
+	url := testenv.Database(t)
+	env := testenv.Env(url, map[string]string{"KAFKA_BROKERS": "127.0.0.1:1"})
+	for _, fn := range []server.Function{createtask.New(), recurtask.New()} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- server.Run(ctx, fn, env, "", ln) }()
+		base := "http://" + ln.Addr().String()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			if code, _ := get(t, base+"/health/readiness"); code == 200 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%T not ready with Kafka down", fn)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if _, ok := fn.(*createtask.Function); ok {
+			user := testenv.User()
+			req, _ := http.NewRequest("POST", base+"/api/"+user+"/tasks", strings.NewReader(`{"title":"queued"}`))
+			req.Header.Set("Authorization", "Bearer "+testenv.Token(t, user))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil || resp.StatusCode != http.StatusCreated {
+				t.Fatalf("create with Kafka down: %v %v", resp, err)
+			}
+			resp.Body.Close()
+			if _, body := get(t, base+"/metrics"); !strings.Contains(body, "todo_outbox_pending 1") {
+				t.Fatalf("event not queued:\n%s", body)
+			}
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
