@@ -64,7 +64,7 @@ func (r *Relay) waitForWork(ctx context.Context, conn *pgx.Conn) error {
 	defer cancel()
 	go func() {
 		select {
-		case <-r.wake:
+		case <-r.wakeCh():
 			cancel()
 		case <-wctx.Done():
 		}

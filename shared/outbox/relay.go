@@ -7,6 +7,7 @@ package outbox
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -39,7 +40,8 @@ type Relay struct {
 	// Published and Failed count publish outcomes (optional).
 	Published, Failed *metrics.Counter
 
-	wake chan struct{}
+	wakeOnce sync.Once
+	wake     chan struct{}
 }
 
 // Wake asks the relay to look for new rows now (the fast path after a commit).
@@ -51,9 +53,7 @@ func (r *Relay) Wake() {
 }
 
 func (r *Relay) wakeCh() chan struct{} {
-	if r.wake == nil {
-		r.wake = make(chan struct{}, 1)
-	}
+	r.wakeOnce.Do(func() { r.wake = make(chan struct{}, 1) })
 	return r.wake
 }
 
