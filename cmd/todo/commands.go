@@ -103,7 +103,7 @@ func migrate(ctx context.Context, args []string) error {
 	return fmt.Errorf("migrate: %q is not up or down", direction)
 }
 
-func token(args []string) error {
+func token(args []string, out io.Writer) error {
 	if len(args) != 1 || args[0] == "" {
 		return errors.New("usage: todo token USER")
 	}
@@ -115,8 +115,8 @@ func token(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Println(tok)
-	return nil
+	_, err = fmt.Fprintln(out, tok)
+	return err
 }
 
 func setDefault(env map[string]string, k, v string) {

@@ -35,7 +35,7 @@ func dispatch(ctx context.Context, args []string) error {
 	case "migrate":
 		return migrate(ctx, args[1:])
 	case "token":
-		return token(args[1:])
+		return token(args[1:], os.Stdout)
 	case "help", "-h", "--help":
 		fmt.Println(usage)
 		return nil

@@ -81,8 +81,19 @@ func Run(ctx context.Context, fn Function, env map[string]string, addr string, l
 	return errors.Join(serveErr, stopErr)
 }
 
-// Mux serves the health endpoints and hands everything else to fn.
+// Mux serves the health endpoints, the metrics and everything else by fn.
 func Mux(fn Function) http.Handler {
+	mux := Health(fn.Ready)
+	if m, ok := fn.(interface{ Metrics() http.Handler }); ok {
+		mux.Handle("GET /metrics", m.Metrics())
+	}
+	mux.HandleFunc("/", fn.Handle)
+	return mux
+}
+
+// Health returns a mux serving /health/liveness (always ok) and
+// /health/readiness (ok while ready says so).
+func Health(ready func(context.Context) (bool, error)) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health/liveness", func(w http.ResponseWriter, _ *http.Request) {
 		writeStatus(w, http.StatusOK, "ok")
@@ -90,16 +101,12 @@ func Mux(fn Function) http.Handler {
 	mux.HandleFunc("GET /health/readiness", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if ok, err := fn.Ready(ctx); !ok || err != nil {
+		if ok, err := ready(ctx); !ok || err != nil {
 			writeStatus(w, http.StatusServiceUnavailable, "not ready")
 			return
 		}
 		writeStatus(w, http.StatusOK, "ready")
 	})
-	if m, ok := fn.(interface{ Metrics() http.Handler }); ok {
-		mux.Handle("GET /metrics", m.Metrics())
-	}
-	mux.HandleFunc("/", fn.Handle)
 	return mux
 }
 

@@ -302,3 +302,12 @@ func TestPoisonPushIsDropped(t *testing.T) {
 		t.Fatalf("non-CloudEvent push: %d %s", r.status, r.body)
 	}
 }
+
+func TestGatewayHealth(t *testing.T) {
+	t.Parallel()
+	for _, path := range []string{"/health/liveness", "/health/readiness"} {
+		if r := call(t, "GET", path, "", nil); r.status != http.StatusOK {
+			t.Fatalf("%s: %d %s", path, r.status, r.body)
+		}
+	}
+}

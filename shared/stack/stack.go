@@ -91,13 +91,13 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		}
 		s.functions = append(s.functions, fn)
 	}
-	s.Handler = gateway(create, complete, read, recur)
+	s.Handler = s.gateway(create, complete, read, recur)
 	return s, nil
 }
 
 // gateway routes each API call to the function that serves it, as an
 // ingress would in a cluster.
-func gateway(create, complete, read, recur server.Function) http.Handler {
+func (s *Stack) gateway(create, complete, read, recur server.Function) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/{user_id}/tasks", create.Handle)
 	mux.HandleFunc("PATCH /api/{user_id}/tasks/{id}/complete", complete.Handle)
@@ -106,12 +106,19 @@ func gateway(create, complete, read, recur server.Function) http.Handler {
 		r2.URL.Path = "/"
 		recur.Handle(w, r2)
 	})
-	mux.HandleFunc("GET /health/liveness", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte("{\"status\":\"ok\"}\n"))
-	})
+	mux.Handle("GET /health/", server.Health(s.Ready))
 	mux.HandleFunc("/", read.Handle) // reads, preflights, and JSON 404/405 for the rest
 	return mux
+}
+
+// Ready reports whether every function is ready.
+func (s *Stack) Ready(ctx context.Context) (bool, error) {
+	for _, fn := range s.functions {
+		if ok, err := fn.Ready(ctx); !ok || err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // Close stops the functions, the broker and the embedded database.

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/todoevents/todo/shared/auth"
+	"github.com/todoevents/todo/shared/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+func tableCount(t *testing.T, url string) int {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var n int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = 'public'
+		AND tablename IN ('tasks', 'outbox', 'processed_events')`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestMigrateCommand(t *testing.T) {
+	url := testenv.Database(t)
+	t.Setenv("DATABASE_URL", url)
+	ctx := context.Background()
+	if err := dispatch(ctx, []string{"migrate", "down"}); err != nil || tableCount(t, url) != 0 {
+		t.Fatalf("migrate down: %v, %d tables left", err, tableCount(t, url))
+	}
+	if err := dispatch(ctx, []string{"migrate"}); err != nil || tableCount(t, url) != 3 {
+		t.Fatalf("migrate: %v, %d tables", err, tableCount(t, url))
+	}
+	if err := dispatch(ctx, []string{"migrate", "sideways"}); err == nil {
+		t.Fatal("unknown direction accepted")
+	}
+	t.Setenv("DATABASE_URL", "")
+	if err := dispatch(ctx, []string{"migrate"}); err == nil || !strings.Contains(err.Error(), "DATABASE_URL") {
+		t.Fatalf("missing DATABASE_URL: %v", err)
+	}
+}
+
+func TestTokenCommandAndUsage(t *testing.T) {
+	t.Setenv("AUTH_JWT_SECRET", "")
+	t.Setenv("BETTER_AUTH_SECRET", testenv.Secret)
+	var out strings.Builder
+	if err := token([]string{"alice"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if sub, err := (auth.Verifier{Secret: []byte(testenv.Secret)}).Verify(strings.TrimSpace(out.String())); err != nil || sub != "alice" {
+		t.Fatalf("printed token: %q, %v", sub, err)
+	}
+	t.Setenv("BETTER_AUTH_SECRET", "short")
+	if err := dispatch(context.Background(), []string{"token", "alice"}); err == nil {
+		t.Fatal("short secret accepted")
+	}
+	for _, args := range [][]string{nil, {"fly"}, {"token"}} {
+		if err := dispatch(context.Background(), args); err == nil {
+			t.Fatalf("%v accepted", args)
+		}
+	}
+}
