@@ -3,6 +3,7 @@ package app
 import (
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/todoevents/todo/shared/apperr"
 	"github.com/todoevents/todo/shared/httpx"
@@ -37,6 +38,9 @@ func (d *Deps) API(routes ...Route) http.Handler {
 // User authorizes r for the {user_id} of its path and returns it.
 func (d *Deps) User(r *http.Request) (string, error) {
 	user := r.PathValue("user_id")
+	if user == "" || len(user) > 255 || !utf8.ValidString(user) || strings.ContainsRune(user, 0) {
+		return "", apperr.Field("user_id", "must be 1 to 255 bytes of UTF-8 without NUL")
+	}
 	if err := d.Auth.Authorize(r, user); err != nil {
 		return "", err
 	}

@@ -75,7 +75,11 @@ func TestMalformedRequestsChangeNothing(t *testing.T) {
 			req{"injection in time zone " + s, "POST", list, tok, `{"title":"x","timezone":"` + s + `"}`},
 		)
 	}
+	longUser := strings.Repeat("u", 300)
+	longTok := testenv.Token(t, longUser)
 	cases = append(cases,
+		req{"user id too long", "POST", "/api/" + longUser + "/tasks", longTok, `{"title":"x"}`},
+		req{"user id with NUL", "POST", "/api/a%00b/tasks", testenv.Token(t, "a\x00b"), `{"title":"x"}`},
 		req{"unknown task", "PATCH", "/api/" + user + "/tasks/" + uuid.NewString() + "/complete", tok, ""},
 		req{"wrong method on list", "DELETE", list, tok, ""},
 		req{"wrong method on task", "POST", one, tok, `{}`},

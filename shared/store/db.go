@@ -69,6 +69,9 @@ func classify(err error) error {
 		switch pgErr.Code[:2] {
 		case "08", "40", "53", "57", "58":
 			return apperr.Wrap(apperr.Unavailable, err, "database unavailable, try again")
+		case "22", "23":
+			// Input that got past validation but not past the schema.
+			return apperr.Wrap(apperr.Invalid, err, "request violates a data constraint")
 		}
 		return apperr.Wrap(apperr.Internal, err, "internal error")
 	}
