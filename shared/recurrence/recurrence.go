@@ -33,6 +33,9 @@ type Rule struct {
 	End time.Time
 }
 
+// maxYear is the last year a due date may fall in (the API's range).
+const maxYear = 9999
+
 // maxSteps bounds the search for a schedule slot after a long absence.
 const maxSteps = 100000
 
@@ -52,7 +55,7 @@ func Next(r Rule, due, completedAt time.Time) (next time.Time, ok bool) {
 	} else {
 		next = nextAfterCompletion(r, loc, due, completedAt)
 	}
-	if next.IsZero() || (!r.End.IsZero() && next.After(r.End)) {
+	if next.IsZero() || next.Year() > maxYear || (!r.End.IsZero() && next.After(r.End)) {
 		return time.Time{}, false
 	}
 	return next, true

@@ -96,6 +96,8 @@ func TestNext(t *testing.T) {
 		{name: "end date one second before the next due date stops the series",
 			rule: Rule{Frequency: Daily, End: utc("2026-03-11T08:59:59Z")},
 			due:  utc("2026-03-10T09:00:00Z"), done: utc("2026-03-10T10:00:00Z"), wantNone: true},
+		{name: "no occurrence past year 9999",
+			rule: Rule{Frequency: Yearly}, done: utc("9999-06-01T10:00:00Z"), wantNone: true},
 		{name: "unknown frequency has no next", rule: Rule{Frequency: "hourly"}, done: utc("2026-03-10T10:00:00Z"), wantNone: true},
 		{name: "schedule without any due date falls back to completion",
 			rule: Rule{Frequency: Daily, Schedule: true}, due: zero, done: utc("2026-03-10T10:00:00Z"), want: utc("2026-03-11T10:00:00Z")},
