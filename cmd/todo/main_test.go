@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/todoevents/todo/shared/auth"
 	"github.com/todoevents/todo/shared/testenv"
 )
@@ -15,18 +13,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 func tableCount(t *testing.T, url string) int {
 	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	var n int
-	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = 'public'
-		AND tablename IN ('tasks', 'outbox', 'processed_events')`).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return len(testenv.Tables(t, url))
 }
 
 func TestMigrateCommand(t *testing.T) {

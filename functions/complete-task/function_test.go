@@ -23,13 +23,8 @@ func seed(tb testing.TB, f *Function, user string) string {
 
 func eventsOf(tb testing.TB, f *Function, id, typ string) int {
 	tb.Helper()
-	var n int
-	err := f.Deps.Store.Pool.QueryRow(context.Background(),
-		`SELECT count(*) FROM outbox WHERE event->>'subject' = $1 AND event->>'type' = $2`, id, typ).Scan(&n)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return n
+	return testenv.Count(tb, f.Deps.Store.Pool,
+		`SELECT count(*) FROM outbox WHERE event->>'subject' = $1 AND event->>'type' = $2`, id, typ)
 }
 
 func TestCompletion(t *testing.T) {

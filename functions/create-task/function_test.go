@@ -1,7 +1,6 @@
 package function
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,11 +14,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 func rowCount(tb testing.TB, f *Function, sql string, args ...any) int {
 	tb.Helper()
-	var n int
-	if err := f.Deps.Store.Pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
-		tb.Fatal(err)
-	}
-	return n
+	return testenv.Count(tb, f.Deps.Store.Pool, sql, args...)
 }
 
 func TestCreateValidTask(t *testing.T) {

@@ -69,12 +69,7 @@ func (r *rig) completed(t *testing.T, user string) (cloudevents.Event, string) {
 
 func (r *rig) children(t *testing.T, id string) int {
 	t.Helper()
-	var n int
-	if err := r.seeder.Store.Pool.QueryRow(context.Background(),
-		`SELECT count(*) FROM tasks WHERE parent_task_id = $1`, id).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return testenv.Count(t, r.seeder.Store.Pool, `SELECT count(*) FROM tasks WHERE parent_task_id = $1`, id)
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {

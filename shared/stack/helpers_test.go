@@ -135,11 +135,7 @@ func complete(tb testing.TB, user, id, body string) map[string]any {
 
 func count(tb testing.TB, sql string, args ...any) int {
 	tb.Helper()
-	var n int
-	if err := env.db.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
-		tb.Fatal(err)
-	}
-	return n
+	return testenv.Count(tb, env.db, sql, args...)
 }
 
 // children counts the next occurrences of task id.

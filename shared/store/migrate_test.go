@@ -12,36 +12,13 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-func tables(tb testing.TB, url string) map[string]bool {
-	tb.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	rows, err := conn.Query(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'goose_db_version'`)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		tb.Fatal(err)
-	}
-	out := map[string]bool{}
-	for _, n := range names {
-		out[n] = true
-	}
-	return out
-}
-
 func TestMigrationsUpDownUp(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	url := testenv.Database(t) // already migrated up
 	want := []string{"tasks", "outbox", "processed_events"}
 	for _, name := range want {
-		if !tables(t, url)[name] {
+		if !testenv.Tables(t, url)[name] {
 			t.Fatalf("after up: table %s missing", name)
 		}
 	}
@@ -51,14 +28,14 @@ func TestMigrationsUpDownUp(t *testing.T) {
 	if err := store.MigrateDownAll(ctx, url); err != nil {
 		t.Fatalf("down: %v", err)
 	}
-	if left := tables(t, url); len(left) != 0 {
+	if left := testenv.Tables(t, url); len(left) != 0 {
 		t.Fatalf("after down: tables left %v", left)
 	}
 	if err := store.Migrate(ctx, url); err != nil {
 		t.Fatalf("up again: %v", err)
 	}
 	for _, name := range want {
-		if !tables(t, url)[name] {
+		if !testenv.Tables(t, url)[name] {
 			t.Fatalf("after up again: table %s missing", name)
 		}
 	}
