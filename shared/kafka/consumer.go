@@ -9,6 +9,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/rs/zerolog"
 
+	"github.com/todoevents/todo/shared/backoff"
 	"github.com/todoevents/todo/shared/metrics"
 )
 
@@ -26,7 +27,7 @@ type Consumer struct {
 	Partitions int32 // for creating Topic when it is missing
 	Handler    Handler
 	Log        zerolog.Logger
-	Backoff    time.Duration // first retry delay; doubles up to MaxDelay
+	Backoff    time.Duration // first retry delay (100 ms); doubles up to MaxDelay (10 s)
 	MaxDelay   time.Duration
 	Retries    *metrics.Counter // failed attempts (optional)
 }
@@ -34,7 +35,8 @@ type Consumer struct {
 // Run consumes until ctx ends, then commits marked offsets and leaves the
 // group. While the brokers cannot be reached it keeps trying.
 func (c *Consumer) Run(ctx context.Context) error {
-	for delay := c.Backoff; ctx.Err() == nil; delay = min(max(delay*2, 100*time.Millisecond), 10*time.Second) {
+	retry := backoff.Backoff{Min: c.Backoff, Max: c.MaxDelay}
+	for ctx.Err() == nil {
 		err := EnsureTopics(c.Brokers, max(c.Partitions, 1), c.Topic)
 		if err == nil {
 			err = c.consume(ctx)
@@ -42,8 +44,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 		if err == nil || ctx.Err() != nil {
 			return nil
 		}
+		delay := retry.Next()
 		c.Log.Warn().Err(err).Dur("retry_in", delay).Msg("cannot reach Kafka; retrying")
-		sleep(ctx, delay)
+		backoff.Sleep(ctx, delay)
 	}
 	return nil
 }
@@ -65,7 +68,7 @@ func (c *Consumer) consume(ctx context.Context) error {
 				return nil
 			}
 			c.Log.Warn().Err(err).Msg("consumer group session ended; rejoining")
-			sleep(ctx, time.Second)
+			backoff.Sleep(ctx, time.Second)
 		}
 	}
 	return nil
@@ -102,40 +105,19 @@ func (h *groupHandler) ConsumeClaim(s sarama.ConsumerGroupSession, claim sarama.
 // handleWithRetry retries the handler with exponential backoff until it
 // succeeds or ctx ends. It reports whether the record was handled.
 func (h *groupHandler) handleWithRetry(ctx context.Context, msg *sarama.ConsumerMessage) bool {
-	delay := h.Backoff
-	if delay <= 0 {
-		delay = 100 * time.Millisecond
-	}
-	maxDelay := h.MaxDelay
-	if maxDelay <= 0 {
-		maxDelay = 10 * time.Second
-	}
+	retry := backoff.Backoff{Min: h.Backoff, Max: h.MaxDelay}
 	for attempt := 1; ; attempt++ {
 		err := h.Handler(ctx, msg)
 		if err == nil {
 			return true
 		}
-		if h.Retries != nil {
-			h.Retries.Inc()
-		}
+		h.Retries.Inc()
+		delay := retry.Next()
 		h.Log.Warn().Err(err).Int("attempt", attempt).Str("topic", msg.Topic).
 			Int32("partition", msg.Partition).Int64("offset", msg.Offset).Dur("retry_in", delay).
 			Msg("event not processed; will retry")
-		if !sleep(ctx, delay) {
+		if !backoff.Sleep(ctx, delay) {
 			return false
 		}
-		delay = min(delay*2, maxDelay)
-	}
-}
-
-// sleep waits d or until ctx ends; it reports whether the full wait passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }

@@ -16,11 +16,20 @@ import (
 // Counter is a monotonically increasing count.
 type Counter struct{ v atomic.Int64 }
 
-// Inc adds one.
-func (c *Counter) Inc() { c.v.Add(1) }
+// Inc adds one; on a nil counter (an optional one left unset) it does nothing.
+func (c *Counter) Inc() {
+	if c != nil {
+		c.v.Add(1)
+	}
+}
 
-// Value returns the count.
-func (c *Counter) Value() int64 { return c.v.Load() }
+// Value returns the count (0 for a nil counter).
+func (c *Counter) Value() int64 {
+	if c == nil {
+		return 0
+	}
+	return c.v.Load()
+}
 
 // GaugeFunc reads a gauge's current value when scraped.
 type GaugeFunc func(ctx context.Context) (float64, error)

@@ -9,8 +9,6 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-
-	"github.com/todoevents/todo/shared/metrics"
 )
 
 type row struct {
@@ -41,7 +39,7 @@ func (r *Relay) drain(ctx context.Context, conn *pgx.Conn) (int, error) {
 			return i, dbError{fmt.Errorf("outbox row %d is not a CloudEvent: %w", rw.seq, err)}
 		}
 		if err := r.Publisher.Publish(ctx, rw.topic, e); err != nil {
-			inc(r.Failed)
+			r.Failed.Inc()
 			if _, dbErr := conn.Exec(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $2
 				WHERE seq = $1`, rw.seq, err.Error()); dbErr != nil {
 				return i, dbError{dbErr}
@@ -52,7 +50,7 @@ func (r *Relay) drain(ctx context.Context, conn *pgx.Conn) (int, error) {
 			last_error = NULL WHERE seq = $1`, rw.seq); err != nil {
 			return i, dbError{err}
 		}
-		inc(r.Published)
+		r.Published.Inc()
 		r.Log.Debug().Str("event_id", e.ID()).Str("type", e.Type()).Str("topic", rw.topic).Msg("event published")
 	}
 	return len(pending), nil
@@ -102,10 +100,4 @@ func isDBError(err error) bool {
 	var d dbError
 	var pgErr *pgconn.PgError
 	return errors.As(err, &d) || errors.As(err, &pgErr)
-}
-
-func inc(c *metrics.Counter) {
-	if c != nil {
-		c.Inc()
-	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/rs/zerolog"
 
+	"github.com/todoevents/todo/shared/backoff"
 	"github.com/todoevents/todo/shared/metrics"
 )
 
@@ -61,7 +62,7 @@ func (r *Relay) wakeCh() chan struct{} {
 // retried with backoff; Run only returns when ctx is done.
 func (r *Relay) Run(ctx context.Context) error {
 	r.wakeCh()
-	backoff := newBackoff()
+	var retry backoff.Backoff
 	for ctx.Err() == nil {
 		err := r.lead(ctx)
 		if ctx.Err() != nil {
@@ -71,11 +72,11 @@ func (r *Relay) Run(ctx context.Context) error {
 			r.Log.Warn().Err(err).Msg("outbox relay interrupted; retrying")
 		}
 		if !errors.Is(err, errNotLeader) {
-			backoff.wait(ctx)
+			retry.Wait(ctx)
 			continue
 		}
-		backoff.reset()
-		sleep(ctx, r.poll())
+		retry.Reset()
+		backoff.Sleep(ctx, r.poll())
 	}
 	return nil
 }
@@ -126,7 +127,7 @@ func (r *Relay) lead(ctx context.Context) error {
 		return err
 	}
 	r.Log.Info().Msg("outbox relay active")
-	pub := newBackoff()
+	var pub backoff.Backoff
 	lastClean := time.Time{}
 	for ctx.Err() == nil {
 		n, err := r.drain(ctx, conn.Conn())
@@ -135,10 +136,10 @@ func (r *Relay) lead(ctx context.Context) error {
 				return err
 			}
 			r.Log.Warn().Err(err).Msg("publish failed; backing off")
-			pub.wait(ctx)
+			pub.Wait(ctx)
 			continue
 		}
-		pub.reset()
+		pub.Reset()
 		if time.Since(lastClean) > r.cleanEvery() {
 			r.clean(ctx, conn.Conn())
 			lastClean = time.Now()
