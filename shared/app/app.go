@@ -82,15 +82,12 @@ func (d *Deps) startRelay() {
 }
 
 func (d *Deps) registerOutboxGauges() {
-	d.Metrics.Gauge("todo_outbox_pending", "Outbox events not yet published.", func(ctx context.Context) (float64, error) {
-		n, _, err := d.Store.OutboxBacklog(ctx)
-		return float64(n), err
-	})
-	d.Metrics.Gauge("todo_outbox_oldest_pending_age_seconds", "Age of the oldest unpublished outbox event.",
-		func(ctx context.Context) (float64, error) {
-			_, age, err := d.Store.OutboxBacklog(ctx)
-			return age, err
-		})
+	d.Metrics.Gauges(func(ctx context.Context) ([]float64, error) {
+		n, age, err := d.Store.OutboxBacklog(ctx)
+		return []float64{float64(n), age}, err
+	},
+		metrics.GaugeSpec{Name: "todo_outbox_pending", Help: "Outbox events not yet published."},
+		metrics.GaugeSpec{Name: "todo_outbox_oldest_pending_age_seconds", Help: "Age of the oldest unpublished outbox event."})
 }
 
 // Go runs fn in the background until Close.

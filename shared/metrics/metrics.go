@@ -34,10 +34,19 @@ func (c *Counter) Value() int64 {
 // GaugeFunc reads a gauge's current value when scraped.
 type GaugeFunc func(ctx context.Context) (float64, error)
 
+// GaugeSpec names one gauge of a group read together.
+type GaugeSpec struct{ Name, Help string }
+
+// gaugeGroup is gauges whose values come from one read per scrape.
+type gaugeGroup struct {
+	read func(ctx context.Context) ([]float64, error)
+}
+
 type family struct {
 	help, kind string
 	counters   map[string]*Counter // label set ("" or `k="v"`) → counter
-	gauge      GaugeFunc
+	group      *gaugeGroup         // for gauges
+	index      int                 // this gauge's value in its group's read
 }
 
 // Registry holds named metric families.
@@ -73,9 +82,26 @@ func (r *Registry) Counter(name, help, labelKey, labelValue string) *Counter {
 
 // Gauge registers a gauge read by fn at scrape time.
 func (r *Registry) Gauge(name, help string, fn GaugeFunc) {
+	r.Gauges(func(ctx context.Context) ([]float64, error) {
+		v, err := fn(ctx)
+		return []float64{v}, err
+	}, GaugeSpec{name, help})
+}
+
+// Gauges registers gauges whose values read returns together, in the order
+// of specs, once per scrape.
+func (r *Registry) Gauges(read func(ctx context.Context) ([]float64, error), specs ...GaugeSpec) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.families[name] = &family{help: help, kind: "gauge", gauge: fn}
+	g := &gaugeGroup{read: read}
+	for i, spec := range specs {
+		r.families[spec.Name] = &family{help: spec.Help, kind: "gauge", group: g, index: i}
+	}
+}
+
+type groupRead struct {
+	values []float64
+	err    error
 }
 
 // Write renders every family in the text exposition format.
@@ -88,6 +114,7 @@ func (r *Registry) Write(ctx context.Context) string {
 	sort.Strings(names)
 	r.mu.Unlock()
 	var b strings.Builder
+	reads := map[*gaugeGroup]groupRead{}
 	for _, name := range names {
 		r.mu.Lock()
 		f := r.families[name]
@@ -96,12 +123,16 @@ func (r *Registry) Write(ctx context.Context) string {
 			lines = append(lines, fmt.Sprintf("%s%s %d", name, braces(labels), c.Value()))
 		}
 		r.mu.Unlock()
-		if f.gauge != nil {
-			v, err := f.gauge(ctx)
-			if err != nil {
+		if f.group != nil {
+			rd, ok := reads[f.group]
+			if !ok {
+				rd.values, rd.err = f.group.read(ctx)
+				reads[f.group] = rd
+			}
+			if rd.err != nil || f.index >= len(rd.values) {
 				continue // a gauge that cannot be read now is left out
 			}
-			lines = append(lines, fmt.Sprintf("%s %g", name, v))
+			lines = append(lines, fmt.Sprintf("%s %g", name, rd.values[f.index]))
 		}
 		sort.Strings(lines)
 		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n%s\n", name, f.help, name, f.kind, strings.Join(lines, "\n"))
