@@ -67,10 +67,10 @@ func NewKafka(dir string, advertise int) (*Kafka, error) {
 		return nil, err
 	}
 	k := &Kafka{Dir: dir, libs: libs}
-	if k.Port, err = FreePort(); err != nil {
+	if k.Port, err = pgcluster.FreePort(); err != nil {
 		return nil, err
 	}
-	if k.controller, err = FreePort(); err != nil {
+	if k.controller, err = pgcluster.FreePort(); err != nil {
 		return nil, err
 	}
 	if advertise == 0 {
@@ -178,12 +178,3 @@ func (k *Kafka) Stop() {
 	}
 	k.cmd = nil
 }
-
-// Remove stops the broker and deletes its directory.
-func (k *Kafka) Remove() {
-	k.Stop()
-	_ = os.RemoveAll(k.Dir)
-}
-
-// FreePort returns a free loopback TCP port.
-func FreePort() (int, error) { return pgcluster.FreePort() }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/todoevents/todo/shared/pgcluster"
 )
 
 // Functions are the function binaries the tier runs.
@@ -31,16 +33,15 @@ func Build(dir string) error {
 
 // Proc is one running function binary.
 type Proc struct {
-	Name string
 	Port int
 	cmd  *exec.Cmd
 	done chan struct{}
 }
 
-// StartProc runs binary bin of function name with env (PORT is chosen
-// here), logging to logDir/<label>.log, and waits until it is ready.
+// StartProc runs binary bin with env (PORT is chosen here), logging to
+// logDir/<label>.log, and waits until it is ready.
 func StartProc(bin, label string, env map[string]string, logDir string) (*Proc, error) {
-	port, err := FreePort()
+	port, err := pgcluster.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +60,7 @@ func StartProc(bin, label string, env map[string]string, logDir string) (*Proc, 
 		log.Close()
 		return nil, err
 	}
-	p := &Proc{Name: label, Port: port, cmd: cmd, done: make(chan struct{})}
+	p := &Proc{Port: port, cmd: cmd, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); log.Close(); close(p.done) }()
 	deadline := time.Now().Add(60 * time.Second)
 	for {

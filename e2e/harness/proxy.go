@@ -8,6 +8,8 @@ import (
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+
+	"github.com/todoevents/todo/shared/pgcluster"
 )
 
 // Proxy is a toxiproxy TCP proxy on loopback, used to inject network faults
@@ -19,7 +21,7 @@ type Proxy struct {
 
 // NewProxy listens on a free loopback port; Forward starts relaying.
 func NewProxy() (*Proxy, error) {
-	port, err := FreePort()
+	port, err := pgcluster.FreePort()
 	if err != nil {
 		return nil, err
 	}
