@@ -2,10 +2,10 @@ package e2e_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"regexp"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -57,7 +57,7 @@ func publishAll(t *testing.T, p *kafka.Publisher, evts []cloudevents.Event, time
 	}
 }
 
-// stopRecur stops every recur-task replica; the returned func starts n again.
+// stopRecur stops every recur-task replica; ensureRecur starts them again.
 func stopRecur(t *testing.T) {
 	t.Helper()
 	for _, p := range sys.recur {
@@ -75,27 +75,10 @@ func ensureRecur(t *testing.T, n int) {
 	}
 }
 
-// committedOffsets sums the recur-task group's committed offsets.
+// committedOffsets sums group's committed offsets.
 func committedOffsets(t *testing.T, group string) int64 {
 	t.Helper()
-	admin, err := sarama.NewClusterAdmin([]string{sys.proxy.Addr()}, kafka.Config("e2e-admin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	res, err := admin.ListConsumerGroupOffsets(group, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum int64
-	for _, parts := range res.Blocks {
-		for _, b := range parts {
-			if b.Offset > 0 {
-				sum += b.Offset
-			}
-		}
-	}
-	return sum
+	return testenv.CommittedOffsets(t, sys.proxy.Addr(), group)
 }
 
 // waitCaughtUp waits until group has committed every record of task-events
@@ -137,7 +120,7 @@ func waitCaughtUp(t *testing.T, group string) int64 {
 
 var metricLine = regexp.MustCompile(`(?m)^([a-z_]+(?:\{[^}]*\})?) ([0-9.e+-]+)$`)
 
-// metric sums a metric over the running recur-task replicas.
+// recurMetric sums a metric over the running recur-task replicas.
 func recurMetric(t *testing.T, name string) float64 {
 	t.Helper()
 	var sum float64
@@ -146,9 +129,12 @@ func recurMetric(t *testing.T, name string) float64 {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := new(strings.Builder)
-		_, _ = io_copy(b, resp)
-		for _, m := range metricLine.FindAllStringSubmatch(b.String(), -1) {
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range metricLine.FindAllStringSubmatch(string(body), -1) {
 			if m[1] == name {
 				v, _ := strconv.ParseFloat(m[2], 64)
 				sum += v
@@ -156,20 +142,6 @@ func recurMetric(t *testing.T, name string) float64 {
 		}
 	}
 	return sum
-}
-
-func io_copy(b *strings.Builder, resp *http.Response) (int64, error) {
-	defer resp.Body.Close()
-	buf := make([]byte, 32<<10)
-	var n int64
-	for {
-		k, err := resp.Body.Read(buf)
-		b.Write(buf[:k])
-		n += int64(k)
-		if err != nil {
-			return n, nil
-		}
-	}
 }
 
 // poisonRecords are records recur-task can never process, keyed by user.

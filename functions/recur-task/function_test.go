@@ -74,13 +74,7 @@ func (r *rig) children(t *testing.T, id string) int {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+	testenv.Eventually(t, what, 15*time.Second, cond)
 }
 
 func TestPoisonRecordsAreDeadLetteredWithoutBlocking(t *testing.T) {
@@ -178,21 +172,8 @@ func TestOffsetIsCommittedOnlyAfterTheDatabaseCommit(t *testing.T) {
 	if n := r.children(t, id); n != 0 {
 		t.Fatalf("%d children before any commit", n)
 	}
-	admin, err := sarama.NewClusterAdmin(strings.Split(r.brokers, ","), kafka.Config("offsets"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	offsets, err := admin.ListConsumerGroupOffsets(group, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, parts := range offsets.Blocks {
-		for p, b := range parts {
-			if b.Offset > 0 {
-				t.Fatalf("partition %d offset %d committed before the database commit", p, b.Offset)
-			}
-		}
+	if n := testenv.CommittedOffsets(t, r.brokers, group); n > 0 {
+		t.Fatalf("offsets summing to %d committed before the database commit", n)
 	}
 	// A restarted consumer in the same group processes the event once.
 	second := New()

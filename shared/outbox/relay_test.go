@@ -89,18 +89,6 @@ func (r *rig) pending(t *testing.T) int64 {
 	return n
 }
 
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > d {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return time.Since(start)
-}
-
 func TestSeveralRelaysPublishEachRowOnceInOrder(t *testing.T) {
 	t.Parallel()
 	r := newRig(t)
@@ -123,7 +111,7 @@ func TestSeveralRelaysPublishEachRowOnceInOrder(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	waitFor(t, "outbox drained", 30*time.Second, func() bool { return r.pending(t) == 0 })
+	testenv.Eventually(t, "outbox drained", 30*time.Second, func() bool { return r.pending(t) == 0 })
 	records := testenv.ReadTopic(t, r.brokers, events.TopicTaskEvents)
 	seen := map[string]int{}
 	seqOf := map[string]int64{}
@@ -166,10 +154,10 @@ func TestRelayWakesOnNotify(t *testing.T) {
 	r := newRig(t)
 	r.relay(t, func(rl *outbox.Relay) { rl.Poll = time.Minute })
 	r.write(t, 1, []string{testenv.User()})
-	waitFor(t, "first row published", 10*time.Second, func() bool { return r.pending(t) == 0 })
+	testenv.Eventually(t, "first row published", 10*time.Second, func() bool { return r.pending(t) == 0 })
 	time.Sleep(200 * time.Millisecond) // relay idle, waiting for a notification
 	r.write(t, 1, []string{testenv.User()})
-	took := waitFor(t, "row published after NOTIFY", 5*time.Second, func() bool { return r.pending(t) == 0 })
+	took := testenv.Eventually(t, "row published after NOTIFY", 5*time.Second, func() bool { return r.pending(t) == 0 })
 	t.Logf("published %v after commit with a 1m poll interval", took)
 }
 
@@ -180,7 +168,7 @@ func TestRelayDeletesPublishedRowsAfterRetention(t *testing.T) {
 		rl.Retention, rl.CleanEvery, rl.Poll = 50*time.Millisecond, 50*time.Millisecond, 100*time.Millisecond
 	})
 	r.write(t, 5, []string{testenv.User()})
-	waitFor(t, "published rows deleted", 10*time.Second, func() bool {
+	testenv.Eventually(t, "published rows deleted", 10*time.Second, func() bool {
 		var n int
 		_ = r.st.Pool.QueryRow(context.Background(), `SELECT count(*) FROM outbox`).Scan(&n)
 		return n == 0
@@ -207,7 +195,7 @@ func TestRelayRetriesUntilTheBrokerAnswers(t *testing.T) {
 	done := make(chan struct{})
 	go func() { _ = failing.Run(ctx); close(done) }()
 	r.write(t, 3, []string{testenv.User()})
-	waitFor(t, "failed attempts recorded", 60*time.Second, func() bool {
+	testenv.Eventually(t, "failed attempts recorded", 60*time.Second, func() bool {
 		var attempts int
 		_ = r.st.Pool.QueryRow(context.Background(),
 			`SELECT coalesce(max(attempts), 0) FROM outbox WHERE last_error IS NOT NULL`).Scan(&attempts)
@@ -219,7 +207,7 @@ func TestRelayRetriesUntilTheBrokerAnswers(t *testing.T) {
 		t.Fatalf("%d pending and %d failures counted; want all 3 kept and failures counted", n, failing.Failed.Value())
 	}
 	r.relay(t, nil) // a relay with a live broker takes over
-	waitFor(t, "backlog published", 30*time.Second, func() bool { return r.pending(t) == 0 })
+	testenv.Eventually(t, "backlog published", 30*time.Second, func() bool { return r.pending(t) == 0 })
 	if got := len(testenv.ReadTopic(t, r.brokers, events.TopicTaskEvents)); got != 3 {
 		t.Fatalf("%d records, want 3", got)
 	}

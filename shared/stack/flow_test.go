@@ -125,22 +125,18 @@ func TestReopeningEmitsUpdatedAndNeverASecondOccurrence(t *testing.T) {
 func TestEndDateStopsTheSeries(t *testing.T) {
 	t.Parallel()
 	user := testenv.User()
-	cases := []struct {
-		name, body string
-		want       int
-	}{
-		{"end date before next due", `{"title":"Last one","recurring_type":"daily","due_date":"2026-03-10T09:00:00Z",
-			"recurring_end_date":"2026-03-10T23:00:00Z","recurrence_basis":"schedule"}`, 0},
-		{"end date equal to next due is inclusive", `{"title":"Until the 11th","recurring_type":"daily",
-			"due_date":"2026-03-10T09:00:00Z","recurring_end_date":"2026-03-11T09:00:00Z","recurrence_basis":"schedule"}`, 1},
+	cases := []struct{ name, body string }{
+		{"end date before the next slot", `{"title":"Last one","recurring_type":"daily","due_date":"2026-03-10T09:00:00Z",
+			"recurring_end_date":"2026-03-10T23:00:00Z","recurrence_basis":"schedule"}`},
+		{"completed late, after the end date", `{"title":"Until the 11th","recurring_type":"daily",
+			"due_date":"2026-03-10T09:00:00Z","recurring_end_date":"2026-03-11T09:00:00Z","recurrence_basis":"schedule"}`},
 	}
 	ids := make([]string, len(cases))
 	for i, tc := range cases {
 		ids[i] = createTask(t, user, tc.body)["id"].(string)
 	}
-	// schedule-based, completed "early" relative to a far-future clock is
-	// not needed: the due dates are in the past, so the late completion
-	// skips to the first slot after now, which is past both end dates.
+	// Both due dates are in the past, so the late completion skips to the
+	// first slot after now, which is past both end dates.
 	for i, tc := range cases {
 		complete(t, user, ids[i], "")
 		settle(t, user)

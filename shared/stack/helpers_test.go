@@ -1,7 +1,6 @@
 package stack_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -78,27 +77,10 @@ func (r reply) task(tb testing.TB) map[string]any {
 	return m
 }
 
-// call sends a request with an optional bearer token and raw body.
+// call sends a request over HTTP to the gateway.
 func call(tb testing.TB, method, path, token string, body []byte, headers ...string) reply {
 	tb.Helper()
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequest(method, env.srv.URL+path, rd)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(testenv.Request(tb, method, env.srv.URL+path, token, body, headers...))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -147,13 +129,7 @@ func children(tb testing.TB, id string) int {
 // eventually polls cond for up to 10 s.
 func eventually(tb testing.TB, what string, cond func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.Eventually(tb, what, 10*time.Second, cond)
 }
 
 // settle waits until every outbox row is published and recur-task has

@@ -9,15 +9,19 @@ import (
 	"testing"
 )
 
-// Do serves one request on h, with a bearer token when token is set and a
-// JSON body when body is not nil; headers are name, value pairs.
-func Do(tb testing.TB, h http.Handler, method, path, token string, body []byte, headers ...string) *httptest.ResponseRecorder {
+// Request builds a request for target (a path, or a full URL for a real
+// client), with a bearer token when token is set and a JSON body when body
+// is not nil; headers are name, value pairs that override the defaults.
+func Request(tb testing.TB, method, target, token string, body []byte, headers ...string) *http.Request {
 	tb.Helper()
 	var rd io.Reader = http.NoBody
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req := httptest.NewRequest(method, path, rd)
+	req, err := http.NewRequest(method, target, rd)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -27,6 +31,13 @@ func Do(tb testing.TB, h http.Handler, method, path, token string, body []byte, 
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
+	return req
+}
+
+// Do serves one Request on h.
+func Do(tb testing.TB, h http.Handler, method, path, token string, body []byte, headers ...string) *httptest.ResponseRecorder {
+	tb.Helper()
+	req := Request(tb, method, path, token, body, headers...)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return rec

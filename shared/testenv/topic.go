@@ -60,3 +60,27 @@ func Header(m *sarama.ConsumerMessage, key string) string {
 	}
 	return ""
 }
+
+// CommittedOffsets returns the sum of group's committed offsets on brokers
+// (comma-separated); 0 when it has committed none.
+func CommittedOffsets(tb testing.TB, brokers, group string) int64 {
+	tb.Helper()
+	admin, err := sarama.NewClusterAdmin(strings.Split(brokers, ","), kafka.Config("offset-reader"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer admin.Close()
+	res, err := admin.ListConsumerGroupOffsets(group, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var sum int64
+	for _, parts := range res.Blocks {
+		for _, b := range parts {
+			if b.Offset > 0 {
+				sum += b.Offset
+			}
+		}
+	}
+	return sum
+}
