@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+
 	"github.com/todoevents/todo/shared/pgcluster"
 )
 
@@ -207,7 +209,9 @@ func TestPoisonEventsAreDeadLettered(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	publishAll(t, pub, completedEvents(t, items), 1) // behind the poison, same partition
+	// A completion of a task that does not exist (stale, not dead-lettered),
+	// then the valid event, behind the poison on the same partition.
+	publishAll(t, pub, append([]cloudevents.Event{ghostCompletion(t, user)}, completedEvents(t, items)...), 1)
 	took := waitChildren(t, ids(items), time.Minute)
 	var dlq []dlqRecord
 	deadline := time.Now().Add(30 * time.Second)
@@ -226,6 +230,6 @@ func TestPoisonEventsAreDeadLettered(t *testing.T) {
 	if dead := recurMetric(t, "todo_events_dead_lettered_total") - deadBefore; dead != float64(len(poison)) {
 		t.Fatalf("dead-letter counter rose by %.0f, want %d", dead, len(poison))
 	}
-	report(t, "%d poison records (not JSON, unknown type, missing fields, unknown task) ahead of a valid event on one partition: %d dead-lettered with a reason, counted %d, the valid event processed (%.1fs)",
+	report(t, "%d poison records (not JSON, unknown type, missing fields) and a completion of an unknown task (stale) ahead of a valid event on one partition: %d dead-lettered with a reason, counted %d, the valid event processed (%.1fs)",
 		len(poison), len(dlq), len(poison), took.Seconds())
 }

@@ -8,18 +8,20 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/todoevents/todo/shared/auth"
+	"github.com/todoevents/todo/shared/config"
 	"github.com/todoevents/todo/shared/server"
 	"github.com/todoevents/todo/shared/stack"
 	"github.com/todoevents/todo/shared/store"
 )
 
-// run starts the whole system and serves it until ctx ends.
+// run starts the whole system and serves it until ctx ends. Its state
+// (the PostgreSQL cluster, its password, the broker's log) lives under
+// .data/ and is kept across runs.
 func run(ctx context.Context, out io.Writer) error {
 	env := server.Environ()
 	setDefault(env, "PORT", "8080")
@@ -27,6 +29,11 @@ func run(ctx context.Context, out io.Writer) error {
 	setDefault(env, "LOG_FORMAT", "console")
 	if secret := firstSet(env["AUTH_JWT_SECRET"], env["BETTER_AUTH_SECRET"]); secret == "" {
 		env["AUTH_JWT_SECRET"] = randomSecret()
+	}
+	setDefault(env, "APP_API_TOKEN", randomSecret())
+	httpCfg, err := config.LoadHTTP(env)
+	if err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", ":"+env["PORT"])
 	if err != nil {
@@ -38,15 +45,18 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	defer pgLog.Close()
-	s, err := stack.Start(ctx, stack.Options{Env: env, PGDir: filepath.Join(".data", "pg"), PGLog: pgLog})
+	s, err := stack.Start(ctx, stack.Options{Env: env, DataDir: ".data", PGLog: pgLog})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	srv := &http.Server{Handler: s.Handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := httpCfg.Server(s.Handler)
 	go func() { _ = srv.Serve(ln) }()
 	if err := printWelcome(out, s.Env); err != nil {
 		return err
+	}
+	for _, note := range s.Notes {
+		fmt.Fprintln(out, "note:", note)
 	}
 	<-ctx.Done()
 	fmt.Fprintln(out, "\nshutting down...")
@@ -73,6 +83,8 @@ func printWelcome(out io.Writer, env map[string]string) error {
 todo backend ready on %[1]s
   database: %[2]s
   brokers:  %[3]s
+  app token for pushed events (dapr-api-token or Authorization: Bearer on POST %[1]s/events/recur-task):
+    %[5]s
   token for user demo-user (24h):
     export TOKEN=%[4]s
   try:
@@ -81,7 +93,7 @@ todo backend ready on %[1]s
     curl -s -X PATCH %[1]s/api/demo-user/tasks/<id>/complete -H "Authorization: Bearer $TOKEN"
     curl -s %[1]s/api/demo-user/tasks -H "Authorization: Bearer $TOKEN"
   Ctrl-C stops everything.
-`, base, env["DATABASE_URL"], env["KAFKA_BROKERS"], tok)
+`, base, env["DATABASE_URL"], env["KAFKA_BROKERS"], tok, env["APP_API_TOKEN"])
 	return err
 }
 
@@ -108,8 +120,8 @@ func token(args []string, out io.Writer) error {
 		return errors.New("usage: todo token USER")
 	}
 	secret := firstSet(os.Getenv("AUTH_JWT_SECRET"), os.Getenv("BETTER_AUTH_SECRET"))
-	if len(secret) < auth.MinSecretLen {
-		return fmt.Errorf("AUTH_JWT_SECRET must be set, at least %d characters", auth.MinSecretLen)
+	if len(secret) < config.MinSecretLen {
+		return fmt.Errorf("AUTH_JWT_SECRET must be set, at least %d characters", config.MinSecretLen)
 	}
 	tok, err := auth.Issue([]byte(secret), args[0], time.Now(), 24*time.Hour)
 	if err != nil {

@@ -40,8 +40,7 @@ func (f *Function) Start(ctx context.Context, env map[string]string) error {
 }
 
 func (f *Function) init(d *app.Deps) {
-	f.Deps = d
-	f.Handler = d.API(app.Route{Method: "PATCH", Pattern: "/api/{user_id}/tasks/{id}/complete", Handler: f.complete})
+	f.Serve(d, app.Route{Method: "PATCH", Pattern: "/api/{user_id}/tasks/{id}/complete", Handler: f.complete})
 }
 
 // request is the optional body.
@@ -51,7 +50,7 @@ type request struct {
 
 func (f *Function) complete(w http.ResponseWriter, r *http.Request) error {
 	d := f.Deps
-	user, err := d.User(r)
+	user, err := d.Writer(w, r)
 	if err != nil {
 		return err
 	}

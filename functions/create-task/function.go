@@ -38,13 +38,12 @@ func (f *Function) Start(ctx context.Context, env map[string]string) error {
 }
 
 func (f *Function) init(d *app.Deps) {
-	f.Deps = d
-	f.Handler = d.API(app.Route{Method: "POST", Pattern: "/api/{user_id}/tasks", Handler: f.create})
+	f.Serve(d, app.Route{Method: "POST", Pattern: "/api/{user_id}/tasks", Handler: f.create})
 }
 
 func (f *Function) create(w http.ResponseWriter, r *http.Request) error {
 	d := f.Deps
-	user, err := d.User(r)
+	user, err := d.Writer(w, r)
 	if err != nil {
 		return err
 	}

@@ -2,11 +2,13 @@ package function
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/todoevents/todo/shared/auth"
+	"github.com/todoevents/todo/shared/ratelimit"
 	"github.com/todoevents/todo/shared/testenv"
 )
 
@@ -172,12 +174,42 @@ func TestCORSPreflight(t *testing.T) {
 		"Origin", "http://localhost:3000", "Access-Control-Request-Method", "POST",
 		"Access-Control-Request-Headers", "authorization,content-type")
 	if rec.Code != http.StatusNoContent || rec.Header().Get("Access-Control-Allow-Origin") != "http://localhost:3000" ||
-		!strings.Contains(rec.Header().Get("Access-Control-Allow-Headers"), "Authorization") {
+		!strings.Contains(strings.ToLower(rec.Header().Get("Access-Control-Allow-Headers")), "authorization") {
 		t.Fatalf("preflight: %d %v", rec.Code, rec.Header())
 	}
 	rec = testenv.Do(t, f.Handler, "OPTIONS", "/api/u/tasks", "", nil,
 		"Origin", "http://evil.example", "Access-Control-Request-Method", "POST")
 	if rec.Header().Get("Access-Control-Allow-Origin") != "" {
 		t.Fatalf("unknown origin was granted: %v", rec.Header())
+	}
+}
+
+func TestWritesAreRateLimitedPerUser(t *testing.T) {
+	t.Parallel()
+	d := testenv.Deps(t, Name)
+	d.UserLimit = ratelimit.New(1) // bursts of 5
+	f := NewWith(d)
+	busy, calm := testenv.User(), testenv.User()
+	post := func(user string) *httptest.ResponseRecorder {
+		return testenv.Do(t, f.Handler, "POST", "/api/"+user+"/tasks", testenv.Token(t, user), []byte(`{"title":"a"}`))
+	}
+	for i := range 5 {
+		if rec := post(busy); rec.Code != http.StatusCreated {
+			t.Fatalf("write %d: %d %s", i+1, rec.Code, rec.Body)
+		}
+	}
+	rec := post(busy)
+	if code, _ := testenv.ErrorCode(t, rec, http.StatusTooManyRequests); code != "rate_limited" || rec.Header().Get("Retry-After") != "1" {
+		t.Fatalf("sixth write: %s, Retry-After %q", code, rec.Header().Get("Retry-After"))
+	}
+	if n := testenv.Count(t, d.Store.Pool, `SELECT count(*) FROM tasks WHERE user_id = $1`, busy); n != 5 {
+		t.Fatalf("%d tasks stored, want 5", n)
+	}
+	if rec := post(calm); rec.Code != http.StatusCreated {
+		t.Fatalf("another user was limited: %d", rec.Code)
+	}
+	// Authentication comes first: a stranger cannot use up a user's budget.
+	if rec := testenv.Do(t, f.Handler, "POST", "/api/"+busy+"/tasks", "", nil); rec.Code != http.StatusUnauthorized {
+		t.Fatalf("an unauthenticated write was rate limited before being refused: %d", rec.Code)
 	}
 }

@@ -54,8 +54,7 @@ func withoutRelay(env map[string]string) map[string]string {
 }
 
 func (f *Function) init(d *app.Deps) {
-	f.Deps = d
-	f.Handler = d.API(
+	f.Serve(d,
 		app.Route{Method: "GET", Pattern: "/api/{user_id}/tasks", Handler: f.list},
 		app.Route{Method: "GET", Pattern: "/api/{user_id}/tasks/{id}", Handler: f.get},
 	)

@@ -12,6 +12,7 @@ import (
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/kafka"
 	"github.com/todoevents/todo/shared/metrics"
+	"github.com/todoevents/todo/shared/ratelimit"
 )
 
 // Name is the function's name, its events' source and its consumer id.
@@ -22,6 +23,8 @@ type Function struct {
 	app.Lifecycle
 	dlq          *kafka.Publisher
 	deadLettered *metrics.Counter
+	reconciled   *metrics.Counter
+	pushLimit    *ratelimit.Keyed
 }
 
 // New returns an unstarted function (Start connects it).
@@ -50,10 +53,21 @@ func (f *Function) Stop(ctx context.Context) error {
 }
 
 func (f *Function) init(d *app.Deps) {
-	f.Deps = d
-	f.Handler = d.API(app.Route{Method: "POST", Pattern: "/", Handler: f.receive})
+	f.Serve(d, app.Route{Method: "POST", Pattern: "/", Handler: f.receive})
 	f.deadLettered = d.Metrics.Counter("todo_events_dead_lettered_total", "Events sent to the dead-letter topic.", "", "")
+	f.reconciled = d.Metrics.Counter("todo_reconciler_created_total",
+		"Next occurrences the reconciler created for completions no event delivered.", "", "")
 	cfg := d.Config
+	f.pushLimit = ratelimit.New(cfg.PushRate)
+	switch {
+	case cfg.PushAuth == config.PushAuthNone:
+		d.Log.Warn().Msg("PUSH_AUTH=none: pushed events are accepted without a token; only for platforms that restrict who can reach this service")
+	case cfg.AppAPIToken == "":
+		d.Log.Warn().Msg("push delivery is off: no APP_API_TOKEN, so every pushed event is refused")
+	}
+	if cfg.ReconcileEvery > 0 {
+		d.Go(f.reconcileLoop)
+	}
 	if len(cfg.KafkaBrokers) == 0 || !cfg.Consume {
 		d.Log.Info().Msg("Kafka consumer off (no KAFKA_BROKERS or KAFKA_CONSUME=false); HTTP push only")
 		return

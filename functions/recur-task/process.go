@@ -8,8 +8,8 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/uuid"
+	"github.com/rs/zerolog"
 
-	"github.com/todoevents/todo/shared/apperr"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/recurrence"
 	"github.com/todoevents/todo/shared/store"
@@ -29,29 +29,51 @@ func (f *Function) process(ctx context.Context, e cloudevents.Event) (store.Outc
 		log.Warn().Err(err).Msg("poison event")
 		return "", err
 	}
+	return f.occur(ctx, log, c.EventID, c.Data.UserID, c.Data.TaskID, *c.Data.CompletedAt)
+}
+
+// occur creates the next occurrence of task taskID of userID, completed at
+// completedAt, once for event eventID. The stored task decides: an event it
+// does not confirm is stale, changes nothing and is not an error. Delivered
+// events and the reconciler both come through here.
+func (f *Function) occur(ctx context.Context, log zerolog.Logger, eventID, userID, taskID string, completedAt time.Time) (store.Outcome, error) {
 	now := f.Deps.Now()
-	outcome, child, err := f.Deps.Store.RecordOccurrence(ctx, Name, c.EventID, c.Data.UserID, c.Data.TaskID,
+	outcome, child, err := f.Deps.Store.RecordOccurrence(ctx, Name, eventID, userID, taskID,
 		func(parent task.Task) (*task.Task, *cloudevents.Event, error) {
-			return nextOccurrence(parent, *c.Data.CompletedAt, now)
+			if err := confirms(parent, completedAt); err != nil {
+				return nil, nil, err
+			}
+			return nextOccurrence(parent, *parent.CompletedAt, now)
 		})
 	switch {
-	case err == nil:
-	case apperr.CodeOf(err) == apperr.NotFound:
-		err = fmt.Errorf("%w: task %s of user %s does not exist", events.ErrPoison, c.Data.TaskID, c.Data.UserID)
-		log.Warn().Err(err).Msg("poison event")
-		return "", err
-	default:
+	case errors.Is(err, store.ErrStale):
+		log.Warn().Err(err).Str("task_id", taskID).Msg("stale or forged completion ignored")
+	case err != nil:
 		log.Warn().Err(err).Msg("event not processed")
 		return "", err
 	}
 	f.Deps.Metrics.Counter("todo_events_processed_total", "Events handled, by outcome.", "outcome", string(outcome)).Inc()
-	ev := log.Info().Str("task_id", c.Data.TaskID).Str("outcome", string(outcome))
+	ev := log.Info().Str("task_id", taskID).Str("outcome", string(outcome))
 	if child != nil {
 		ev = ev.Str("next_task_id", child.ID).Time("next_due", *child.DueDate)
 		f.Deps.WakeRelay()
 	}
 	ev.Msg("event handled")
 	return outcome, nil
+}
+
+// confirms checks that the stored task is done at completedAt, the time the
+// event says; otherwise the event is stale (the task was reopened or
+// completed again since) or forged.
+func confirms(stored task.Task, completedAt time.Time) error {
+	switch {
+	case !stored.Completed():
+		return fmt.Errorf("%w: task %s is not done", store.ErrStale, stored.ID)
+	case !stored.CompletedAt.Equal(completedAt.Truncate(time.Microsecond)):
+		return fmt.Errorf("%w: task %s was completed at %s, not %s", store.ErrStale, stored.ID,
+			stored.CompletedAt.Format(time.RFC3339Nano), completedAt.Format(time.RFC3339Nano))
+	}
+	return nil
 }
 
 // nextOccurrence builds the task that follows parent, completed at

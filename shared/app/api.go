@@ -2,7 +2,9 @@ package app
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/todoevents/todo/shared/apperr"
@@ -16,23 +18,37 @@ type Route struct {
 	Handler         httpx.HandlerFunc
 }
 
-// API builds a function's HTTP handler: its routes, JSON 405s for other
-// methods on the same paths, JSON 404s elsewhere, inside the shared
-// middleware.
-func (d *Deps) API(routes ...Route) http.Handler {
+// NewMux serves each route by serve(route), answers another method on a
+// known path with a JSON 405 whose Allow header lists every method the
+// path has, and an unknown path with a JSON 404; those two answers go
+// through wrap.
+func NewMux(routes []Route, serve func(Route) http.Handler, wrap func(http.Handler) http.Handler) *http.ServeMux {
 	mux := http.NewServeMux()
 	allowed := map[string][]string{}
 	for _, rt := range routes {
-		mux.Handle(rt.Method+" "+rt.Pattern, rt.Handler)
+		mux.Handle(rt.Method+" "+rt.Pattern, serve(rt))
 		allowed[rt.Pattern] = append(allowed[rt.Pattern], rt.Method)
 	}
 	for pattern, methods := range allowed {
-		mux.Handle(pattern, httpx.MethodNotAllowed(strings.Join(methods, ", ")))
+		mux.Handle(pattern, wrap(httpx.MethodNotAllowed(strings.Join(methods, ", "))))
 	}
 	if _, ok := allowed["/"]; !ok {
-		mux.HandleFunc("/", httpx.NotFound)
+		mux.Handle("/", wrap(http.HandlerFunc(httpx.NotFound)))
 	}
-	return httpx.Wrap(mux, d.Log, httpx.CORS{Origins: d.Config.CORSOrigins})
+	return mux
+}
+
+// API builds a function's HTTP handler from its routes inside the shared
+// middleware.
+func (d *Deps) API(routes ...Route) http.Handler {
+	same := func(h http.Handler) http.Handler { return h }
+	return d.Wrap(NewMux(routes, func(rt Route) http.Handler { return rt.Handler }, same))
+}
+
+// Wrap puts h inside the shared middleware: request ids, access log, panic
+// recovery and CORS.
+func (d *Deps) Wrap(h http.Handler) http.Handler {
+	return httpx.Wrap(h, d.Log, httpx.CORS(d.Config.CORSOrigins))
 }
 
 // User authorizes r for the {user_id} of its path and returns it.
@@ -45,6 +61,27 @@ func (d *Deps) User(r *http.Request) (string, error) {
 		return "", err
 	}
 	return user, nil
+}
+
+// Writer is User for a request that changes data: it also takes a token
+// from the user's write rate limit (RATE_LIMIT_PER_USER).
+func (d *Deps) Writer(w http.ResponseWriter, r *http.Request) (string, error) {
+	user, err := d.User(r)
+	if err != nil {
+		return "", err
+	}
+	ok, wait := d.UserLimit.Allow(user)
+	return user, Limit(w, ok, wait)
+}
+
+// Limit turns a refused rate-limit token into a 429 error with a
+// Retry-After header (whole seconds, at least 1).
+func Limit(w http.ResponseWriter, ok bool, wait time.Duration) error {
+	if ok {
+		return nil
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(wait.Seconds()+0.999))))
+	return apperr.New(apperr.RateLimited, "too many requests; retry in %.1fs", wait.Seconds())
 }
 
 // TaskID returns the {id} of r's path; an id that is not a UUID names no

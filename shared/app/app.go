@@ -17,6 +17,7 @@ import (
 	"github.com/todoevents/todo/shared/logging"
 	"github.com/todoevents/todo/shared/metrics"
 	"github.com/todoevents/todo/shared/outbox"
+	"github.com/todoevents/todo/shared/ratelimit"
 	"github.com/todoevents/todo/shared/store"
 )
 
@@ -30,6 +31,8 @@ type Deps struct {
 	Now     func() time.Time
 	Relay   *outbox.Relay // nil when events are left for another relay
 	Metrics *metrics.Registry
+	// UserLimit is the per-user write rate limit.
+	UserLimit *ratelimit.Keyed
 
 	publisher *kafka.Publisher
 	ctx       context.Context
@@ -58,7 +61,8 @@ func Open(ctx context.Context, name string, env map[string]string, needs config.
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	d := &Deps{Name: name, Config: cfg, Log: log, Store: st, Now: Now,
-		Auth: auth.Verifier{Secret: []byte(cfg.JWTSecret)}, Metrics: metrics.NewRegistry(), ctx: bg, cancel: cancel}
+		Auth: auth.Verifier{Secret: []byte(cfg.JWTSecret)}, Metrics: metrics.NewRegistry(), ctx: bg, cancel: cancel,
+		UserLimit: ratelimit.New(cfg.UserRate)}
 	d.registerOutboxGauges()
 	d.startRelay()
 	return d, nil
@@ -83,11 +87,12 @@ func (d *Deps) startRelay() {
 
 func (d *Deps) registerOutboxGauges() {
 	d.Metrics.Gauges(func(ctx context.Context) ([]float64, error) {
-		n, age, err := d.Store.OutboxBacklog(ctx)
-		return []float64{float64(n), age}, err
+		n, age, failed, err := d.Store.OutboxBacklog(ctx)
+		return []float64{float64(n), age, float64(failed)}, err
 	},
 		metrics.GaugeSpec{Name: "todo_outbox_pending", Help: "Outbox events not yet published."},
-		metrics.GaugeSpec{Name: "todo_outbox_oldest_pending_age_seconds", Help: "Age of the oldest unpublished outbox event."})
+		metrics.GaugeSpec{Name: "todo_outbox_oldest_pending_age_seconds", Help: "Age of the oldest unpublished outbox event."},
+		metrics.GaugeSpec{Name: "todo_outbox_failed_rows", Help: "Outbox events the broker refused for good, set aside."})
 }
 
 // Go runs fn in the background until Close.

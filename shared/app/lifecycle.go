@@ -12,7 +12,17 @@ import (
 type Lifecycle struct {
 	Deps    *Deps
 	Handler http.Handler
+	routes  []Route
 }
+
+// Serve sets the function's dependencies and the routes it serves.
+func (l *Lifecycle) Serve(d *Deps, routes ...Route) {
+	l.Deps, l.routes, l.Handler = d, routes, d.API(routes...)
+}
+
+// Routes returns the routes the function serves (for a gateway in front of
+// several functions).
+func (l *Lifecycle) Routes() []Route { return l.routes }
 
 // Stop releases the function's dependencies.
 func (l *Lifecycle) Stop(context.Context) error {

@@ -20,6 +20,7 @@ const (
 	MethodNotAllowed Code = "method_not_allowed"
 	Conflict         Code = "conflict"
 	TooLarge         Code = "too_large"
+	RateLimited      Code = "rate_limited"
 	Unavailable      Code = "unavailable"
 	Internal         Code = "internal"
 )
@@ -33,6 +34,7 @@ var statusOf = map[Code]int{
 	MethodNotAllowed: http.StatusMethodNotAllowed,
 	Conflict:         http.StatusConflict,
 	TooLarge:         http.StatusRequestEntityTooLarge,
+	RateLimited:      http.StatusTooManyRequests,
 	Unavailable:      http.StatusServiceUnavailable,
 	Internal:         http.StatusInternalServerError,
 }

@@ -11,7 +11,7 @@ func TestHTTPStatus(t *testing.T) {
 	t.Parallel()
 	cases := map[Code]int{
 		Invalid: 400, Unauthorized: 401, Forbidden: 403, NotFound: 404, MethodNotAllowed: 405,
-		Conflict: 409, TooLarge: 413, Unavailable: 503, Internal: 500, Code("bogus"): 500,
+		Conflict: 409, TooLarge: 413, RateLimited: 429, Unavailable: 503, Internal: 500, Code("bogus"): 500,
 	}
 	for code, want := range cases {
 		if got := HTTPStatus(code); got != want {

@@ -21,6 +21,16 @@ func TestAuthorize(t *testing.T) {
 	noExp, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "alice"}).SignedString(secret)
 	none, _ := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{"sub": "alice", "exp": now.Add(time.Hour).Unix()}).
 		SignedString(jwt.UnsafeAllowNoneSignatureType)
+	signed := func(c jwt.MapClaims) string {
+		s, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(secret)
+		return s
+	}
+	exp := now.Add(time.Hour).Unix()
+	stringExp := signed(jwt.MapClaims{"sub": "alice", "exp": "9999999999"})
+	futureIat := signed(jwt.MapClaims{"sub": "alice", "exp": exp, "iat": now.Add(time.Hour).Unix()})
+	skewedIat := signed(jwt.MapClaims{"sub": "alice", "exp": exp, "iat": now.Add(10 * time.Second).Unix()})
+	futureNbf := signed(jwt.MapClaims{"sub": "alice", "exp": exp, "nbf": now.Add(time.Hour).Unix()})
+	stringIat := signed(jwt.MapClaims{"sub": "alice", "exp": exp, "iat": "1"})
 	cases := []struct {
 		name, header, user string
 		want               apperr.Code
@@ -35,6 +45,11 @@ func TestAuthorize(t *testing.T) {
 		{"no exp", "Bearer " + noExp, "alice", apperr.Unauthorized},
 		{"alg none", "Bearer " + none, "alice", apperr.Unauthorized},
 		{"garbage", "Bearer not.a.jwt", "alice", apperr.Unauthorized},
+		{"exp as a string", "Bearer " + stringExp, "alice", apperr.Unauthorized},
+		{"iat as a string", "Bearer " + stringIat, "alice", apperr.Unauthorized},
+		{"issued in the future", "Bearer " + futureIat, "alice", apperr.Unauthorized},
+		{"iat within the leeway", "Bearer " + skewedIat, "alice", ""},
+		{"not valid yet", "Bearer " + futureNbf, "alice", apperr.Unauthorized},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

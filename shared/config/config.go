@@ -6,20 +6,29 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+)
 
-	"github.com/todoevents/todo/shared/auth"
-	"github.com/todoevents/todo/shared/httpx"
+// MinSecretLen is the shortest accepted signing secret or app token.
+const MinSecretLen = 16
+
+// Push authentication modes (PUSH_AUTH).
+const (
+	PushAuthToken = "token" // pushes must carry APP_API_TOKEN
+	PushAuthNone  = "none"  // the platform restricts who can reach the endpoint
 )
 
 // Variables names every environment variable Load reads.
 var Variables = []string{
 	"PORT", "DATABASE_URL", "DB_MAX_CONNS", "KAFKA_BROKERS", "KAFKA_PARTITIONS", "KAFKA_CONSUMER_GROUP",
 	"KAFKA_CONSUME", "AUTH_JWT_SECRET", "BETTER_AUTH_SECRET", "CORS_ORIGINS", "LOG_FORMAT", "LOG_LEVEL",
-	"OUTBOX_RELAY", "OUTBOX_RETENTION", "APP_API_TOKEN",
+	"OUTBOX_RELAY", "OUTBOX_RETENTION", "APP_API_TOKEN", "PUSH_AUTH", "RATE_LIMIT_PER_USER",
+	"RATE_LIMIT_PUSH_PER_CLIENT", "RECONCILE_EVERY", "RECONCILE_GRACE", "PROCESSED_EVENTS_RETENTION",
+	"HTTP_READ_TIMEOUT", "HTTP_WRITE_TIMEOUT", "HTTP_IDLE_TIMEOUT", "HTTP_HEADER_TIMEOUT", "HTTP_MAX_HEADER_BYTES",
 }
 
 // Config is every setting a function may use.
@@ -37,7 +46,27 @@ type Config struct {
 	RelayEnabled    bool
 	Consume         bool
 	OutboxRetention time.Duration
-	AppAPIToken     string
+
+	// AppAPIToken authenticates pushed events; PushAuth is PushAuthToken or
+	// PushAuthNone.
+	AppAPIToken string
+	PushAuth    string
+
+	// Writes per second per user on the API, and pushes per second per
+	// client; 0 turns a limit off.
+	UserRate, PushRate float64
+
+	// The reconciler's period (0: off) and how old a completion must be
+	// before it steps in; how long processed event ids are kept.
+	ReconcileEvery, ReconcileGrace, ProcessedRetention time.Duration
+
+	HTTP HTTP
+}
+
+// HTTP holds the servers' timeouts and header limit.
+type HTTP struct {
+	ReadTimeout, WriteTimeout, IdleTimeout, HeaderTimeout time.Duration
+	MaxHeaderBytes                                        int
 }
 
 // Needs says which settings a function requires.
@@ -45,60 +74,139 @@ type Needs struct {
 	Auth bool // HTTP API functions verify tokens
 }
 
-// Load reads env (variable name → value) into a Config.
-func Load(env map[string]string, needs Needs) (Config, error) {
-	get := func(k, def string) string {
-		if v, ok := env[k]; ok && strings.TrimSpace(v) != "" {
-			return strings.TrimSpace(v)
-		}
-		return def
-	}
-	var errs []error
-	c := Config{
-		DatabaseURL:   get("DATABASE_URL", ""),
-		ConsumerGroup: get("KAFKA_CONSUMER_GROUP", "recur-task"),
-		JWTSecret:     get("AUTH_JWT_SECRET", get("BETTER_AUTH_SECRET", "")),
-		CORSOrigins:   httpx.ParseOrigins(get("CORS_ORIGINS", "")),
-		LogFormat:     get("LOG_FORMAT", "json"),
-		LogLevel:      get("LOG_LEVEL", "info"),
-		AppAPIToken:   get("APP_API_TOKEN", ""),
-	}
-	c.Port = intVar(&errs, "PORT", get("PORT", "8080"), 1, 65535)
-	c.DBMaxConns = int32(intVar(&errs, "DB_MAX_CONNS", get("DB_MAX_CONNS", "10"), 1, 1000))
-	c.KafkaPartitions = int32(intVar(&errs, "KAFKA_PARTITIONS", get("KAFKA_PARTITIONS", "3"), 1, 1000))
-	for _, b := range strings.Split(get("KAFKA_BROKERS", ""), ",") {
-		if b = strings.TrimSpace(b); b != "" {
-			c.KafkaBrokers = append(c.KafkaBrokers, b)
-		}
-	}
-	relay, err := strconv.ParseBool(get("OUTBOX_RELAY", "true"))
-	if err != nil {
-		errs = append(errs, fmt.Errorf("OUTBOX_RELAY: %q is not true or false", get("OUTBOX_RELAY", "")))
-	}
-	c.RelayEnabled = relay
-	consume, err := strconv.ParseBool(get("KAFKA_CONSUME", "true"))
-	if err != nil {
-		errs = append(errs, fmt.Errorf("KAFKA_CONSUME: %q is not true or false", get("KAFKA_CONSUME", "")))
-	}
-	c.Consume = consume
-	if c.OutboxRetention, err = time.ParseDuration(get("OUTBOX_RETENTION", "24h")); err != nil || c.OutboxRetention <= 0 {
-		errs = append(errs, fmt.Errorf("OUTBOX_RETENTION: %q is not a positive duration like 24h", get("OUTBOX_RETENTION", "")))
-	}
-	if c.DatabaseURL == "" {
-		errs = append(errs, errors.New("DATABASE_URL is required (postgres://user:pass@host:5432/db)"))
-	} else if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		errs = append(errs, errors.New("DATABASE_URL must be a postgres:// URL"))
-	}
-	if needs.Auth && len(c.JWTSecret) < auth.MinSecretLen {
-		errs = append(errs, fmt.Errorf("AUTH_JWT_SECRET (or BETTER_AUTH_SECRET) must be set, at least %d characters", auth.MinSecretLen))
-	}
-	return c, errors.Join(errs...)
+// loader reads variables from env, collecting every error.
+type loader struct {
+	env  map[string]string
+	errs []error
 }
 
-func intVar(errs *[]error, name, v string, lo, hi int) int {
+func (l *loader) get(k, def string) string {
+	if v, ok := l.env[k]; ok && strings.TrimSpace(v) != "" {
+		return strings.TrimSpace(v)
+	}
+	return def
+}
+
+func (l *loader) fail(format string, args ...any) {
+	l.errs = append(l.errs, fmt.Errorf(format, args...))
+}
+
+func (l *loader) int(name, def string, lo, hi int) int {
+	v := l.get(name, def)
 	n, err := strconv.Atoi(v)
 	if err != nil || n < lo || n > hi {
-		*errs = append(*errs, fmt.Errorf("%s: %q is not a number between %d and %d", name, v, lo, hi))
+		l.fail("%s: %q is not a number between %d and %d", name, v, lo, hi)
 	}
 	return n
+}
+
+func (l *loader) bool(name, def string) bool {
+	v := l.get(name, def)
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		l.fail("%s: %q is not true or false", name, v)
+	}
+	return b
+}
+
+// duration reads a duration; zero is accepted only when allowZero.
+func (l *loader) duration(name, def string, allowZero bool) time.Duration {
+	v := l.get(name, def)
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 || (d == 0 && !allowZero) {
+		l.fail("%s: %q is not a positive duration like %s", name, v, def)
+	}
+	return d
+}
+
+func (l *loader) rate(name, def string) float64 {
+	v := l.get(name, def)
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 || f > 1e6 {
+		l.fail("%s: %q is not a rate per second between 0 (off) and 1000000", name, v)
+	}
+	return f
+}
+
+// Load reads env (variable name → value) into a Config.
+func Load(env map[string]string, needs Needs) (Config, error) {
+	l := &loader{env: env}
+	c := Config{
+		DatabaseURL:   l.get("DATABASE_URL", ""),
+		ConsumerGroup: l.get("KAFKA_CONSUMER_GROUP", "recur-task"),
+		JWTSecret:     l.get("AUTH_JWT_SECRET", l.get("BETTER_AUTH_SECRET", "")),
+		CORSOrigins:   ParseList(l.get("CORS_ORIGINS", "")),
+		LogFormat:     l.get("LOG_FORMAT", "json"),
+		LogLevel:      l.get("LOG_LEVEL", "info"),
+		AppAPIToken:   l.get("APP_API_TOKEN", ""),
+		PushAuth:      l.get("PUSH_AUTH", PushAuthToken),
+		KafkaBrokers:  ParseList(l.get("KAFKA_BROKERS", "")),
+	}
+	c.Port = l.int("PORT", "8080", 1, 65535)
+	c.DBMaxConns = int32(l.int("DB_MAX_CONNS", "10", 1, 1000))
+	c.KafkaPartitions = int32(l.int("KAFKA_PARTITIONS", "3", 1, 1000))
+	c.RelayEnabled = l.bool("OUTBOX_RELAY", "true")
+	c.Consume = l.bool("KAFKA_CONSUME", "true")
+	c.OutboxRetention = l.duration("OUTBOX_RETENTION", "24h", false)
+	c.UserRate = l.rate("RATE_LIMIT_PER_USER", "20")
+	c.PushRate = l.rate("RATE_LIMIT_PUSH_PER_CLIENT", "1000")
+	c.ReconcileEvery = l.duration("RECONCILE_EVERY", "1m", true)
+	c.ReconcileGrace = l.duration("RECONCILE_GRACE", "2m", false)
+	c.ProcessedRetention = l.duration("PROCESSED_EVENTS_RETENTION", "168h", false)
+	c.HTTP = l.http()
+	if c.DatabaseURL == "" {
+		l.fail("DATABASE_URL is required (postgres://user:pass@host:5432/db)")
+	} else if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		l.fail("DATABASE_URL must be a postgres:// URL")
+	}
+	if needs.Auth && len(c.JWTSecret) < MinSecretLen {
+		l.fail("AUTH_JWT_SECRET (or BETTER_AUTH_SECRET) must be set, at least %d characters", MinSecretLen)
+	}
+	if c.AppAPIToken != "" && len(c.AppAPIToken) < MinSecretLen {
+		l.fail("APP_API_TOKEN must be at least %d characters", MinSecretLen)
+	}
+	if c.PushAuth != PushAuthToken && c.PushAuth != PushAuthNone {
+		l.fail("PUSH_AUTH: %q is not %s or %s", c.PushAuth, PushAuthToken, PushAuthNone)
+	}
+	if c.ProcessedRetention < c.ReconcileGrace {
+		l.fail("PROCESSED_EVENTS_RETENTION must be longer than RECONCILE_GRACE")
+	}
+	return c, errors.Join(l.errs...)
+}
+
+func (l *loader) http() HTTP {
+	return HTTP{
+		ReadTimeout:    l.duration("HTTP_READ_TIMEOUT", "30s", false),
+		WriteTimeout:   l.duration("HTTP_WRITE_TIMEOUT", "30s", false),
+		IdleTimeout:    l.duration("HTTP_IDLE_TIMEOUT", "2m", false),
+		HeaderTimeout:  l.duration("HTTP_HEADER_TIMEOUT", "10s", false),
+		MaxHeaderBytes: l.int("HTTP_MAX_HEADER_BYTES", "65536", 4096, 1<<20),
+	}
+}
+
+// LoadHTTP reads only the server settings (for the process that serves a
+// function, before the function reads the rest).
+func LoadHTTP(env map[string]string) (HTTP, error) {
+	l := &loader{env: env}
+	h := l.http()
+	return h, errors.Join(l.errs...)
+}
+
+// Server returns an HTTP server for handler with these timeouts and limits:
+// a client that trickles its headers or body, or idles, is cut off.
+func (h HTTP) Server(handler http.Handler) *http.Server {
+	return &http.Server{Handler: handler, ReadTimeout: h.ReadTimeout, WriteTimeout: h.WriteTimeout,
+		IdleTimeout: h.IdleTimeout, ReadHeaderTimeout: h.HeaderTimeout, MaxHeaderBytes: h.MaxHeaderBytes}
+}
+
+// ParseList reads a comma-separated list (origins, brokers), dropping
+// blanks and trailing slashes.
+func ParseList(s string) []string {
+	var out []string
+	for _, o := range strings.Split(s, ",") {
+		if o = strings.TrimRight(strings.TrimSpace(o), "/"); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
 }

@@ -2,58 +2,28 @@ package httpx
 
 import (
 	"net/http"
-	"strings"
+	"slices"
+
+	"github.com/rs/cors"
 )
 
-// CORS allows browsers on the listed origins to call the API.
-type CORS struct {
-	Origins []string
-}
-
-// ParseOrigins reads a comma-separated origin list.
-func ParseOrigins(s string) []string {
-	var out []string
-	for _, o := range strings.Split(s, ",") {
-		if o = strings.TrimRight(strings.TrimSpace(o), "/"); o != "" {
-			out = append(out, o)
-		}
+// CORS lets browsers on origins call the API, through rs/cors. A "*" entry
+// allows every origin but then never with credentials: the wildcard is sent
+// as is and no origin is echoed with Access-Control-Allow-Credentials.
+func CORS(origins []string) func(http.Handler) http.Handler {
+	if len(origins) == 0 {
+		return func(h http.Handler) http.Handler { return h }
 	}
-	return out
-}
-
-func (c CORS) allowed(origin string) bool {
-	for _, o := range c.Origins {
-		if o == "*" || strings.EqualFold(o, origin) {
-			return true
-		}
+	wildcard := slices.Contains(origins, "*")
+	if wildcard {
+		origins = []string{"*"}
 	}
-	return false
-}
-
-// Wrap answers preflight requests and adds CORS headers for allowed origins.
-func (c CORS) Wrap(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		origin := r.Header.Get("Origin")
-		if origin == "" || !c.allowed(origin) {
-			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
-				w.WriteHeader(http.StatusNoContent) // preflight from an unknown origin: no grant
-				return
-			}
-			next.ServeHTTP(w, r)
-			return
-		}
-		h := w.Header()
-		h.Set("Access-Control-Allow-Origin", origin)
-		h.Set("Access-Control-Allow-Credentials", "true")
-		h.Add("Vary", "Origin")
-		h.Set("Access-Control-Expose-Headers", "X-Request-Id")
-		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
-			h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
-			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-Id")
-			h.Set("Access-Control-Max-Age", "600")
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+	return cors.New(cors.Options{
+		AllowedOrigins:   origins,
+		AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
+		AllowedHeaders:   []string{"Authorization", "Content-Type", "X-Request-Id"},
+		ExposedHeaders:   []string{"X-Request-Id", "Retry-After"},
+		AllowCredentials: !wildcard,
+		MaxAge:           600,
+	}).Handler
 }

@@ -23,8 +23,8 @@ func RequestID(ctx context.Context) string {
 
 // Wrap adds, outermost first: request id, a logger carrying it, one log
 // line per request, panic recovery into a 500 JSON error, and CORS.
-func Wrap(h http.Handler, log zerolog.Logger, cors CORS) http.Handler {
-	return withRequestID(log, withAccessLog(recoverPanics(cors.Wrap(h))))
+func Wrap(h http.Handler, log zerolog.Logger, cors func(http.Handler) http.Handler) http.Handler {
+	return withRequestID(log, withAccessLog(recoverPanics(cors(h))))
 }
 
 func withRequestID(log zerolog.Logger, next http.Handler) http.Handler {

@@ -58,13 +58,15 @@ func (p *Publisher) connect() error {
 	return nil
 }
 
-// Publish sends e to topic and returns once the brokers acknowledged it.
+// Publish sends e to topic and returns once the brokers acknowledged it. An
+// error for a record the broker refuses for good (too large, invalid) has a
+// Permanent method that returns true.
 func (p *Publisher) Publish(ctx context.Context, topic string, e event.Event) error {
 	sender, err := p.sender(topic)
 	if err != nil {
 		return err
 	}
-	return sender.Send(ctx, binding.ToMessage(&e))
+	return markRefused(sender.Send(ctx, binding.ToMessage(&e)))
 }
 
 // PublishRaw sends a record as is (used to dead-letter records that are not

@@ -17,11 +17,13 @@ type row struct {
 	body  []byte
 }
 
-// drain publishes pending rows in seq order, stopping at the first failure so
-// per-key order is kept. It returns how many rows it published.
+// drain publishes pending rows in seq order, stopping at the first transient
+// failure so per-key order is kept. A row that can never be published (not
+// a CloudEvent, or refused by the broker for good) is set aside with its
+// error and the rows behind it go on. It returns how many rows it handled.
 func (r *Relay) drain(ctx context.Context, conn *pgx.Conn) (int, error) {
 	rows, err := conn.Query(ctx, `SELECT seq, topic, event::text FROM outbox
-		WHERE published_at IS NULL ORDER BY seq LIMIT $1`, r.batch())
+		WHERE published_at IS NULL AND failed_at IS NULL ORDER BY seq LIMIT $1`, r.batch())
 	if err != nil {
 		return 0, dbError{err}
 	}
@@ -36,10 +38,19 @@ func (r *Relay) drain(ctx context.Context, conn *pgx.Conn) (int, error) {
 	for i, rw := range pending {
 		var e cloudevents.Event
 		if err := e.UnmarshalJSON(rw.body); err != nil {
-			return i, dbError{fmt.Errorf("outbox row %d is not a CloudEvent: %w", rw.seq, err)}
+			if err := r.setAside(ctx, conn, rw.seq, fmt.Errorf("not a CloudEvent: %w", err)); err != nil {
+				return i, err
+			}
+			continue
 		}
 		if err := r.Publisher.Publish(ctx, rw.topic, e); err != nil {
 			r.Failed.Inc()
+			if permanent(err) {
+				if err := r.setAside(ctx, conn, rw.seq, err); err != nil {
+					return i, err
+				}
+				continue
+			}
 			if _, dbErr := conn.Exec(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $2
 				WHERE seq = $1`, rw.seq, err.Error()); dbErr != nil {
 				return i, dbError{dbErr}
@@ -54,6 +65,24 @@ func (r *Relay) drain(ctx context.Context, conn *pgx.Conn) (int, error) {
 		r.Log.Debug().Str("event_id", e.ID()).Str("type", e.Type()).Str("topic", rw.topic).Msg("event published")
 	}
 	return len(pending), nil
+}
+
+// permanent reports whether err says the event can never be published (an
+// error with a Permanent method returning true).
+func permanent(err error) bool {
+	var p interface{ Permanent() bool }
+	return errors.As(err, &p) && p.Permanent()
+}
+
+// setAside marks row seq failed for good with cause, so it no longer holds
+// up the rows behind it; todo_outbox_failed_rows counts such rows.
+func (r *Relay) setAside(ctx context.Context, conn *pgx.Conn, seq int64, cause error) error {
+	if _, err := conn.Exec(ctx, `UPDATE outbox SET failed_at = now(), attempts = attempts + 1, last_error = $2
+		WHERE seq = $1`, seq, cause.Error()); err != nil {
+		return dbError{err}
+	}
+	r.Log.Error().Err(cause).Int64("seq", seq).Msg("outbox row can never be published; set aside")
+	return nil
 }
 
 // waitForWork blocks until a NOTIFY, a Wake call, the poll interval or ctx.

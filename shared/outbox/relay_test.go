@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -82,7 +83,7 @@ func (r *rig) write(t *testing.T, n int, users []string) []string {
 
 func (r *rig) pending(t *testing.T) int64 {
 	t.Helper()
-	n, _, err := r.st.OutboxBacklog(context.Background())
+	n, _, _, err := r.st.OutboxBacklog(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,5 +211,77 @@ func TestRelayRetriesUntilTheBrokerAnswers(t *testing.T) {
 	testenv.Eventually(t, "backlog published", 30*time.Second, func() bool { return r.pending(t) == 0 })
 	if got := len(testenv.ReadTopic(t, r.brokers, events.TopicTaskEvents)); got != 3 {
 		t.Fatalf("%d records, want 3", got)
+	}
+}
+
+// Rows that can never be published (the broker refuses them for good, or
+// they are not CloudEvents) are set aside and counted; the rows behind
+// them, of every user, are published.
+func TestRowsThatCanNeverBePublishedAreSetAside(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	small, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, events.TopicTaskEvents),
+		kfake.BrokerConfigs(map[string]string{"message.max.bytes": "4000"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer small.Close()
+	r.brokers = strings.Join(small.ListenAddrs(), ",")
+	ctx := context.Background()
+	userA, userB := testenv.User(), testenv.User()
+	first := r.write(t, 1, []string{userA})
+	huge := cloudevents.NewEvent()
+	huge.SetID(uuid.NewString())
+	huge.SetSource("/test")
+	huge.SetType(events.TypeTaskUpdated)
+	huge.SetExtension(events.ExtPartitionKey, userB)
+	_ = huge.SetData(cloudevents.ApplicationJSON, map[string]string{"blob": strings.Repeat("x", 8000)})
+	if err := r.st.Enqueue(ctx, huge); err != nil {
+		t.Fatal(err)
+	}
+	// Written before the insert check existed: valid JSON, not a CloudEvent.
+	if _, err := r.st.Pool.Exec(ctx, `INSERT INTO outbox (event_id, topic, partition_key, event) VALUES
+		('legacy', 'task-events', $1, '{"specversion":"1.0","id":"legacy","source":"/s","type":"t","time":"yesterday"}')`, userB); err != nil {
+		t.Fatal(err)
+	}
+	last := r.write(t, 2, []string{userA, userB})
+	r.relay(t, nil)
+	testenv.Eventually(t, "the rows behind published", 30*time.Second, func() bool { return r.pending(t) == 0 })
+	published := map[string]bool{}
+	for _, m := range testenv.ReadTopic(t, r.brokers, events.TopicTaskEvents) {
+		published[testenv.Header(m, "ce_id")] = true
+	}
+	for _, id := range append(first, last...) {
+		if !published[id] {
+			t.Fatalf("event %s behind the bad rows was not published", id)
+		}
+	}
+	_, _, failed, err := r.st.OutboxBacklog(ctx)
+	if err != nil || failed != 2 {
+		t.Fatalf("%d rows set aside, want 2 (%v)", failed, err)
+	}
+	var reasons []string
+	rows, _ := r.st.Pool.Query(ctx, `SELECT last_error FROM outbox WHERE failed_at IS NOT NULL ORDER BY seq`)
+	for rows.Next() {
+		var s string
+		_ = rows.Scan(&s)
+		reasons = append(reasons, s)
+	}
+	if len(reasons) != 2 || !strings.Contains(reasons[0], "too large") || !strings.Contains(reasons[1], "not a CloudEvent") {
+		t.Fatalf("reasons recorded: %q", reasons)
+	}
+}
+
+func TestOutboxRefusesEventsThatAreNotCloudEvents(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	e := cloudevents.NewEvent() // no id, no source, no type
+	if err := r.st.Enqueue(context.Background(), e); err == nil {
+		t.Fatal("an invalid CloudEvent was queued")
+	}
+	_, err := r.st.Pool.Exec(context.Background(), `INSERT INTO outbox (event_id, topic, partition_key, event)
+		VALUES ('w1', 'task-events', '', '{"specversion":"1.0","id":"w1","type":"x"}')`)
+	if err == nil || !strings.Contains(err.Error(), "outbox_event_is_cloudevent") {
+		t.Fatalf("the schema accepted an event without a source: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -22,10 +23,11 @@ import (
 
 // Cluster is a running postgres server owned by this process.
 type Cluster struct {
-	Dir  string
-	Port int
-	cmd  *exec.Cmd
-	done chan error
+	Dir      string
+	Port     int
+	password string
+	cmd      *exec.Cmd
+	done     chan error
 }
 
 // Options tune Start. The zero value starts a cluster in a new temporary
@@ -38,11 +40,23 @@ type Options struct {
 	Port int
 	// Log receives the server's output; nil discards it.
 	Log *os.File
+	// Durable keeps PostgreSQL's durability defaults (fsync, synchronous
+	// commit, full-page writes). Without it they are off, which only a
+	// throwaway cluster may afford.
+	Durable bool
+	// PasswordFile, when set, makes the cluster require a password
+	// (scram-sha-256) instead of trusting every local connection. The file
+	// holds the password; a new random one is written when it is missing.
+	PasswordFile string
 }
 
 // URL is the connection string for database name.
 func (c *Cluster) URL(database string) string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.Port, database)
+	user := "postgres"
+	if c.password != "" {
+		user += ":" + c.password
+	}
+	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", user, c.Port, database)
 }
 
 // Start initialises (when needed) and starts a cluster, waiting until it
@@ -68,10 +82,21 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err := prepareDir(dir, cred); err != nil {
 		return nil, err
 	}
+	fresh := false
 	if _, err := os.Stat(filepath.Join(dir, "PG_VERSION")); err != nil {
-		if err := run(ctx, cred, opts.Log, filepath.Join(bin, "initdb"),
-			"-D", dir, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"); err != nil {
+		args := []string{"-D", dir, "-A", "trust", "-U", "postgres", "-E", "UTF8"}
+		if !opts.Durable {
+			args = append(args, "--no-sync")
+		}
+		if err := run(ctx, cred, opts.Log, filepath.Join(bin, "initdb"), args...); err != nil {
 			return nil, fmt.Errorf("initdb: %w", err)
+		}
+		fresh = true
+	}
+	password := ""
+	if opts.PasswordFile != "" {
+		if password, err = requirePassword(ctx, bin, dir, opts.PasswordFile, fresh, cred); err != nil {
+			return nil, err
 		}
 	}
 	port := opts.Port
@@ -80,10 +105,12 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 			return nil, err
 		}
 	}
-	cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", dir, "-p", strconv.Itoa(port),
-		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
-		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-		"-c", "max_connections=200")
+	args := []string{"-D", dir, "-p", strconv.Itoa(port),
+		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=200"}
+	if !opts.Durable {
+		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+	}
+	cmd := exec.Command(filepath.Join(bin, "postgres"), args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGINT, Setpgid: true}
 	if opts.Log != nil {
 		cmd.Stdout, cmd.Stderr = opts.Log, opts.Log
@@ -91,7 +118,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start postgres: %w", err)
 	}
-	c := &Cluster{Dir: dir, Port: port, cmd: cmd, done: make(chan error, 1)}
+	c := &Cluster{Dir: dir, Port: port, password: password, cmd: cmd, done: make(chan error, 1)}
 	go func() { c.done <- cmd.Wait() }()
 	if err := c.waitReady(ctx); err != nil {
 		c.Stop()
@@ -217,9 +244,14 @@ func prepareDir(dir string, cred *syscall.Credential) error {
 }
 
 func run(ctx context.Context, cred *syscall.Credential, log *os.File, name string, args ...string) error {
+	return runWithInput(ctx, cred, log, nil, name, args...)
+}
+
+func runWithInput(ctx context.Context, cred *syscall.Credential, log *os.File, stdin io.Reader, name string, args ...string) error {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	cmd.Dir = "/"
+	cmd.Stdin = stdin
 	out, err := cmd.CombinedOutput()
 	if log != nil {
 		_, _ = log.Write(out)

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/todoevents/todo/shared/config"
 )
 
 // Function is the shape of a Knative-style Go function.
@@ -53,10 +55,14 @@ func Main(fn Function) {
 // Run starts fn, serves it on addr (or on ln when given) until ctx ends,
 // then drains requests and stops fn.
 func Run(ctx context.Context, fn Function, env map[string]string, addr string, ln net.Listener) error {
+	httpCfg, err := config.LoadHTTP(env)
+	if err != nil {
+		return err
+	}
 	if err := fn.Start(ctx, env); err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: Mux(fn), ReadHeaderTimeout: 10 * time.Second}
+	srv := httpCfg.Server(Mux(fn))
 	if ln == nil {
 		var err error
 		if ln, err = net.Listen("tcp", addr); err != nil {

@@ -126,3 +126,82 @@ func TestFunctionsStartWhileKafkaIsDown(t *testing.T) {
 		}
 	}
 }
+
+// A client that trickles its body, or only holds a connection open, is cut
+// off by the server's timeouts instead of being held forever.
+func TestSlowClientsAreCutOff(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	env := testenv.Env(testenv.Database(t), map[string]string{"HTTP_READ_TIMEOUT": "300ms",
+		"HTTP_HEADER_TIMEOUT": "200ms", "HTTP_IDLE_TIMEOUT": "300ms"})
+	go func() { done <- server.Run(ctx, createtask.New(), env, "", ln) }()
+	defer func() { cancel(); <-done }()
+	waitReady(t, "http://"+ln.Addr().String())
+
+	cases := map[string]string{
+		"slow body":    "POST /api/u/tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{",
+		"slow headers": "POST /api/u/tasks HTTP/1.1\r\nHost: x\r\n",
+		"idle":         "",
+	}
+	for name, sent := range cases {
+		t.Run(name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			start := time.Now()
+			if _, err := conn.Write([]byte(sent)); err != nil {
+				t.Fatal(err)
+			}
+			// Keep trickling a byte every 50 ms; the server must close the
+			// connection long before the 10 s this test allows.
+			_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+			buf := make([]byte, 512)
+			for {
+				if sent != "" {
+					_, _ = conn.Write([]byte(" "))
+				}
+				_ = conn.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+				_, err := conn.Read(buf)
+				if err == io.EOF || (err != nil && !isTimeout(err)) {
+					break
+				}
+				if time.Since(start) > 10*time.Second {
+					t.Fatal("connection still open after 10s")
+				}
+			}
+		})
+	}
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
+}
+
+func waitReady(t *testing.T, base string) {
+	t.Helper()
+	testenv.Eventually(t, "server ready", 10*time.Second, func() bool {
+		resp, err := http.Get(base + "/health/readiness")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
+func TestBadServerSettingsStopStartUp(t *testing.T) {
+	t.Parallel()
+	env := testenv.Env(testenv.Database(t), map[string]string{"HTTP_READ_TIMEOUT": "soon"})
+	err := server.Run(context.Background(), createtask.New(), env, "127.0.0.1:0", nil)
+	if err == nil || !strings.Contains(err.Error(), "HTTP_READ_TIMEOUT") {
+		t.Fatalf("got %v, want an error naming HTTP_READ_TIMEOUT", err)
+	}
+}

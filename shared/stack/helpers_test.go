@@ -143,3 +143,11 @@ func settle(tb testing.TB, user string) {
 				AND NOT EXISTS (SELECT 1 FROM processed_events p WHERE p.event_id = o.event_id)`, user) == 0
 	})
 }
+
+// deadLettersOf counts the dead letters queued for the pushed event id.
+func deadLettersOf(tb testing.TB, id string) int {
+	tb.Helper()
+	return count(tb, `SELECT count(*) FROM outbox WHERE topic = 'task-events-dlq'
+		AND event->>'type' = 'com.todo.event.dead-lettered'
+		AND convert_from(decode(event->'data'->>'raw', 'base64'), 'UTF8')::jsonb->>'id' = $1`, id)
+}

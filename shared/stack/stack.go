@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -18,7 +19,7 @@ import (
 	createtask "github.com/todoevents/todo/functions/create-task"
 	readtasks "github.com/todoevents/todo/functions/read-tasks"
 	recurtask "github.com/todoevents/todo/functions/recur-task"
-	"github.com/todoevents/todo/shared/events"
+	"github.com/todoevents/todo/shared/app"
 	"github.com/todoevents/todo/shared/pgcluster"
 	"github.com/todoevents/todo/shared/server"
 	"github.com/todoevents/todo/shared/store"
@@ -30,9 +31,11 @@ type Options struct {
 	// AUTH_JWT_SECRET, ...). Missing DATABASE_URL and KAFKA_BROKERS are
 	// filled in by the embedded PostgreSQL and broker.
 	Env map[string]string
-	// PGDir keeps the embedded cluster's data; empty uses a temporary one
-	// that is removed on Close.
-	PGDir string
+	// DataDir keeps the embedded cluster (durable, password-protected, in
+	// pg/ with its password in pg.password) and the embedded broker's log
+	// (kafka/) across runs. Empty uses a throwaway cluster and an in-memory
+	// broker, removed on Close.
+	DataDir string
 	// PGLog receives the embedded server's output.
 	PGLog *os.File
 	// Partitions of the embedded broker's topics.
@@ -45,6 +48,8 @@ type Stack struct {
 	Handler http.Handler
 	Broker  *kfake.Cluster     // nil when external brokers are used
 	PG      *pgcluster.Cluster // nil when DATABASE_URL was given
+	// Notes are things start-up recovered from, for the operator.
+	Notes []string
 
 	functions []server.Function
 	tempPG    bool
@@ -62,10 +67,15 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		}
 	}()
 	if s.Env["DATABASE_URL"] == "" {
-		if s.PG, err = pgcluster.Start(ctx, pgcluster.Options{Dir: opts.PGDir, Log: opts.PGLog}); err != nil {
+		pgOpts := pgcluster.Options{Log: opts.PGLog}
+		if opts.DataDir != "" {
+			pgOpts = pgcluster.Options{Dir: filepath.Join(opts.DataDir, "pg"), Log: opts.PGLog, Durable: true,
+				PasswordFile: filepath.Join(opts.DataDir, "pg.password")}
+		}
+		if s.PG, err = pgcluster.Start(ctx, pgOpts); err != nil {
 			return nil, fmt.Errorf("embedded PostgreSQL: %w", err)
 		}
-		s.tempPG = opts.PGDir == ""
+		s.tempPG = opts.DataDir == ""
 		s.Env["DATABASE_URL"] = s.PG.URL("postgres")
 	}
 	if err := store.Migrate(ctx, s.Env["DATABASE_URL"]); err != nil {
@@ -76,10 +86,12 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		if partitions <= 0 {
 			partitions = 3
 		}
-		s.Broker, err = kfake.NewCluster(kfake.NumBrokers(1),
-			kfake.SeedTopics(partitions, events.TopicTaskEvents, events.TopicDeadLetters))
-		if err != nil {
+		var note string
+		if s.Broker, note, err = startBroker(opts.DataDir, partitions); err != nil {
 			return nil, fmt.Errorf("embedded broker: %w", err)
+		}
+		if note != "" {
+			s.Notes = append(s.Notes, note)
 		}
 		s.Env["KAFKA_BROKERS"] = strings.Join(s.Broker.ListenAddrs(), ",")
 	}
@@ -90,23 +102,38 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		}
 		s.functions = append(s.functions, fn)
 	}
-	s.Handler = s.gateway(create, complete, read, recur)
+	s.Handler = s.gateway([]routed{create, complete, read}, recur, read.Deps.Wrap)
 	return s, nil
 }
 
+// routed is a started function that declares its routes.
+type routed interface {
+	server.Function
+	Routes() []app.Route
+}
+
 // gateway routes each API call to the function that serves it, as an
-// ingress would in a cluster.
-func (s *Stack) gateway(create, complete, read, recur server.Function) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /api/{user_id}/tasks", create.Handle)
-	mux.HandleFunc("PATCH /api/{user_id}/tasks/{id}/complete", complete.Handle)
-	mux.HandleFunc("POST /events/recur-task", func(w http.ResponseWriter, r *http.Request) {
+// ingress would in a cluster, from the routes the functions declare: a
+// path's 405 lists the methods of every function serving it.
+// recur-task's push endpoint is mounted at /events/recur-task.
+func (s *Stack) gateway(api []routed, recur routed, wrap func(http.Handler) http.Handler) http.Handler {
+	var routes []app.Route
+	owner := map[string]http.Handler{}
+	for _, fn := range api {
+		for _, rt := range fn.Routes() {
+			routes = append(routes, rt)
+			owner[rt.Method+" "+rt.Pattern] = http.HandlerFunc(fn.Handle)
+		}
+	}
+	push := app.Route{Method: http.MethodPost, Pattern: "/events/recur-task"}
+	routes = append(routes, push)
+	owner[push.Method+" "+push.Pattern] = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r2 := r.Clone(r.Context())
 		r2.URL.Path = "/"
 		recur.Handle(w, r2)
 	})
+	mux := app.NewMux(routes, func(rt app.Route) http.Handler { return owner[rt.Method+" "+rt.Pattern] }, wrap)
 	mux.Handle("GET /health/", server.Health(s.Ready))
-	mux.HandleFunc("/", read.Handle) // reads, preflights, and JSON 404/405 for the rest
 	return mux
 }
 

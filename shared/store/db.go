@@ -61,7 +61,7 @@ func classify(err error) error {
 		return nil
 	}
 	var ae *apperr.Error
-	if errors.As(err, &ae) {
+	if errors.As(err, &ae) || errors.Is(err, ErrStale) {
 		return err
 	}
 	var pgErr *pgconn.PgError

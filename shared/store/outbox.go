@@ -15,15 +15,18 @@ import (
 const outboxKeyLock = 0x746f
 
 // enqueue writes evt to the outbox inside tx, to be relayed to the topic of
-// its kind: dead letters (those with a reason) to the DLQ, the rest to
-// task-events.
+// its kind: dead letters to the DLQ, the rest to task-events. Only a valid
+// CloudEvent is written, so the relay can always publish what it finds.
 func enqueue(ctx context.Context, tx pgx.Tx, evt cloudevents.Event) error {
+	if err := evt.Validate(); err != nil {
+		return fmt.Errorf("outbox refuses an invalid CloudEvent: %w", err)
+	}
 	body, err := evt.MarshalJSON()
 	if err != nil {
 		return fmt.Errorf("encode event: %w", err)
 	}
 	topic := events.TopicTaskEvents
-	if _, ok := evt.Extensions()[events.ExtDeadLetterWhy]; ok {
+	if evt.Type() == events.TypeDeadLettered {
 		topic = events.TopicDeadLetters
 	}
 	key, _ := evt.Extensions()[events.ExtPartitionKey].(string)
@@ -39,18 +42,20 @@ func enqueue(ctx context.Context, tx pgx.Tx, evt cloudevents.Event) error {
 	return err
 }
 
-// EnqueueDeadLetter queues a copy of evt, carrying reason, for the
-// dead-letter topic. Dead-lettering the same event again changes nothing.
-func (s *Store) EnqueueDeadLetter(ctx context.Context, evt cloudevents.Event, reason string) error {
-	evt = evt.Clone()
-	evt.SetExtension(events.ExtDeadLetterWhy, reason)
+// Enqueue queues evt, an event not tied to a task change (a dead letter),
+// in a transaction of its own.
+func (s *Store) Enqueue(ctx context.Context, evt cloudevents.Event) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error { return enqueue(ctx, tx, evt) })
 }
 
-// OutboxBacklog returns the number of unpublished outbox rows and the age in
-// seconds of the oldest (0 when none).
-func (s *Store) OutboxBacklog(ctx context.Context) (pending int64, oldestAge float64, err error) {
-	err = s.Pool.QueryRow(ctx, `SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8
-		FROM outbox WHERE published_at IS NULL`).Scan(&pending, &oldestAge)
-	return pending, oldestAge, classify(err)
+// OutboxBacklog returns the number of rows waiting to be published, the age
+// in seconds of the oldest (0 when none), and the number of rows set aside
+// because the broker refused them for good.
+func (s *Store) OutboxBacklog(ctx context.Context) (pending int64, oldestAge float64, failed int64, err error) {
+	err = s.Pool.QueryRow(ctx, `SELECT
+		count(*) FILTER (WHERE published_at IS NULL AND failed_at IS NULL),
+		COALESCE(EXTRACT(EPOCH FROM now() - min(created_at) FILTER (WHERE published_at IS NULL AND failed_at IS NULL)), 0)::float8,
+		count(*) FILTER (WHERE failed_at IS NOT NULL)
+		FROM outbox WHERE published_at IS NULL`).Scan(&pending, &oldestAge, &failed)
+	return pending, oldestAge, failed, classify(err)
 }

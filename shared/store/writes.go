@@ -67,7 +67,8 @@ func (s *Store) UpdateTask(ctx context.Context, userID, id string, mutate Mutati
 func saveTask(ctx context.Context, tx pgx.Tx, t task.Task) error {
 	tag, err := tx.Exec(ctx, `UPDATE tasks SET title=$3, description=$4, status=$5, priority=$6, tags=$7,
 		due_date=$8, timezone=$9, recurring_type=$10, recurrence_basis=$11, recurring_end_date=$12,
-		series_anchor=$13, parent_task_id=$14, completed_at=$15, created_at=$16, updated_at=$17
+		series_anchor=$13, parent_task_id=$14, completed_at=$15, created_at=$16, updated_at=$17,
+		recurred_at = CASE WHEN $5 = 'done' THEN recurred_at END
 		WHERE id=$1 AND user_id=$2`, taskArgs(t)...)
 	if err == nil && tag.RowsAffected() != 1 {
 		err = errors.New("task vanished during update")

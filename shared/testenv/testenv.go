@@ -24,8 +24,11 @@ import (
 	"github.com/todoevents/todo/shared/store"
 )
 
-// Secret signs test tokens.
-const Secret = "test-secret-0123456789abcdef0123"
+// Secret signs test tokens; AppToken authenticates pushed events.
+const (
+	Secret   = "test-secret-0123456789abcdef0123"
+	AppToken = "test-app-token-0123456789abcdef"
+)
 
 var (
 	cluster atomic.Pointer[pgcluster.Cluster]
@@ -89,8 +92,8 @@ func Broker(tb testing.TB, partitions int32) string {
 // Env is a function environment on database url, quiet, with the test
 // secret; extra entries override.
 func Env(url string, extra map[string]string) map[string]string {
-	env := map[string]string{"DATABASE_URL": url, "AUTH_JWT_SECRET": Secret, "LOG_LEVEL": "error",
-		"CORS_ORIGINS": "http://localhost:3000"}
+	env := map[string]string{"DATABASE_URL": url, "AUTH_JWT_SECRET": Secret, "APP_API_TOKEN": AppToken,
+		"LOG_LEVEL": "error", "CORS_ORIGINS": "http://localhost:3000"}
 	for k, v := range extra {
 		env[k] = v
 	}

@@ -1,0 +1,38 @@
+package events
+
+import (
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/google/uuid"
+)
+
+// TypeDeadLettered is the type of the event that carries input which could
+// not be processed to the dead-letter topic.
+const TypeDeadLettered = "com.todo.event.dead-lettered"
+
+// DeadLetterData is the data of a dead-lettered event: the input as
+// received (base64 in JSON), why it was set aside and where it came from.
+type DeadLetterData struct {
+	Reason      string `json:"reason"`
+	Origin      string `json:"origin"`
+	ContentType string `json:"content_type,omitempty"`
+	Raw         []byte `json:"raw"`
+}
+
+// DeadLetter wraps raw, input that could not be processed, in a valid
+// CloudEvent of its own, so that whatever the input was, the dead letter can
+// always be published. key is the record key to publish it under (empty
+// when the input names no user).
+func DeadLetter(source, origin, key, contentType string, raw []byte, reason string, now time.Time) (cloudevents.Event, error) {
+	e := cloudevents.NewEvent()
+	e.SetID(uuid.NewString())
+	e.SetType(TypeDeadLettered)
+	e.SetSource("/functions/" + source)
+	e.SetTime(now)
+	e.SetExtension(ExtPartitionKey, key)
+	e.SetExtension(ExtDeadLetterWhy, reason)
+	err := e.SetData(cloudevents.ApplicationJSON, DeadLetterData{Reason: reason, Origin: origin,
+		ContentType: contentType, Raw: raw})
+	return e, err
+}

@@ -1,0 +1,60 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Completion is a done recurring task whose next occurrence was never
+// decided (no event about it was handled).
+type Completion struct {
+	TaskID, UserID string
+	CompletedAt    time.Time
+}
+
+// UnrecurredCompletions returns up to limit done recurring tasks completed
+// more than grace ago whose completion recur-task never handled, oldest
+// first.
+func (s *Store) UnrecurredCompletions(ctx context.Context, grace time.Duration, limit int) ([]Completion, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT id, user_id, completed_at FROM tasks
+		WHERE status = 'done' AND recurring_type <> 'none' AND recurred_at IS NULL
+		  AND completed_at < now() - make_interval(secs => $1)
+		ORDER BY completed_at LIMIT $2`, grace.Seconds(), limit)
+	if err != nil {
+		return nil, classify(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Completion, error) {
+		var c Completion
+		err := r.Scan(&c.TaskID, &c.UserID, &c.CompletedAt)
+		return c, err
+	})
+	return out, classify(err)
+}
+
+// PurgeProcessedEvents deletes processed event ids older than retention and
+// returns how many.
+func (s *Store) PurgeProcessedEvents(ctx context.Context, retention time.Duration) (int64, error) {
+	tag, err := s.Pool.Exec(ctx, `DELETE FROM processed_events WHERE processed_at < now() - make_interval(secs => $1)`,
+		retention.Seconds())
+	return tag.RowsAffected(), classify(err)
+}
+
+// Leading runs fn only if this process holds the advisory lock key (one
+// holder at a time across processes), and reports whether it ran.
+func (s *Store) Leading(ctx context.Context, key int64, fn func(context.Context) error) (bool, error) {
+	conn, err := s.Pool.Acquire(ctx)
+	if err != nil {
+		return false, classify(err)
+	}
+	defer conn.Release()
+	var locked bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&locked); err != nil || !locked {
+		return false, classify(err)
+	}
+	defer func() {
+		_, _ = conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, key)
+	}()
+	return true, fn(ctx)
+}
