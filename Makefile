@@ -6,7 +6,7 @@ TOOLS := $(HOME)/.cache/todo-tools
 STATICCHECK := $(TOOLS)/staticcheck
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: all build run migrate test e2e fuzz unit lint fmt tools clean
+.PHONY: all build bootstrap run migrate test e2e fuzz unit lint fmt tools clean
 
 all: build
 
@@ -16,8 +16,13 @@ build:
 	@for f in $(FUNCTIONS); do $(GO) build -o bin/$$f ./functions/$$f/cmd || exit 1; done
 	$(GO) build -o bin/todo ./cmd/todo
 
+## bootstrap: install (as root on Debian/Ubuntu) or name the system packages the tests need
+bootstrap:
+	@bash scripts/bootstrap.sh test
+
 ## run: the whole system on http://localhost:$${PORT:-8080} (embedded PostgreSQL and broker unless DATABASE_URL / KAFKA_BROKERS)
 run:
+	@bash scripts/bootstrap.sh run
 	$(GO) build -o bin/todo ./cmd/todo
 	./bin/todo run
 
@@ -27,13 +32,13 @@ migrate:
 	$(GO) build -o bin/todo ./cmd/todo
 	./bin/todo migrate up
 
-## test: lint, then every test with the race detector: unit, integration (private PostgreSQL, kfake),
-## end-to-end (function binaries, a real Kafka broker fetched by Maven, fault injection), fuzz seed corpora
-test: lint
+## test: bootstrap, lint, then every test with the race detector: unit, integration (private PostgreSQL,
+## kfake), end-to-end (function binaries, a real Kafka broker, fault injection), fuzz seed corpora
+test: bootstrap lint
 	$(GO) test -race -count=1 -timeout 25m ./...
 
 ## e2e: only the end-to-end tier on the real broker (E2E_REPORT=file collects its counts)
-e2e:
+e2e: bootstrap
 	$(GO) test -count=1 -v -timeout 20m ./e2e/
 
 ## fuzz: run each fuzz target for FUZZTIME (default 1m)

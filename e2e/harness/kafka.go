@@ -1,27 +1,33 @@
 // Package harness runs the real parts of the end-to-end tier: an Apache
-// Kafka broker in KRaft mode (jars fetched once by Maven into ~/.cache), the
+// Kafka broker in KRaft mode (jars downloaded once into ~/.cache), the
 // functions as their real binaries, and helpers to break them.
 package harness
 
 import (
+	"context"
 	"crypto/rand"
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/todoevents/todo/shared/kafka"
+	"github.com/todoevents/todo/shared/maven"
 	"github.com/todoevents/todo/shared/pgcluster"
 )
 
-// KafkaVersion must match e2e/kafka/pom.xml.
+// KafkaVersion must match e2e/kafka/pom.xml (and so jars.lock).
 const KafkaVersion = "4.1.1"
 
 // Kafka is a single-node KRaft broker+controller.
@@ -35,27 +41,54 @@ type Kafka struct {
 	done       chan struct{}
 }
 
-// KafkaLibs returns the broker's jar directory, fetching it with Maven the
-// first time.
+// KafkaLibs returns the broker's jar directory, downloading the jars
+// pinned in e2e/kafka/jars.lock (each verified against its SHA-1) the first
+// time, and any that are missing or damaged later.
 func KafkaLibs() (string, error) {
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		return "", err
 	}
 	libs := filepath.Join(cache, "todo-kafka", KafkaVersion, "libs")
-	if m, _ := filepath.Glob(filepath.Join(libs, "kafka_2.13-*.jar")); len(m) > 0 {
-		return libs, nil
-	}
 	_, self, _, _ := runtime.Caller(0)
-	pom := filepath.Join(filepath.Dir(self), "..", "kafka", "pom.xml")
-	tmp := libs + ".partial"
-	_ = os.RemoveAll(tmp)
-	cmd := exec.Command("mvn", "-q", "-B", "-f", pom, "dependency:copy-dependencies",
-		"-DincludeScope=runtime", "-DoutputDirectory="+tmp)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("fetch Kafka jars with Maven: %w\n%s", err, out)
+	lock, err := os.ReadFile(filepath.Join(filepath.Dir(self), "..", "kafka", "jars.lock"))
+	if err != nil {
+		return "", err
 	}
-	return libs, os.Rename(tmp, libs)
+	repo := maven.Default()
+	for _, line := range strings.Split(string(lock), "\n") {
+		if line = strings.TrimSpace(line); line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		coords, sum, _ := strings.Cut(line, " ")
+		art, err := maven.ParseCoordinates(coords)
+		if err != nil {
+			return "", fmt.Errorf("jars.lock: %w", err)
+		}
+		dest := filepath.Join(libs, art.FileName())
+		if fileSHA1(dest) == sum {
+			continue
+		}
+		if err := repo.Fetch(context.Background(), art, dest, sum); err != nil {
+			return "", fmt.Errorf("Kafka jars: %w", err)
+		}
+	}
+	return libs, nil
+}
+
+// fileSHA1 is the hex SHA-1 of the file at path, or "" when it cannot be
+// read.
+func fileSHA1(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	h := sha1.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return ""
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // NewKafka formats a data directory under dir for a broker on free
@@ -115,7 +148,7 @@ func (k *Kafka) props() string { return filepath.Join(k.Dir, "server.properties"
 func (k *Kafka) java(main string, args ...string) *exec.Cmd {
 	cmd := exec.Command("java", append([]string{"-Xms256m", "-Xmx768m", "-XX:+UseSerialGC",
 		"-Dlog4j2.level=WARN", "-cp", filepath.Join(k.libs, "*"), main}, args...)...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = childProcAttr(true)
 	return cmd
 }
 

@@ -55,7 +55,7 @@ func StartProc(bin, label string, env map[string]string, logDir string) (*Proc, 
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = childProcAttr(false)
 	if err := cmd.Start(); err != nil {
 		log.Close()
 		return nil, err

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/todoevents/todo/shared/maven"
 )
 
 // Cluster is a running postgres server owned by this process.
@@ -40,6 +42,9 @@ type Options struct {
 	Port int
 	// Log receives the server's output; nil discards it.
 	Log *os.File
+	// Source of the server binaries: SourceAuto, SourceSystem or
+	// SourceDownload; empty reads PG_SOURCE (default auto).
+	Source string
 	// Durable keeps PostgreSQL's durability defaults (fsync, synchronous
 	// commit, full-page writes). Without it they are off, which only a
 	// throwaway cluster may afford.
@@ -62,11 +67,11 @@ func (c *Cluster) URL(database string) string {
 // Start initialises (when needed) and starts a cluster, waiting until it
 // accepts connections.
 func Start(ctx context.Context, opts Options) (*Cluster, error) {
-	bin, err := binDir()
+	cred, err := credential()
 	if err != nil {
 		return nil, err
 	}
-	cred, err := credential()
+	bin, err := binDir(ctx, opts.Source, cred)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +116,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
 	}
 	cmd := exec.Command(filepath.Join(bin, "postgres"), args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGINT, Setpgid: true}
+	cmd.SysProcAttr = serverProcAttr(cred)
 	if opts.Log != nil {
 		cmd.Stdout, cmd.Stderr = opts.Log, opts.Log
 	}
@@ -179,23 +184,63 @@ func (c *Cluster) waitReady(ctx context.Context) error {
 	}
 }
 
+// Sources of the server binaries (Options.Source, or PG_SOURCE).
+const (
+	SourceAuto     = "auto"     // PG_BIN, else the system's, else downloaded
+	SourceSystem   = "system"   // PG_BIN or the system's only
+	SourceDownload = "download" // always the downloaded distribution
+)
+
 // binDir finds the server binaries: $PG_BIN, else the newest
-// /usr/lib/postgresql/*/bin, else the directory of initdb on $PATH.
-func binDir() (string, error) {
+// /usr/lib/postgresql/*/bin, else the directory of initdb on $PATH, else the
+// PostgreSQL distribution from the Maven repository, downloaded once into
+// the user's cache (PG_VERSION, default DefaultVersion).
+func binDir(ctx context.Context, source string, cred *syscall.Credential) (string, error) {
+	if source == "" {
+		source = os.Getenv("PG_SOURCE")
+	}
+	switch source {
+	case "", SourceAuto, SourceSystem:
+		if d := systemBinDir(); d != "" {
+			return d, nil
+		}
+		if source == SourceSystem {
+			return "", errors.New("PostgreSQL server binaries not found: install postgresql, set PG_BIN, or unset PG_SOURCE to download them")
+		}
+	case SourceDownload:
+	default:
+		return "", fmt.Errorf("PG_SOURCE: %q is not auto, system or download", source)
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	version := os.Getenv("PG_VERSION")
+	if version == "" {
+		version = DefaultVersion
+	}
+	bin, err := Install(ctx, maven.Default(), cache, version)
+	if err != nil {
+		return "", err
+	}
+	return bin, reachable(bin, cred)
+}
+
+func systemBinDir() string {
 	if d := os.Getenv("PG_BIN"); d != "" {
-		return d, nil
+		return d
 	}
 	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
 	sort.Slice(dirs, func(i, j int) bool { return versionOf(dirs[i]) > versionOf(dirs[j]) })
 	for _, d := range dirs {
 		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {
-			return d, nil
+			return d
 		}
 	}
 	if p, err := exec.LookPath("initdb"); err == nil {
-		return filepath.Dir(p), nil
+		return filepath.Dir(p)
 	}
-	return "", errors.New("PostgreSQL server binaries not found: install postgresql or set PG_BIN")
+	return ""
 }
 
 func versionOf(binPath string) int {
@@ -228,8 +273,16 @@ func prepareDir(dir string, cred *syscall.Credential) error {
 	if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
 		return err
 	}
-	// The server user must be able to reach the directory.
-	for p := filepath.Dir(dir); p != "/"; p = filepath.Dir(p) {
+	return reachable(filepath.Dir(dir), cred)
+}
+
+// reachable lets the server user (cred, when running as root) reach dir:
+// every directory on the way gets search permission for others.
+func reachable(dir string, cred *syscall.Credential) error {
+	if cred == nil {
+		return nil
+	}
+	for p := dir; p != "/" && p != "."; p = filepath.Dir(p) {
 		info, err := os.Stat(p)
 		if err != nil {
 			return err
