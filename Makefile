@@ -51,12 +51,14 @@ fuzz:
 
 ## unit: the fast tests only (no database)
 unit:
-	$(GO) test -count=1 ./shared/recurrence ./shared/task ./shared/apperr ./shared/auth ./shared/config ./shared/httpx ./shared/events
+	$(GO) test -count=1 ./shared/recurrence ./shared/task ./shared/apperr ./shared/auth ./shared/config ./shared/httpx \
+		./shared/events ./shared/ratelimit ./internal/maven
 
-## lint: gofmt, go vet, staticcheck
+## lint: gofmt, go vet (also as a macOS build), staticcheck
 lint: $(STATICCHECK)
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	GOOS=darwin $(GO) vet ./...
 	$(STATICCHECK) ./...
 
 fmt:

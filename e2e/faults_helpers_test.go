@@ -12,10 +12,10 @@ import (
 	"github.com/IBM/sarama"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
+	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/kafka"
 	"github.com/todoevents/todo/shared/task"
-	"github.com/todoevents/todo/shared/testenv"
 )
 
 // publisher sends events straight to the broker, as a redelivering or

@@ -10,7 +10,7 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
-	"github.com/todoevents/todo/shared/pgcluster"
+	"github.com/todoevents/todo/internal/pgcluster"
 )
 
 func TestBrokerDown(t *testing.T) {

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/auth"
 	"github.com/todoevents/todo/shared/store"
-	"github.com/todoevents/todo/shared/testenv"
 )
 
 func runMigrations(ctx context.Context, url string) error { return store.Migrate(ctx, url) }

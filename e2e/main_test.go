@@ -16,8 +16,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/todoevents/todo/e2e/harness"
-	"github.com/todoevents/todo/shared/pgcluster"
-	"github.com/todoevents/todo/shared/testenv"
+	"github.com/todoevents/todo/internal/pgcluster"
+	"github.com/todoevents/todo/internal/testenv"
 )
 
 type system struct {

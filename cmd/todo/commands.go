@@ -12,10 +12,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/todoevents/todo/internal/stack"
 	"github.com/todoevents/todo/shared/auth"
 	"github.com/todoevents/todo/shared/config"
 	"github.com/todoevents/todo/shared/server"
-	"github.com/todoevents/todo/shared/stack"
 	"github.com/todoevents/todo/shared/store"
 )
 

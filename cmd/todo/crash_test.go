@@ -19,9 +19,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/todoevents/todo/internal/pgcluster"
+	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/auth"
-	"github.com/todoevents/todo/shared/pgcluster"
-	"github.com/todoevents/todo/shared/testenv"
 )
 
 // localStack is `todo run` as a user starts it, in its own directory.

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/auth"
-	"github.com/todoevents/todo/shared/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

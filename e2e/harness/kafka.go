@@ -22,9 +22,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/todoevents/todo/internal/maven"
+	"github.com/todoevents/todo/internal/pgcluster"
 	"github.com/todoevents/todo/shared/kafka"
-	"github.com/todoevents/todo/shared/maven"
-	"github.com/todoevents/todo/shared/pgcluster"
 )
 
 // KafkaVersion must match e2e/kafka/pom.xml (and so jars.lock).

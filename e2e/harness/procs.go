@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/todoevents/todo/shared/pgcluster"
+	"github.com/todoevents/todo/internal/pgcluster"
 )
 
 // Functions are the function binaries the tier runs.

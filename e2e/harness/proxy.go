@@ -9,7 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
-	"github.com/todoevents/todo/shared/pgcluster"
+	"github.com/todoevents/todo/internal/pgcluster"
 )
 
 // Proxy is a toxiproxy TCP proxy on loopback, used to inject network faults

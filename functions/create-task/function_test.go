@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/auth"
 	"github.com/todoevents/todo/shared/ratelimit"
-	"github.com/todoevents/todo/shared/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

@@ -11,9 +11,9 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/uuid"
 
+	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/kafka"
-	"github.com/todoevents/todo/shared/testenv"
 )
 
 // startWith starts recur-task on the rig's database with env overrides

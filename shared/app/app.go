@@ -87,8 +87,8 @@ func (d *Deps) startRelay() {
 
 func (d *Deps) registerOutboxGauges() {
 	d.Metrics.Gauges(func(ctx context.Context) ([]float64, error) {
-		n, age, failed, err := d.Store.OutboxBacklog(ctx)
-		return []float64{float64(n), age, float64(failed)}, err
+		b, err := d.Store.OutboxBacklog(ctx)
+		return []float64{float64(b.Pending), b.OldestAge, float64(b.Failed)}, err
 	},
 		metrics.GaugeSpec{Name: "todo_outbox_pending", Help: "Outbox events not yet published."},
 		metrics.GaugeSpec{Name: "todo_outbox_oldest_pending_age_seconds", Help: "Age of the oldest unpublished outbox event."},

@@ -1,11 +1,10 @@
 // Package apperr is the one error type of the system: a small closed set of
-// codes, each mapped to an HTTP status in one table.
+// codes (the HTTP layer maps each to a status, in one table).
 package apperr
 
 import (
 	"errors"
 	"fmt"
-	"net/http"
 )
 
 // Code classifies an error for clients and for retry decisions.
@@ -24,20 +23,6 @@ const (
 	Unavailable      Code = "unavailable"
 	Internal         Code = "internal"
 )
-
-// statusOf is the single code → HTTP status table.
-var statusOf = map[Code]int{
-	Invalid:          http.StatusBadRequest,
-	Unauthorized:     http.StatusUnauthorized,
-	Forbidden:        http.StatusForbidden,
-	NotFound:         http.StatusNotFound,
-	MethodNotAllowed: http.StatusMethodNotAllowed,
-	Conflict:         http.StatusConflict,
-	TooLarge:         http.StatusRequestEntityTooLarge,
-	RateLimited:      http.StatusTooManyRequests,
-	Unavailable:      http.StatusServiceUnavailable,
-	Internal:         http.StatusInternalServerError,
-}
 
 // Error carries a code, a message safe to show a client, the offending field
 // (for invalid input) and the underlying cause, which is only logged.
@@ -90,12 +75,4 @@ func As(err error) *Error {
 		return e
 	}
 	return &Error{Code: Internal, Message: "internal error", Err: err}
-}
-
-// HTTPStatus maps a code to its HTTP status.
-func HTTPStatus(code Code) int {
-	if s, ok := statusOf[code]; ok {
-		return s
-	}
-	return http.StatusInternalServerError
 }

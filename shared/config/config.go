@@ -33,7 +33,6 @@ var Variables = []string{
 
 // Config is every setting a function may use.
 type Config struct {
-	Port            int
 	DatabaseURL     string
 	DBMaxConns      int32
 	KafkaBrokers    []string
@@ -63,8 +62,9 @@ type Config struct {
 	HTTP HTTP
 }
 
-// HTTP holds the servers' timeouts and header limit.
+// HTTP holds the server's port, timeouts and header limit.
 type HTTP struct {
+	Port                                                  int
 	ReadTimeout, WriteTimeout, IdleTimeout, HeaderTimeout time.Duration
 	MaxHeaderBytes                                        int
 }
@@ -142,7 +142,6 @@ func Load(env map[string]string, needs Needs) (Config, error) {
 		PushAuth:      l.get("PUSH_AUTH", PushAuthToken),
 		KafkaBrokers:  ParseList(l.get("KAFKA_BROKERS", "")),
 	}
-	c.Port = l.int("PORT", "8080", 1, 65535)
 	c.DBMaxConns = int32(l.int("DB_MAX_CONNS", "10", 1, 1000))
 	c.KafkaPartitions = int32(l.int("KAFKA_PARTITIONS", "3", 1, 1000))
 	c.RelayEnabled = l.bool("OUTBOX_RELAY", "true")
@@ -176,6 +175,7 @@ func Load(env map[string]string, needs Needs) (Config, error) {
 
 func (l *loader) http() HTTP {
 	return HTTP{
+		Port:           l.int("PORT", "8080", 1, 65535),
 		ReadTimeout:    l.duration("HTTP_READ_TIMEOUT", "30s", false),
 		WriteTimeout:   l.duration("HTTP_WRITE_TIMEOUT", "30s", false),
 		IdleTimeout:    l.duration("HTTP_IDLE_TIMEOUT", "2m", false),

@@ -47,7 +47,7 @@ func TestLoad(t *testing.T) {
 	env["BETTER_AUTH_SECRET"] = "0123456789abcdef0123"
 	env["KAFKA_BROKERS"] = " a:9092, b:9092 ,"
 	c, err := Load(env, Needs{Auth: true})
-	if err != nil || c.JWTSecret != "0123456789abcdef0123" || len(c.KafkaBrokers) != 2 || c.Port != 8080 {
+	if err != nil || c.JWTSecret != "0123456789abcdef0123" || len(c.KafkaBrokers) != 2 || c.HTTP.Port != 8080 {
 		t.Fatalf("got %+v, %v", c, err)
 	}
 }

@@ -36,3 +36,12 @@ func DeadLetter(source, origin, key, contentType string, raw []byte, reason stri
 		ContentType: contentType, Raw: raw})
 	return e, err
 }
+
+// TopicOf is the topic an event goes to: dead letters to the dead-letter
+// topic, every other event to task-events.
+func TopicOf(e cloudevents.Event) string {
+	if e.Type() == TypeDeadLettered {
+		return TopicDeadLetters
+	}
+	return TopicTaskEvents
+}

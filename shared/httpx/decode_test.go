@@ -55,3 +55,17 @@ func TestDecodeJSON(t *testing.T) {
 		})
 	}
 }
+
+func TestStatusOf(t *testing.T) {
+	t.Parallel()
+	cases := map[apperr.Code]int{
+		apperr.Invalid: 400, apperr.Unauthorized: 401, apperr.Forbidden: 403, apperr.NotFound: 404,
+		apperr.MethodNotAllowed: 405, apperr.Conflict: 409, apperr.TooLarge: 413, apperr.RateLimited: 429,
+		apperr.Unavailable: 503, apperr.Internal: 500, apperr.Code("bogus"): 500,
+	}
+	for code, want := range cases {
+		if got := StatusOf(code); got != want {
+			t.Errorf("StatusOf(%q) = %d, want %d", code, got, want)
+		}
+	}
+}

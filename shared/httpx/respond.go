@@ -12,6 +12,28 @@ import (
 	"github.com/todoevents/todo/shared/apperr"
 )
 
+// statusOf is the single error code → HTTP status table.
+var statusOf = map[apperr.Code]int{
+	apperr.Invalid:          http.StatusBadRequest,
+	apperr.Unauthorized:     http.StatusUnauthorized,
+	apperr.Forbidden:        http.StatusForbidden,
+	apperr.NotFound:         http.StatusNotFound,
+	apperr.MethodNotAllowed: http.StatusMethodNotAllowed,
+	apperr.Conflict:         http.StatusConflict,
+	apperr.TooLarge:         http.StatusRequestEntityTooLarge,
+	apperr.RateLimited:      http.StatusTooManyRequests,
+	apperr.Unavailable:      http.StatusServiceUnavailable,
+	apperr.Internal:         http.StatusInternalServerError,
+}
+
+// StatusOf maps an error code to its HTTP status (500 for unknown codes).
+func StatusOf(code apperr.Code) int {
+	if s, ok := statusOf[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
 // WriteJSON writes v as a JSON response with status.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
@@ -38,7 +60,7 @@ type ErrorDetail struct {
 // are logged, never sent.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	e := apperr.As(err)
-	status := apperr.HTTPStatus(e.Code)
+	status := StatusOf(e.Code)
 	log := zerolog.Ctx(r.Context())
 	if status >= 500 {
 		log.Error().Err(err).Str("code", string(e.Code)).Msg("request failed")

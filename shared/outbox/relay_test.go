@@ -12,13 +12,13 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/kafka"
 	"github.com/todoevents/todo/shared/metrics"
 	"github.com/todoevents/todo/shared/outbox"
 	"github.com/todoevents/todo/shared/store"
 	"github.com/todoevents/todo/shared/task"
-	"github.com/todoevents/todo/shared/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -83,11 +83,11 @@ func (r *rig) write(t *testing.T, n int, users []string) []string {
 
 func (r *rig) pending(t *testing.T) int64 {
 	t.Helper()
-	n, _, _, err := r.st.OutboxBacklog(context.Background())
+	b, err := r.st.OutboxBacklog(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return n
+	return b.Pending
 }
 
 func TestSeveralRelaysPublishEachRowOnceInOrder(t *testing.T) {
@@ -256,9 +256,9 @@ func TestRowsThatCanNeverBePublishedAreSetAside(t *testing.T) {
 			t.Fatalf("event %s behind the bad rows was not published", id)
 		}
 	}
-	_, _, failed, err := r.st.OutboxBacklog(ctx)
-	if err != nil || failed != 2 {
-		t.Fatalf("%d rows set aside, want 2 (%v)", failed, err)
+	b, err := r.st.OutboxBacklog(ctx)
+	if err != nil || b.Failed != 2 {
+		t.Fatalf("%d rows set aside, want 2 (%v)", b.Failed, err)
 	}
 	var reasons []string
 	rows, _ := r.st.Pool.Query(ctx, `SELECT last_error FROM outbox WHERE failed_at IS NOT NULL ORDER BY seq`)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -41,28 +42,28 @@ func Environ() map[string]string {
 func Main(fn Function) {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	env := Environ()
-	port := env["PORT"]
-	if port == "" {
-		port = "8080"
-	}
-	if err := Run(ctx, fn, env, ":"+port, nil); err != nil {
+	if err := Run(ctx, fn, Environ(), "", nil); err != nil {
 		fmt.Fprintln(os.Stderr, "fatal:", err)
 		os.Exit(1)
 	}
 }
 
-// Run starts fn, serves it on addr (or on ln when given) until ctx ends,
-// then drains requests and stops fn.
+// Run starts fn, serves it on ln, else on addr, else on $PORT, until ctx
+// ends, then drains requests and stops fn.
 func Run(ctx context.Context, fn Function, env map[string]string, addr string, ln net.Listener) error {
 	httpCfg, err := config.LoadHTTP(env)
 	if err != nil {
+		// Report every bad setting at once, not only the server's.
+		_, err = config.Load(env, config.Needs{})
 		return err
 	}
 	if err := fn.Start(ctx, env); err != nil {
 		return err
 	}
 	srv := httpCfg.Server(Mux(fn))
+	if addr == "" {
+		addr = ":" + strconv.Itoa(httpCfg.Port)
+	}
 	if ln == nil {
 		var err error
 		if ln, err = net.Listen("tcp", addr); err != nil {

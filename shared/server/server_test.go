@@ -12,8 +12,8 @@ import (
 	createtask "github.com/todoevents/todo/functions/create-task"
 	readtasks "github.com/todoevents/todo/functions/read-tasks"
 	recurtask "github.com/todoevents/todo/functions/recur-task"
+	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/server"
-	"github.com/todoevents/todo/shared/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/todoevents/todo/shared/apperr"
+	"github.com/todoevents/todo/shared/outbox"
 	"github.com/todoevents/todo/shared/task"
 )
 
@@ -85,7 +86,7 @@ func (s *Store) RecordOccurrence(ctx context.Context, consumer, eventID, userID,
 			return nil
 		}
 		outcome, child = OutcomeCreated, c
-		return enqueue(ctx, tx, *evt)
+		return outbox.Enqueue(ctx, tx, *evt)
 	})
 	if errors.Is(err, ErrStale) {
 		return OutcomeStale, nil, err

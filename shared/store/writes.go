@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/todoevents/todo/shared/apperr"
+	"github.com/todoevents/todo/shared/outbox"
 	"github.com/todoevents/todo/shared/task"
 )
 
@@ -32,7 +33,7 @@ func (s *Store) CreateTask(ctx context.Context, t task.Task, evt cloudevents.Eve
 			}
 			return err
 		}
-		return enqueue(ctx, tx, evt)
+		return outbox.Enqueue(ctx, tx, evt)
 	})
 }
 
@@ -59,7 +60,7 @@ func (s *Store) UpdateTask(ctx context.Context, userID, id string, mutate Mutati
 			return err
 		}
 		out = t
-		return enqueue(ctx, tx, *evt)
+		return outbox.Enqueue(ctx, tx, *evt)
 	})
 	return out, err
 }

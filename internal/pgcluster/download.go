@@ -14,7 +14,7 @@ import (
 
 	"github.com/ulikunitz/xz"
 
-	"github.com/todoevents/todo/shared/maven"
+	"github.com/todoevents/todo/internal/maven"
 )
 
 // DefaultVersion is the PostgreSQL distribution fetched when the machine

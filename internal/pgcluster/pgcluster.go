@@ -20,7 +20,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/todoevents/todo/shared/maven"
+	"github.com/todoevents/todo/internal/maven"
 )
 
 // Cluster is a running postgres server owned by this process.

@@ -16,11 +16,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/todoevents/todo/internal/pgcluster"
 	"github.com/todoevents/todo/shared/app"
 	"github.com/todoevents/todo/shared/auth"
 	"github.com/todoevents/todo/shared/config"
 	"github.com/todoevents/todo/shared/events"
-	"github.com/todoevents/todo/shared/pgcluster"
 	"github.com/todoevents/todo/shared/store"
 )
 

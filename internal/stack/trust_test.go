@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/task"
-	"github.com/todoevents/todo/shared/testenv"
 )
 
 func TestPushesNeedTheAppToken(t *testing.T) {

@@ -8,8 +8,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/auth"
-	"github.com/todoevents/todo/shared/testenv"
 )
 
 // snapshot fingerprints every stored row, to prove rejected requests wrote

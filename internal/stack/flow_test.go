@@ -10,10 +10,10 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
+	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/kafka"
 	"github.com/todoevents/todo/shared/task"
-	"github.com/todoevents/todo/shared/testenv"
 )
 
 func parseTime(tb testing.TB, v any) time.Time {

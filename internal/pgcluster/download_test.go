@@ -20,10 +20,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/ulikunitz/xz"
 
-	"github.com/todoevents/todo/shared/maven"
-	"github.com/todoevents/todo/shared/pgcluster"
+	"github.com/todoevents/todo/internal/maven"
+	"github.com/todoevents/todo/internal/pgcluster"
+	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/store"
-	"github.com/todoevents/todo/shared/testenv"
 )
 
 // fakeDistribution is a jar shaped like the published ones: a .txz holding

@@ -19,8 +19,8 @@ import (
 	createtask "github.com/todoevents/todo/functions/create-task"
 	readtasks "github.com/todoevents/todo/functions/read-tasks"
 	recurtask "github.com/todoevents/todo/functions/recur-task"
+	"github.com/todoevents/todo/internal/pgcluster"
 	"github.com/todoevents/todo/shared/app"
-	"github.com/todoevents/todo/shared/pgcluster"
 	"github.com/todoevents/todo/shared/server"
 	"github.com/todoevents/todo/shared/store"
 )

@@ -12,8 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/todoevents/todo/shared/stack"
-	"github.com/todoevents/todo/shared/testenv"
+	"github.com/todoevents/todo/internal/stack"
+	"github.com/todoevents/todo/internal/testenv"
 )
 
 // sys is the system under test, shared by the package's tests; each test
