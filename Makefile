@@ -49,10 +49,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCompleted$$' -fuzztime $(FUZZTIME) ./shared/events
 	$(GO) test -run '^$$' -fuzz '^FuzzHTTPCloudEvent$$' -fuzztime $(FUZZTIME) ./shared/events
 
-## unit: the fast tests only (no database)
+## unit: the fast tests only: no database, no broker (handlers run on in-memory fakes)
 unit:
-	$(GO) test -count=1 ./shared/recurrence ./shared/task ./shared/apperr ./shared/auth ./shared/config ./shared/httpx \
-		./shared/events ./shared/ratelimit ./internal/maven
+	$(GO) test -short -count=1 ./...
 
 ## lint: gofmt, go vet (also as a macOS build), staticcheck
 lint: $(STATICCHECK)

@@ -5,6 +5,7 @@ package e2e_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -37,6 +38,11 @@ type system struct {
 var sys *system
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("end-to-end tier skipped in -short mode")
+		os.Exit(0)
+	}
 	if os.Getenv("E2E") == "off" {
 		fmt.Println("E2E=off: end-to-end tier skipped")
 		os.Exit(0)

@@ -1,8 +1,7 @@
 // Package function is the complete-task function:
-// PATCH /api/{user_id}/tasks/{id}/complete toggles completion (no body) or
-// sets it ({"completed": bool}). Completing emits com.todo.task.completed,
-// reopening com.todo.task.updated; a request that changes nothing emits
-// nothing.
+// PATCH /api/{user_id}/tasks/{id}/complete toggles a task's completion (or
+// sets it from {"completed": bool}) and queues com.todo.task.completed or
+// com.todo.task.updated in the same transaction.
 package function
 
 import (
@@ -21,26 +20,33 @@ import (
 // Name is the function's name, also its events' source.
 const Name = "complete-task"
 
+// Tasks changes a task under a lock: mutate edits it and returns the event
+// announcing the change (nil: nothing changed, nothing is written); the
+// task and the event are stored in one transaction. Another user's task is
+// not found.
+type Tasks interface {
+	UpdateTask(ctx context.Context, userID, id string, mutate func(*task.Task) (*cloudevents.Event, error)) (task.Task, error)
+}
+
 // Function serves complete-task.
-type Function struct{ app.Lifecycle }
+type Function struct{ app.Function }
 
 // New returns an unstarted function (Start connects it).
-func New() *Function { return &Function{} }
-
-// NewWith returns a function running on deps.
-func NewWith(deps *app.Deps) *Function {
-	f := &Function{}
-	f.init(deps)
-	return f
+func New() *Function {
+	return &Function{app.NewFunction(Name, config.Needs{Auth: true, Relay: true}, func(rt *app.Runtime) []httpx.Route {
+		return Handler{Tasks: rt.Store, Writes: rt.Writes()}.Routes()
+	})}
 }
 
-// Start connects the function using the environment env.
-func (f *Function) Start(ctx context.Context, env map[string]string) error {
-	return f.Open(ctx, Name, env, config.Needs{Auth: true}, f.init)
+// Handler completes and reopens tasks.
+type Handler struct {
+	Tasks Tasks
+	app.Writes
 }
 
-func (f *Function) init(d *app.Deps) {
-	f.Serve(d, app.Route{Method: "PATCH", Pattern: "/api/{user_id}/tasks/{id}/complete", Handler: f.complete})
+// Routes are the function's API.
+func (h Handler) Routes() []httpx.Route {
+	return []httpx.Route{{Method: http.MethodPatch, Pattern: "/api/{user_id}/tasks/{id}/complete", Handler: h.complete}}
 }
 
 // request is the optional body.
@@ -48,13 +54,12 @@ type request struct {
 	Completed *bool `json:"completed"`
 }
 
-func (f *Function) complete(w http.ResponseWriter, r *http.Request) error {
-	d := f.Deps
-	user, err := d.Writer(w, r)
+func (h Handler) complete(w http.ResponseWriter, r *http.Request) error {
+	user, err := h.Guard.Writer(w, r)
 	if err != nil {
 		return err
 	}
-	id, err := app.TaskID(r)
+	id, err := httpx.TaskID(r)
 	if err != nil {
 		return err
 	}
@@ -62,8 +67,8 @@ func (f *Function) complete(w http.ResponseWriter, r *http.Request) error {
 	if _, err := httpx.DecodeJSON(r, &req, true); err != nil {
 		return err
 	}
-	now := d.Now()
-	t, err := d.Store.UpdateTask(r.Context(), user, id, func(t *task.Task) (*cloudevents.Event, error) {
+	now := h.Now()
+	t, err := h.Tasks.UpdateTask(r.Context(), user, id, func(t *task.Task) (*cloudevents.Event, error) {
 		want := !t.Completed()
 		if req.Completed != nil {
 			want = *req.Completed
@@ -81,7 +86,7 @@ func (f *Function) complete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d.WakeRelay()
+	h.Commit()
 	httpx.WriteJSON(w, http.StatusOK, t)
 	return nil
 }

@@ -18,18 +18,18 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 func seed(tb testing.TB, f *Function, user string) string {
 	tb.Helper()
 	title, daily := "Feed the cat", "daily"
-	return testenv.Seed(tb, f.Deps, user, task.Draft{Title: &title, RecurringType: &daily}).ID
+	return testenv.Seed(tb, f.Runtime().Store, user, task.Draft{Title: &title, RecurringType: &daily}).ID
 }
 
 func eventsOf(tb testing.TB, f *Function, id, typ string) int {
 	tb.Helper()
-	return testenv.Count(tb, f.Deps.Store.Pool,
+	return testenv.Count(tb, f.Runtime().Store.Pool,
 		`SELECT count(*) FROM outbox WHERE event->>'subject' = $1 AND event->>'type' = $2`, id, typ)
 }
 
 func TestCompletion(t *testing.T) {
 	t.Parallel()
-	f := NewWith(testenv.Deps(t, Name))
+	f := testenv.Start(t, New(), nil)
 	user := testenv.User()
 	id := seed(t, f, user)
 	path := "/api/" + user + "/tasks/" + id + "/complete"
@@ -49,7 +49,7 @@ func TestCompletion(t *testing.T) {
 		if s.body != "" {
 			body = []byte(s.body)
 		}
-		rec := testenv.Do(t, f.Handler, "PATCH", path, testenv.Token(t, user), body)
+		rec := testenv.Do(t, f, "PATCH", path, testenv.Token(t, user), body)
 		if rec.Code != http.StatusOK {
 			t.Fatalf("%s: status %d %s", s.name, rec.Code, rec.Body)
 		}
@@ -66,13 +66,13 @@ func TestCompletion(t *testing.T) {
 
 func TestCompletedEventCarriesTheSeedPayload(t *testing.T) {
 	t.Parallel()
-	f := NewWith(testenv.Deps(t, Name))
+	f := testenv.Start(t, New(), nil)
 	user := testenv.User()
 	id := seed(t, f, user)
-	testenv.Do(t, f.Handler, "PATCH", "/api/"+user+"/tasks/"+id+"/complete", testenv.Token(t, user), nil)
+	testenv.Do(t, f, "PATCH", "/api/"+user+"/tasks/"+id+"/complete", testenv.Token(t, user), nil)
 	var typ, source, subject, key, dct string
 	var data map[string]any
-	err := f.Deps.Store.Pool.QueryRow(context.Background(), `SELECT event->>'type', event->>'source', event->>'subject',
+	err := f.Runtime().Store.Pool.QueryRow(context.Background(), `SELECT event->>'type', event->>'source', event->>'subject',
 		event->>'partitionkey', event->>'datacontenttype', event->'data' FROM outbox WHERE event->>'subject' = $1
 		AND event->>'type' = $2`, id, events.TypeTaskCompleted).Scan(&typ, &source, &subject, &key, &dct, &data)
 	if err != nil {
@@ -93,7 +93,7 @@ func TestCompletedEventCarriesTheSeedPayload(t *testing.T) {
 
 func TestCompleteRejectsBadRequests(t *testing.T) {
 	t.Parallel()
-	f := NewWith(testenv.Deps(t, Name))
+	f := testenv.Start(t, New(), nil)
 	alice, bob := testenv.User(), testenv.User()
 	id := seed(t, f, alice)
 	path := "/api/" + alice + "/tasks/" + id + "/complete"
@@ -121,11 +121,11 @@ func TestCompleteRejectsBadRequests(t *testing.T) {
 			if tc.body != "" {
 				body = []byte(tc.body)
 			}
-			testenv.ErrorCode(t, testenv.Do(t, f.Handler, tc.method, tc.path, tok, body), tc.status)
+			testenv.ErrorCode(t, testenv.Do(t, f, tc.method, tc.path, tok, body), tc.status)
 		})
 	}
 	var status string
-	if err := f.Deps.Store.Pool.QueryRow(context.Background(), `SELECT status FROM tasks WHERE id = $1`, id).Scan(&status); err != nil || status != "pending" {
+	if err := f.Runtime().Store.Pool.QueryRow(context.Background(), `SELECT status FROM tasks WHERE id = $1`, id).Scan(&status); err != nil || status != "pending" {
 		t.Fatalf("task changed by rejected requests: %s %v", status, err)
 	}
 	if n := eventsOf(t, f, id, events.TypeTaskCompleted) + eventsOf(t, f, id, events.TypeTaskUpdated); n != 0 {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"net/http"
 
+	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/uuid"
 
 	"github.com/todoevents/todo/shared/app"
@@ -19,31 +20,36 @@ import (
 // Name is the function's name, also its events' source.
 const Name = "create-task"
 
+// Tasks stores a new task together with the event announcing it, in one
+// transaction; a parent task must be the same user's and have no next
+// occurrence yet.
+type Tasks interface {
+	CreateTask(ctx context.Context, t task.Task, evt cloudevents.Event) error
+}
+
 // Function serves create-task.
-type Function struct{ app.Lifecycle }
+type Function struct{ app.Function }
 
 // New returns an unstarted function (Start connects it).
-func New() *Function { return &Function{} }
-
-// NewWith returns a function running on deps.
-func NewWith(deps *app.Deps) *Function {
-	f := &Function{}
-	f.init(deps)
-	return f
+func New() *Function {
+	return &Function{app.NewFunction(Name, config.Needs{Auth: true, Relay: true}, func(rt *app.Runtime) []httpx.Route {
+		return Handler{Tasks: rt.Store, Writes: rt.Writes()}.Routes()
+	})}
 }
 
-// Start connects the function using the environment env.
-func (f *Function) Start(ctx context.Context, env map[string]string) error {
-	return f.Open(ctx, Name, env, config.Needs{Auth: true}, f.init)
+// Handler creates tasks.
+type Handler struct {
+	Tasks Tasks
+	app.Writes
 }
 
-func (f *Function) init(d *app.Deps) {
-	f.Serve(d, app.Route{Method: "POST", Pattern: "/api/{user_id}/tasks", Handler: f.create})
+// Routes are the function's API.
+func (h Handler) Routes() []httpx.Route {
+	return []httpx.Route{{Method: http.MethodPost, Pattern: "/api/{user_id}/tasks", Handler: h.create}}
 }
 
-func (f *Function) create(w http.ResponseWriter, r *http.Request) error {
-	d := f.Deps
-	user, err := d.Writer(w, r)
+func (h Handler) create(w http.ResponseWriter, r *http.Request) error {
+	user, err := h.Guard.Writer(w, r)
 	if err != nil {
 		return err
 	}
@@ -51,7 +57,7 @@ func (f *Function) create(w http.ResponseWriter, r *http.Request) error {
 	if _, err := httpx.DecodeJSON(r, &draft, false); err != nil {
 		return err
 	}
-	now := d.Now()
+	now := h.Now()
 	t, err := draft.Build(uuid.NewString(), user, now)
 	if err != nil {
 		return err
@@ -60,10 +66,10 @@ func (f *Function) create(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := d.Store.CreateTask(r.Context(), t, evt); err != nil {
+	if err := h.Tasks.CreateTask(r.Context(), t, evt); err != nil {
 		return err
 	}
-	d.WakeRelay()
+	h.Commit()
 	httpx.WriteJSON(w, http.StatusCreated, t)
 	return nil
 }

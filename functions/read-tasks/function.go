@@ -14,6 +14,7 @@ import (
 	"github.com/todoevents/todo/shared/config"
 	"github.com/todoevents/todo/shared/httpx"
 	"github.com/todoevents/todo/shared/store"
+	"github.com/todoevents/todo/shared/task"
 )
 
 // Name is the function's name.
@@ -25,39 +26,35 @@ const (
 	MaxLimit     = 1000
 )
 
+// Tasks reads a user's tasks; another user's task is not found.
+type Tasks interface {
+	GetTask(ctx context.Context, userID, id string) (task.Task, error)
+	ListTasks(ctx context.Context, userID string, filter store.StatusFilter, limit int) ([]task.Task, error)
+}
+
 // Function serves read-tasks.
-type Function struct{ app.Lifecycle }
+type Function struct{ app.Function }
 
-// New returns an unstarted function (Start connects it).
-func New() *Function { return &Function{} }
-
-// NewWith returns a function running on deps.
-func NewWith(deps *app.Deps) *Function {
-	f := &Function{}
-	f.init(deps)
-	return f
+// New returns an unstarted function (Start connects it). It only reads, so
+// it runs no outbox relay.
+func New() *Function {
+	return &Function{app.NewFunction(Name, config.Needs{Auth: true}, func(rt *app.Runtime) []httpx.Route {
+		return Handler{Tasks: rt.Store, Guard: rt.Guard}.Routes()
+	})}
 }
 
-// Start connects the function using the environment env. It only reads, so
-// it never runs an outbox relay.
-func (f *Function) Start(ctx context.Context, env map[string]string) error {
-	return f.Open(ctx, Name, withoutRelay(env), config.Needs{Auth: true}, f.init)
+// Handler reads tasks.
+type Handler struct {
+	Tasks Tasks
+	Guard httpx.Guard
 }
 
-func withoutRelay(env map[string]string) map[string]string {
-	out := make(map[string]string, len(env)+1)
-	for k, v := range env {
-		out[k] = v
+// Routes are the function's API.
+func (h Handler) Routes() []httpx.Route {
+	return []httpx.Route{
+		{Method: http.MethodGet, Pattern: "/api/{user_id}/tasks", Handler: h.list},
+		{Method: http.MethodGet, Pattern: "/api/{user_id}/tasks/{id}", Handler: h.get},
 	}
-	out["OUTBOX_RELAY"] = "false"
-	return out
-}
-
-func (f *Function) init(d *app.Deps) {
-	f.Serve(d,
-		app.Route{Method: "GET", Pattern: "/api/{user_id}/tasks", Handler: f.list},
-		app.Route{Method: "GET", Pattern: "/api/{user_id}/tasks/{id}", Handler: f.get},
-	)
 }
 
 // filters maps ?status= values to store filters. "pending" is what the
@@ -69,8 +66,8 @@ var filters = map[string]store.StatusFilter{
 	"completed":   store.FilterDone, "done": store.FilterDone,
 }
 
-func (f *Function) list(w http.ResponseWriter, r *http.Request) error {
-	user, err := f.Deps.User(r)
+func (h Handler) list(w http.ResponseWriter, r *http.Request) error {
+	user, err := h.Guard.User(r)
 	if err != nil {
 		return err
 	}
@@ -88,7 +85,7 @@ func (f *Function) list(w http.ResponseWriter, r *http.Request) error {
 			return apperr.Field("limit", "must be a number from 1 to %d", MaxLimit)
 		}
 	}
-	tasks, err := f.Deps.Store.ListTasks(r.Context(), user, filter, limit)
+	tasks, err := h.Tasks.ListTasks(r.Context(), user, filter, limit)
 	if err != nil {
 		return err
 	}
@@ -96,16 +93,16 @@ func (f *Function) list(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (f *Function) get(w http.ResponseWriter, r *http.Request) error {
-	user, err := f.Deps.User(r)
+func (h Handler) get(w http.ResponseWriter, r *http.Request) error {
+	user, err := h.Guard.User(r)
 	if err != nil {
 		return err
 	}
-	id, err := app.TaskID(r)
+	id, err := httpx.TaskID(r)
 	if err != nil {
 		return err
 	}
-	t, err := f.Deps.Store.GetTask(r.Context(), user, id)
+	t, err := h.Tasks.GetTask(r.Context(), user, id)
 	if err != nil {
 		return err
 	}

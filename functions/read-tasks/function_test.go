@@ -14,12 +14,12 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 func seed(tb testing.TB, f *Function, user, title string, status task.Status) string {
 	tb.Helper()
-	return testenv.Seed(tb, f.Deps, user, task.Draft{Title: &title, Status: &status}).ID
+	return testenv.Seed(tb, f.Runtime().Store, user, task.Draft{Title: &title, Status: &status}).ID
 }
 
 func titles(tb testing.TB, f *Function, user, query string) []string {
 	tb.Helper()
-	rec := testenv.Do(tb, f.Handler, "GET", "/api/"+user+"/tasks"+query, testenv.Token(tb, user), nil)
+	rec := testenv.Do(tb, f, "GET", "/api/"+user+"/tasks"+query, testenv.Token(tb, user), nil)
 	if rec.Code != http.StatusOK {
 		tb.Fatalf("status %d %s", rec.Code, rec.Body)
 	}
@@ -34,7 +34,7 @@ func titles(tb testing.TB, f *Function, user, query string) []string {
 
 func TestListFiltersAndOrder(t *testing.T) {
 	t.Parallel()
-	f := NewWith(testenv.Deps(t, Name))
+	f := testenv.Start(t, New(), nil)
 	user := testenv.User()
 	seed(t, f, user, "first", task.StatusPending)
 	seed(t, f, user, "second", task.StatusInProgress)
@@ -67,10 +67,10 @@ func TestListFiltersAndOrder(t *testing.T) {
 
 func TestGetAndAccess(t *testing.T) {
 	t.Parallel()
-	f := NewWith(testenv.Deps(t, Name))
+	f := testenv.Start(t, New(), nil)
 	alice, bob := testenv.User(), testenv.User()
 	id := seed(t, f, alice, "mine", task.StatusPending)
-	rec := testenv.Do(t, f.Handler, "GET", "/api/"+alice+"/tasks/"+id, testenv.Token(t, alice), nil)
+	rec := testenv.Do(t, f, "GET", "/api/"+alice+"/tasks/"+id, testenv.Token(t, alice), nil)
 	var got map[string]any
 	testenv.Decode(t, rec, &got)
 	if rec.Code != http.StatusOK || got["id"] != id || got["completed"] != false {
@@ -96,7 +96,7 @@ func TestGetAndAccess(t *testing.T) {
 			if tc.user != "" {
 				tok = testenv.Token(t, tc.user)
 			}
-			testenv.ErrorCode(t, testenv.Do(t, f.Handler, "GET", tc.path, tok, nil), tc.status)
+			testenv.ErrorCode(t, testenv.Do(t, f, "GET", tc.path, tok, nil), tc.status)
 		})
 	}
 }

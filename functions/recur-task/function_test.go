@@ -12,9 +12,9 @@ import (
 
 	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/app"
-	"github.com/todoevents/todo/shared/config"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/kafka"
+	"github.com/todoevents/todo/shared/store"
 	"github.com/todoevents/todo/shared/task"
 )
 
@@ -24,7 +24,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 type rig struct {
 	url, brokers string
 	pub          *kafka.Publisher
-	seeder       *app.Deps
+	seeder       *store.Store
 }
 
 func newRig(t *testing.T) *rig {
@@ -35,21 +35,19 @@ func newRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = r.pub.Close() })
-	if r.seeder, err = app.Open(context.Background(), "seeder", testenv.Env(r.url, nil), config.Needs{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.seeder.Close)
+	r.seeder = testenv.Store(t, r.url)
 	return r
 }
 
-// start runs a recur-task consumer on the rig; stop it with Stop.
-func (r *rig) start(t *testing.T) *Function {
+// startWith starts recur-task on the rig's database with env overrides
+// (no Kafka unless given); it stops when the test ends.
+func (r *rig) startWith(t *testing.T, extra map[string]string) *Function {
 	t.Helper()
 	f := New()
-	if err := f.Start(context.Background(), testenv.Env(r.url, map[string]string{"KAFKA_BROKERS": r.brokers,
-		"KAFKA_CONSUMER_GROUP": "recur-" + uuid.NewString()[:8], "OUTBOX_RELAY": "false"})); err != nil {
+	if err := f.Start(context.Background(), testenv.Env(r.url, extra)); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = f.Stop(context.Background()) })
 	return f
 }
 
@@ -60,8 +58,8 @@ func (r *rig) completed(t *testing.T, user string) (cloudevents.Event, string) {
 	title, daily := "Run", "daily"
 	tk := testenv.Seed(t, r.seeder, user, task.Draft{Title: &title, RecurringType: &daily})
 	var e cloudevents.Event
-	_, err := r.seeder.Store.UpdateTask(context.Background(), user, tk.ID, func(t *task.Task) (*cloudevents.Event, error) {
-		now := r.seeder.Now()
+	_, err := r.seeder.UpdateTask(context.Background(), user, tk.ID, func(t *task.Task) (*cloudevents.Event, error) {
+		now := app.Now()
 		t.SetCompleted(true, now)
 		var err error
 		e, err = events.ForTask(events.TypeTaskCompleted, "test", *t, now)
@@ -75,7 +73,7 @@ func (r *rig) completed(t *testing.T, user string) (cloudevents.Event, string) {
 
 func (r *rig) children(t *testing.T, id string) int {
 	t.Helper()
-	return testenv.Count(t, r.seeder.Store.Pool, `SELECT count(*) FROM tasks WHERE parent_task_id = $1`, id)
+	return testenv.Count(t, r.seeder.Pool, `SELECT count(*) FROM tasks WHERE parent_task_id = $1`, id)
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -86,8 +84,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestPoisonRecordsAreDeadLetteredWithoutBlocking(t *testing.T) {
 	t.Parallel()
 	r := newRig(t)
-	f := r.start(t)
-	defer f.Stop(context.Background())
+	// With a relay: dead letters go through the outbox like every event.
+	f := r.startWith(t, map[string]string{"KAFKA_BROKERS": r.brokers, "KAFKA_CONSUMER_GROUP": "recur-" + uuid.NewString()[:8]})
 	user := testenv.User()
 	key := sarama.StringEncoder(user)
 	send := func(value string, headers ...sarama.RecordHeader) {
@@ -125,14 +123,12 @@ func TestPoisonRecordsAreDeadLetteredWithoutBlocking(t *testing.T) {
 		t.Fatalf("%d dead letters, want 4 (a created event is skipped, a completion of an unknown task is stale)", len(dlq))
 	}
 	for _, m := range dlq {
-		if testenv.Header(m, "ce_dlqreason") == "" || testenv.Header(m, "dlq-origin") == "" || string(m.Key) != user {
-			t.Fatalf("dead letter without reason, origin or key: %v", m.Headers)
+		if testenv.Header(m, "ce_dlqreason") == "" || testenv.Header(m, "ce_dlqorigin") == "" || string(m.Key) != user ||
+			testenv.Header(m, "ce_type") != events.TypeDeadLettered {
+			t.Fatalf("dead letter without type, reason, origin or key: %v", m.Headers)
 		}
 	}
-	if n := f.deadLettered.Value(); n != 4 {
-		t.Fatalf("dead-letter counter %d, want 4", n)
-	}
-	body := f.Deps.Metrics.Write(context.Background())
+	body := testenv.Scrape(t, f.Metrics())
 	for _, want := range []string{`todo_events_processed_total{outcome="created"} 1`, `todo_events_processed_total{outcome="stale"} 1`,
 		"todo_events_dead_lettered_total 4"} {
 		if !strings.Contains(body, want) {
@@ -153,7 +149,7 @@ func TestOffsetIsCommittedOnlyAfterTheDatabaseCommit(t *testing.T) {
 
 	// Block recur-task's transaction on a table lock, deliver the event,
 	// then stop the consumer while its work is uncommitted.
-	lockTx, err := r.seeder.Store.Pool.Begin(ctx)
+	lockTx, err := r.seeder.Pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +165,7 @@ func TestOffsetIsCommittedOnlyAfterTheDatabaseCommit(t *testing.T) {
 	}
 	waitFor(t, "recur-task blocked on the lock", func() bool {
 		var n int
-		_ = r.seeder.Store.Pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+		_ = r.seeder.Pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
 			WHERE wait_event_type = 'Lock' AND query LIKE '%processed_events%'`).Scan(&n)
 		return n > 0
 	})

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/todoevents/todo/shared/backoff"
 	"github.com/todoevents/todo/shared/store"
 )
@@ -14,29 +16,47 @@ const reconcileLock = 0x746f646f0002
 // reconcileBatch bounds one pass; the next pass takes the rest.
 const reconcileBatch = 500
 
-// reconcileLoop runs a reconciliation pass at start and then every
-// RECONCILE_EVERY until ctx ends.
-func (f *Function) reconcileLoop(ctx context.Context) error {
+// Completions is what the reconciler needs of the database: done recurring
+// tasks whose completion no event ever handled, the purge of old processed
+// event ids, and a lock that elects one reconciler.
+type Completions interface {
+	UnrecurredCompletions(ctx context.Context, grace time.Duration, limit int) ([]store.Completion, error)
+	PurgeProcessedEvents(ctx context.Context, retention time.Duration) (int64, error)
+	Leading(ctx context.Context, key int64, fn func(context.Context) error) (bool, error)
+}
+
+// Reconciler recovers completions whose events were lost (a broker
+// restored without its log, a deleted or expired topic, the local broker
+// killed).
+type Reconciler struct {
+	Completions Completions
+	Recurrer    *Recurrer
+	Log         zerolog.Logger
+	// Every is the period; Grace how old a completion must be; Retention
+	// how long processed event ids are kept.
+	Every, Grace, Retention time.Duration
+}
+
+// Run makes a pass at start and then every Every until ctx ends.
+func (rc *Reconciler) Run(ctx context.Context) error {
 	for {
-		if _, err := f.Reconcile(ctx); err != nil && ctx.Err() == nil {
-			f.Deps.Log.Warn().Err(err).Msg("reconciliation pass failed; next pass retries")
+		if _, err := rc.Reconcile(ctx); err != nil && ctx.Err() == nil {
+			rc.Log.Warn().Err(err).Msg("reconciliation pass failed; next pass retries")
 		}
-		if !backoff.Sleep(ctx, f.Deps.Config.ReconcileEvery) {
+		if !backoff.Sleep(ctx, rc.Every) {
 			return nil
 		}
 	}
 }
 
 // Reconcile makes one pass when this process is the elected reconciler: it
-// drives every done recurring task whose completion no event ever handled
-// (the broker lost it, a topic was deleted, the local broker died), older
-// than RECONCILE_GRACE, through the same path as a delivered event, and
-// deletes processed event ids older than PROCESSED_EVENTS_RETENTION. It
-// returns how many next occurrences it created.
-func (f *Function) Reconcile(ctx context.Context) (created int, err error) {
-	cfg, log := f.Deps.Config, f.Deps.Log.With().Str("part", "reconciler").Logger()
-	_, err = f.Deps.Store.Leading(ctx, reconcileLock, func(ctx context.Context) error {
-		pending, err := f.Deps.Store.UnrecurredCompletions(ctx, cfg.ReconcileGrace, reconcileBatch)
+// drives every done recurring task whose completion no event ever handled,
+// older than Grace, through the same path as a delivered event, with an
+// event id of its own per completion, and deletes processed event ids
+// older than Retention. It returns how many next occurrences it created.
+func (rc *Reconciler) Reconcile(ctx context.Context) (created int, err error) {
+	_, err = rc.Completions.Leading(ctx, reconcileLock, func(ctx context.Context) error {
+		pending, err := rc.Completions.UnrecurredCompletions(ctx, rc.Grace, reconcileBatch)
 		if err != nil {
 			return err
 		}
@@ -44,21 +64,21 @@ func (f *Function) Reconcile(ctx context.Context) (created int, err error) {
 			// One id per completion: a second pass, or the original event
 			// arriving later, finds the work done.
 			id := "reconcile/" + c.TaskID + "/" + c.CompletedAt.UTC().Format(time.RFC3339Nano)
-			outcome, err := f.occur(ctx, log.With().Str("event_id", id).Logger(), id, c.UserID, c.TaskID, c.CompletedAt)
+			outcome, err := rc.Recurrer.occur(ctx, rc.Log.With().Str("event_id", id).Logger(), id, c.UserID, c.TaskID, c.CompletedAt)
 			if err != nil {
 				return err
 			}
 			if outcome == store.OutcomeCreated {
 				created++
-				f.reconciled.Inc()
+				rc.Recurrer.Metrics.Reconciled.Inc()
 			}
 		}
-		purged, err := f.Deps.Store.PurgeProcessedEvents(ctx, cfg.ProcessedRetention)
+		purged, err := rc.Completions.PurgeProcessedEvents(ctx, rc.Retention)
 		if err != nil {
 			return err
 		}
 		if len(pending) > 0 || purged > 0 {
-			log.Info().Int("completions", len(pending)).Int("created", created).Int64("processed_ids_purged", purged).
+			rc.Log.Info().Int("completions", len(pending)).Int("created", created).Int64("processed_ids_purged", purged).
 				Msg("reconciliation pass")
 		}
 		return nil

@@ -135,6 +135,9 @@ func TestInstallRefusesAChecksumMismatch(t *testing.T) {
 // though this machine may have its own, and a migration round trip on it.
 func TestClusterFromTheDownloadedDistribution(t *testing.T) {
 	t.Parallel()
+	if testing.Short() {
+		t.Skip("downloads and starts PostgreSQL; skipped in -short mode")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	c, err := pgcluster.Start(ctx, pgcluster.Options{Source: pgcluster.SourceDownload})

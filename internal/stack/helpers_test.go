@@ -3,6 +3,7 @@ package stack_test
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -27,6 +28,7 @@ type sys struct {
 var env *sys
 
 func TestMain(m *testing.M) {
+	flag.Parse()
 	testenv.Main(&runner{m})
 }
 
@@ -34,6 +36,10 @@ func TestMain(m *testing.M) {
 type runner struct{ m *testing.M }
 
 func (r *runner) Run() int {
+	if testing.Short() {
+		_, _ = os.Stdout.WriteString("the whole stack needs PostgreSQL: skipped in -short mode\n")
+		return 0
+	}
 	ctx := context.Background()
 	url, err := testenv.NewDatabase()
 	if err != nil {

@@ -20,7 +20,7 @@ import (
 	readtasks "github.com/todoevents/todo/functions/read-tasks"
 	recurtask "github.com/todoevents/todo/functions/recur-task"
 	"github.com/todoevents/todo/internal/pgcluster"
-	"github.com/todoevents/todo/shared/app"
+	"github.com/todoevents/todo/shared/httpx"
 	"github.com/todoevents/todo/shared/server"
 	"github.com/todoevents/todo/shared/store"
 )
@@ -102,14 +102,14 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		}
 		s.functions = append(s.functions, fn)
 	}
-	s.Handler = s.gateway([]routed{create, complete, read}, recur, read.Deps.Wrap)
+	s.Handler = s.gateway([]routed{create, complete, read}, recur, read.Runtime().Wrap)
 	return s, nil
 }
 
 // routed is a started function that declares its routes.
 type routed interface {
 	server.Function
-	Routes() []app.Route
+	Routes() []httpx.Route
 }
 
 // gateway routes each API call to the function that serves it, as an
@@ -117,7 +117,7 @@ type routed interface {
 // path's 405 lists the methods of every function serving it.
 // recur-task's push endpoint is mounted at /events/recur-task.
 func (s *Stack) gateway(api []routed, recur routed, wrap func(http.Handler) http.Handler) http.Handler {
-	var routes []app.Route
+	var routes []httpx.Route
 	owner := map[string]http.Handler{}
 	for _, fn := range api {
 		for _, rt := range fn.Routes() {
@@ -125,14 +125,14 @@ func (s *Stack) gateway(api []routed, recur routed, wrap func(http.Handler) http
 			owner[rt.Method+" "+rt.Pattern] = http.HandlerFunc(fn.Handle)
 		}
 	}
-	push := app.Route{Method: http.MethodPost, Pattern: "/events/recur-task"}
+	push := httpx.Route{Method: http.MethodPost, Pattern: "/events/recur-task"}
 	routes = append(routes, push)
 	owner[push.Method+" "+push.Pattern] = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r2 := r.Clone(r.Context())
 		r2.URL.Path = "/"
 		recur.Handle(w, r2)
 	})
-	mux := app.NewMux(routes, func(rt app.Route) http.Handler { return owner[rt.Method+" "+rt.Pattern] }, wrap)
+	mux := httpx.NewMux(routes, func(rt httpx.Route) http.Handler { return owner[rt.Method+" "+rt.Pattern] }, wrap)
 	mux.Handle("GET /health/", server.Health(s.Ready))
 	return mux
 }

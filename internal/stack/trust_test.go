@@ -16,7 +16,6 @@ func TestPushesNeedTheAppToken(t *testing.T) {
 	t.Parallel()
 	e, id := completedEvent(t, testenv.User())
 	body, _ := e.MarshalJSON()
-	before := snapshot(t)
 	for name, headers := range map[string][]string{
 		"no token":           nil,
 		"wrong bearer":       {"Authorization", "Bearer " + strings.Repeat("x", 32)},
@@ -29,8 +28,8 @@ func TestPushesNeedTheAppToken(t *testing.T) {
 			t.Fatalf("%s: %d %s", name, r.status, r.body)
 		}
 	}
-	if after := snapshot(t); after != before {
-		t.Fatal("a refused push changed the database")
+	if n := count(t, `SELECT count(*) FROM processed_events WHERE event_id = $1`, e.ID()); n != 0 || children(t, id) != 0 {
+		t.Fatalf("a refused push changed the database: %d processed rows, %d occurrences", n, children(t, id))
 	}
 	r := call(t, "POST", "/events/recur-task", "", body, "Content-Type", "application/cloudevents+json",
 		"dapr-api-token", testenv.AppToken)

@@ -72,3 +72,14 @@ func Decode(tb testing.TB, rec *httptest.ResponseRecorder, v any) {
 		tb.Fatalf("body %s is not JSON: %v", rec.Body, err)
 	}
 }
+
+// Scrape returns what a metrics handler serves.
+func Scrape(tb testing.TB, metrics http.Handler) string {
+	tb.Helper()
+	rec := httptest.NewRecorder()
+	metrics.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if rec.Code != http.StatusOK {
+		tb.Fatalf("metrics: %d %s", rec.Code, rec.Body)
+	}
+	return rec.Body.String()
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,9 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/todoevents/todo/internal/pgcluster"
-	"github.com/todoevents/todo/shared/app"
 	"github.com/todoevents/todo/shared/auth"
-	"github.com/todoevents/todo/shared/config"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/store"
 )
@@ -31,30 +30,32 @@ const (
 )
 
 var (
-	cluster atomic.Pointer[pgcluster.Cluster]
-	dbSeq   atomic.Int64
+	mainRan  atomic.Bool
+	startPG  sync.Once
+	cluster  *pgcluster.Cluster
+	startErr error
+	dbSeq    atomic.Int64
 )
 
-// Main starts the package's PostgreSQL cluster, runs the tests and removes
-// the cluster. Call it from TestMain.
+// Main runs the package's tests and removes its PostgreSQL cluster, which
+// the first test that needs a database starts (tests with fakes start
+// none). Call it from TestMain.
 func Main(m interface{ Run() int }) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	c, err := pgcluster.Start(ctx, pgcluster.Options{})
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "testenv: start PostgreSQL:", err)
-		os.Exit(1)
-	}
-	cluster.Store(c)
+	mainRan.Store(true)
 	code := m.Run()
-	c.Remove()
+	if cluster != nil {
+		cluster.Remove()
+	}
 	os.Exit(code)
 }
 
 // Database creates a fresh database with every migration applied and
-// returns its URL.
+// returns its URL. In -short mode (make unit) the test is skipped instead.
 func Database(tb testing.TB) string {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("needs PostgreSQL; skipped in -short mode")
+	}
 	url, err := NewDatabase()
 	if err != nil {
 		tb.Fatal(err)
@@ -64,16 +65,25 @@ func Database(tb testing.TB) string {
 
 // NewDatabase is Database for code outside a test (such as TestMain).
 func NewDatabase() (string, error) {
-	c := cluster.Load()
-	if c == nil {
+	if !mainRan.Load() {
 		return "", errors.New("testenv.Main must run from TestMain")
+	}
+	startPG.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		if cluster, startErr = pgcluster.Start(ctx, pgcluster.Options{}); startErr != nil {
+			startErr = fmt.Errorf("testenv: start PostgreSQL: %w", startErr)
+		}
+	})
+	if startErr != nil {
+		return "", startErr
 	}
 	name := fmt.Sprintf("t%d_%s", dbSeq.Add(1), uuid.NewString()[:8])
 	ctx := context.Background()
-	if err := c.CreateDatabase(ctx, name); err != nil {
+	if err := cluster.CreateDatabase(ctx, name); err != nil {
 		return "", err
 	}
-	url := c.URL(name)
+	url := cluster.URL(name)
 	return url, store.Migrate(ctx, url)
 }
 
@@ -100,16 +110,32 @@ func Env(url string, extra map[string]string) map[string]string {
 	return env
 }
 
-// Deps opens dependencies for function name on a fresh database without
-// Kafka, closed when the test ends.
-func Deps(tb testing.TB, name string) *app.Deps {
+// Startable is a function as the Knative shape has it.
+type Startable interface {
+	Start(ctx context.Context, env map[string]string) error
+	Stop(ctx context.Context) error
+}
+
+// Start starts fn on a fresh database without Kafka (extra overrides the
+// environment), stopped when the test ends, and returns it.
+func Start[F Startable](tb testing.TB, fn F, extra map[string]string) F {
 	tb.Helper()
-	d, err := app.Open(context.Background(), name, Env(Database(tb), nil), config.Needs{Auth: true})
+	if err := fn.Start(context.Background(), Env(Database(tb), extra)); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = fn.Stop(context.Background()) })
+	return fn
+}
+
+// Store opens a store on the database at url, closed when the test ends.
+func Store(tb testing.TB, url string) *store.Store {
+	tb.Helper()
+	st, err := store.Open(context.Background(), url, 10)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(d.Close)
-	return d
+	tb.Cleanup(st.Close)
+	return st
 }
 
 // Token signs a valid bearer token for user.

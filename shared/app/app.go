@@ -1,10 +1,12 @@
-// Package app wires a function's dependencies from its configuration: the
-// logger, the database, token verification and, when Kafka is configured,
-// the outbox relay. Binaries, the local runner and tests share it.
+// Package app is the composition root of a function process: it reads the
+// configuration and builds the concrete adapters (logger, PostgreSQL store,
+// metrics, token verifier, outbox relay), and hands a function what it
+// asked for. Binaries, the local runner and tests share it.
 package app
 
 import (
 	"context"
+	"net/http"
 	"sync"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/todoevents/todo/shared/auth"
 	"github.com/todoevents/todo/shared/config"
 	"github.com/todoevents/todo/shared/events"
+	"github.com/todoevents/todo/shared/httpx"
 	"github.com/todoevents/todo/shared/kafka"
 	"github.com/todoevents/todo/shared/logging"
 	"github.com/todoevents/todo/shared/metrics"
@@ -21,19 +24,18 @@ import (
 	"github.com/todoevents/todo/shared/store"
 )
 
-// Deps are what a function runs on.
-type Deps struct {
+// Runtime is what a started function process holds.
+type Runtime struct {
 	Name    string
 	Config  config.Config
 	Log     zerolog.Logger
 	Store   *store.Store
-	Auth    auth.Verifier
-	Now     func() time.Time
-	Relay   *outbox.Relay // nil when events are left for another relay
-	Metrics *metrics.Registry
-	// UserLimit is the per-user write rate limit.
-	UserLimit *ratelimit.Keyed
+	Metrics *metrics.Metrics
+	// Now is the clock; Guard admits API requests.
+	Now   func() time.Time
+	Guard httpx.Guard
 
+	relay     *outbox.Relay // nil when events are left for another relay
 	publisher *kafka.Publisher
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -44,9 +46,9 @@ type Deps struct {
 // what a function returns equals what it stored.
 func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
-// Open loads the configuration from env and connects everything function
-// name needs. Close releases it.
-func Open(ctx context.Context, name string, env map[string]string, needs config.Needs) (*Deps, error) {
+// Open loads the configuration from env and connects what function name
+// needs. Close releases it.
+func Open(ctx context.Context, name string, env map[string]string, needs config.Needs) (*Runtime, error) {
 	cfg, err := config.Load(env, needs)
 	if err != nil {
 		return nil, err
@@ -60,65 +62,87 @@ func Open(ctx context.Context, name string, env map[string]string, needs config.
 		return nil, err
 	}
 	bg, cancel := context.WithCancel(context.Background())
-	d := &Deps{Name: name, Config: cfg, Log: log, Store: st, Now: Now,
-		Auth: auth.Verifier{Secret: []byte(cfg.JWTSecret)}, Metrics: metrics.NewRegistry(), ctx: bg, cancel: cancel,
-		UserLimit: ratelimit.New(cfg.UserRate)}
-	d.registerOutboxGauges()
-	d.startRelay()
-	return d, nil
+	rt := &Runtime{Name: name, Config: cfg, Log: log, Store: st, Now: Now, Metrics: metrics.New(),
+		Guard: httpx.Guard{Auth: auth.Verifier{Secret: []byte(cfg.JWTSecret)}, Writes: ratelimit.New(cfg.UserRate)},
+		ctx:   bg, cancel: cancel}
+	rt.Metrics.WatchOutbox(st.OutboxBacklog)
+	if needs.Relay {
+		rt.startRelay()
+	}
+	return rt, nil
 }
 
-func (d *Deps) startRelay() {
-	if len(d.Config.KafkaBrokers) == 0 || !d.Config.RelayEnabled {
-		d.Log.Info().Msg("outbox relay off here (no KAFKA_BROKERS or OUTBOX_RELAY=false)")
+func (rt *Runtime) startRelay() {
+	cfg := rt.Config
+	if len(cfg.KafkaBrokers) == 0 || !cfg.RelayEnabled {
+		rt.Log.Warn().Msg("outbox relay off here (no KAFKA_BROKERS or OUTBOX_RELAY=false): events stay in the outbox for another relay")
 		return
 	}
 	// Connecting waits for the first publish, so the function starts (and
 	// keeps queueing events) while the brokers are down.
-	pub := kafka.LazyPublisher(d.Config.KafkaBrokers, d.Name, d.Config.KafkaPartitions,
+	rt.publisher = kafka.LazyPublisher(cfg.KafkaBrokers, rt.Name, cfg.KafkaPartitions,
 		events.TopicTaskEvents, events.TopicDeadLetters)
-	d.publisher = pub
-	d.Relay = &outbox.Relay{Pool: d.Store.Pool, Publisher: pub, Log: d.Log.With().Str("part", "relay").Logger(),
-		Retention: d.Config.OutboxRetention,
-		Published: d.Metrics.Counter("todo_outbox_published_total", "Outbox events published by this process.", "", ""),
-		Failed:    d.Metrics.Counter("todo_outbox_publish_failures_total", "Failed publish attempts of this process.", "", "")}
-	d.Go(d.Relay.Run)
-}
-
-func (d *Deps) registerOutboxGauges() {
-	d.Metrics.Gauges(func(ctx context.Context) ([]float64, error) {
-		b, err := d.Store.OutboxBacklog(ctx)
-		return []float64{float64(b.Pending), b.OldestAge, float64(b.Failed)}, err
-	},
-		metrics.GaugeSpec{Name: "todo_outbox_pending", Help: "Outbox events not yet published."},
-		metrics.GaugeSpec{Name: "todo_outbox_oldest_pending_age_seconds", Help: "Age of the oldest unpublished outbox event."},
-		metrics.GaugeSpec{Name: "todo_outbox_failed_rows", Help: "Outbox events the broker refused for good, set aside."})
+	rt.relay = &outbox.Relay{Pool: rt.Store.Pool, Publisher: rt.publisher,
+		Log: rt.Log.With().Str("part", "relay").Logger(), Retention: cfg.OutboxRetention,
+		Published: rt.Metrics.OutboxPublished, Failed: rt.Metrics.OutboxPublishFailures}
+	rt.Go(rt.relay.Run)
 }
 
 // Go runs fn in the background until Close.
-func (d *Deps) Go(fn func(context.Context) error) {
-	d.wg.Add(1)
+func (rt *Runtime) Go(fn func(context.Context) error) {
+	rt.wg.Add(1)
 	go func() {
-		defer d.wg.Done()
-		if err := fn(d.ctx); err != nil {
-			d.Log.Error().Err(err).Msg("background task stopped")
+		defer rt.wg.Done()
+		if err := fn(rt.ctx); err != nil {
+			rt.Log.Error().Err(err).Msg("background task stopped")
 		}
 	}()
 }
 
-// WakeRelay asks the relay to publish new outbox rows now.
-func (d *Deps) WakeRelay() {
-	if d.Relay != nil {
-		d.Relay.Wake()
+// WakeRelay asks the relay to publish new outbox rows now (the fast path
+// after a commit); without a relay here it does nothing.
+func (rt *Runtime) WakeRelay() {
+	if rt.relay != nil {
+		rt.relay.Wake()
 	}
 }
 
-// Close stops background work and releases connections.
-func (d *Deps) Close() {
-	d.cancel()
-	d.wg.Wait()
-	if d.publisher != nil {
-		_ = d.publisher.Close()
+// Writes is what an API handler that changes data runs with: the request
+// guard, the clock, and a call after each commit (the relay's fast path).
+type Writes struct {
+	Guard httpx.Guard
+	Now   func() time.Time
+	// Committed is called after a change and its event are stored
+	// (optional).
+	Committed func()
+}
+
+// Commit reports a stored change.
+func (w Writes) Commit() {
+	if w.Committed != nil {
+		w.Committed()
 	}
-	d.Store.Close()
+}
+
+// Writes is this function's Writes.
+func (rt *Runtime) Writes() Writes {
+	return Writes{Guard: rt.Guard, Now: rt.Now, Committed: rt.WakeRelay}
+}
+
+// Middleware is the HTTP middleware of this function.
+func (rt *Runtime) Middleware() httpx.Middleware {
+	return httpx.Middleware{Log: rt.Log, CORS: httpx.CORS(rt.Config.CORSOrigins), Requests: rt.Metrics.RequestDuration}
+}
+
+// Wrap puts h inside the function's middleware.
+func (rt *Runtime) Wrap(h http.Handler) http.Handler { return rt.Middleware().Wrap(h) }
+
+// Close stops background work and releases connections.
+func (rt *Runtime) Close() {
+	rt.cancel()
+	rt.wg.Wait()
+	if rt.publisher != nil {
+		_ = rt.publisher.Close()
+	}
+	rt.Store.Close()
 }

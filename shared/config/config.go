@@ -71,7 +71,8 @@ type HTTP struct {
 
 // Needs says which settings a function requires.
 type Needs struct {
-	Auth bool // HTTP API functions verify tokens
+	Auth  bool // HTTP API functions verify tokens
+	Relay bool // functions that write events run an outbox relay
 }
 
 // loader reads variables from env, collecting every error.

@@ -23,7 +23,6 @@ const (
 	TopicTaskEvents   = "task-events"
 	TopicDeadLetters  = "task-events-dlq"
 	ExtPartitionKey   = "partitionkey"
-	ExtDeadLetterWhy  = "dlqreason"
 	DataSchemaVersion = 1
 )
 

@@ -4,11 +4,14 @@ import (
 	"context"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+	"github.com/rs/zerolog/hlog"
 
 	"github.com/todoevents/todo/shared/apperr"
 )
@@ -21,55 +24,54 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
-// Wrap adds, outermost first: request id, a logger carrying it, one log
-// line per request, panic recovery into a 500 JSON error, and CORS.
-func Wrap(h http.Handler, log zerolog.Logger, cors func(http.Handler) http.Handler) http.Handler {
-	return withRequestID(log, withAccessLog(recoverPanics(cors(h))))
+// Middleware is what every function's HTTP handler runs inside.
+type Middleware struct {
+	Log zerolog.Logger
+	// CORS wraps the handler (see CORS); nil adds no CORS headers.
+	CORS func(http.Handler) http.Handler
+	// Requests observes each request's latency by method, route and
+	// status (optional).
+	Requests *prometheus.HistogramVec
 }
 
-func withRequestID(log zerolog.Logger, next http.Handler) http.Handler {
+// Wrap adds, outermost first: the logger (zerolog's hlog), a request id
+// (the client's X-Request-Id or a new one) on the logger and the response,
+// one access-log line and latency observation per request, panic recovery
+// into a 500 JSON error, and CORS.
+func (m Middleware) Wrap(h http.Handler) http.Handler {
+	if m.CORS != nil {
+		h = m.CORS(h)
+	}
+	h = recoverPanics(h)
+	h = hlog.AccessHandler(m.observe)(h)
+	h = withRequestID(h)
+	return hlog.NewHandler(m.Log)(h)
+}
+
+func (m Middleware) observe(r *http.Request, status, size int, d time.Duration) {
+	if status == 0 {
+		status = http.StatusOK
+	}
+	hlog.FromRequest(r).Info().Str("method", r.Method).Str("path", r.URL.Path).Int("status", status).
+		Int("bytes", size).Dur("duration", d).Msg("request")
+	if m.Requests != nil {
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		m.Requests.WithLabelValues(r.Method, route, strconv.Itoa(status)).Observe(d.Seconds())
+	}
+}
+
+func withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-Id")
 		if id == "" || len(id) > 128 || strings.ContainsAny(id, "\r\n") {
 			id = uuid.NewString()
 		}
 		w.Header().Set("X-Request-Id", id)
-		l := log.With().Str("request_id", id).Logger()
-		ctx := context.WithValue(l.WithContext(r.Context()), requestIDKey{}, id)
-		next.ServeHTTP(w, r.WithContext(ctx))
-	})
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-	bytes  int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	n, err := s.ResponseWriter.Write(b)
-	s.bytes += n
-	return n, err
-}
-
-func withAccessLog(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w}
-		next.ServeHTTP(rec, r)
-		zerolog.Ctx(r.Context()).Info().Str("method", r.Method).Str("path", r.URL.Path).
-			Int("status", rec.status).Int("bytes", rec.bytes).Dur("duration", time.Since(start)).
-			Msg("request")
+		hlog.FromRequest(r).UpdateContext(func(c zerolog.Context) zerolog.Context { return c.Str("request_id", id) })
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
 	})
 }
 

@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/todoevents/todo/shared/backoff"
-	"github.com/todoevents/todo/shared/metrics"
 )
 
 // Handler processes one record. It returns nil once the record's effects are
@@ -29,7 +29,7 @@ type Consumer struct {
 	Log        zerolog.Logger
 	Backoff    time.Duration // first retry delay (100 ms); doubles up to MaxDelay (10 s)
 	MaxDelay   time.Duration
-	Retries    *metrics.Counter // failed attempts (optional)
+	Retries    prometheus.Counter // failed attempts (optional)
 }
 
 // Run consumes until ctx ends, then commits marked offsets and leaves the
@@ -111,7 +111,9 @@ func (h *groupHandler) handleWithRetry(ctx context.Context, msg *sarama.Consumer
 		if err == nil {
 			return true
 		}
-		h.Retries.Inc()
+		if h.Retries != nil {
+			h.Retries.Inc()
+		}
 		delay := retry.Next()
 		h.Log.Warn().Err(err).Int("attempt", attempt).Str("topic", msg.Topic).
 			Int32("partition", msg.Partition).Int64("offset", msg.Offset).Dur("retry_in", delay).

@@ -1,158 +1,117 @@
-// Package metrics exposes counters and gauges in the Prometheus text format
-// (version 0.0.4), with no dependency beyond the standard library.
+// Package metrics is a function's Prometheus metrics (client_golang) on a
+// registry of its own: outbox, event handling and HTTP request metrics,
+// plus the Go runtime and process collectors.
 package metrics
 
 import (
 	"context"
-	"fmt"
 	"net/http"
-	"sort"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/todoevents/todo/shared/outbox"
 )
 
-// Counter is a monotonically increasing count.
-type Counter struct{ v atomic.Int64 }
+// Metrics are the metrics every function exposes; each part of a function
+// uses the ones that concern it.
+type Metrics struct {
+	reg *prometheus.Registry
 
-// Inc adds one; on a nil counter (an optional one left unset) it does nothing.
-func (c *Counter) Inc() {
-	if c != nil {
-		c.v.Add(1)
+	// The outbox relay of this process.
+	OutboxPublished, OutboxPublishFailures prometheus.Counter
+	// recur-task: events handled and how long that took, by outcome;
+	// failed attempts that will be retried; dead letters; occurrences the
+	// reconciler created.
+	EventsProcessed                        *prometheus.CounterVec
+	EventDuration                          *prometheus.HistogramVec
+	EventRetries, DeadLettered, Reconciled prometheus.Counter
+	// HTTP requests by method, route pattern and status.
+	RequestDuration *prometheus.HistogramVec
+}
+
+// New registers a function's metrics, and the Go runtime and process
+// collectors, on a new registry.
+func New() *Metrics {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	f := factory{reg}
+	return &Metrics{
+		reg:                   reg,
+		OutboxPublished:       f.counter("todo_outbox_published_total", "Outbox events published by this process."),
+		OutboxPublishFailures: f.counter("todo_outbox_publish_failures_total", "Failed publish attempts of this process."),
+		EventsProcessed:       f.counterVec("todo_events_processed_total", "Events handled, by outcome.", "outcome"),
+		EventDuration: f.histogram("todo_event_handling_duration_seconds",
+			"Time to handle one event, by outcome.", "outcome"),
+		EventRetries: f.counter("todo_events_retries_total", "Event processing attempts that failed and will be retried."),
+		DeadLettered: f.counter("todo_events_dead_lettered_total", "Events sent to the dead-letter topic."),
+		Reconciled: f.counter("todo_reconciler_created_total",
+			"Next occurrences the reconciler created for completions no event delivered."),
+		RequestDuration: f.histogram("todo_http_request_duration_seconds",
+			"HTTP request latency, by method, route and status.", "method", "route", "status"),
 	}
 }
 
-// Value returns the count (0 for a nil counter).
-func (c *Counter) Value() int64 {
-	if c == nil {
-		return 0
-	}
-	return c.v.Load()
-}
+type factory struct{ reg *prometheus.Registry }
 
-// GaugeFunc reads a gauge's current value when scraped.
-type GaugeFunc func(ctx context.Context) (float64, error)
-
-// GaugeSpec names one gauge of a group read together.
-type GaugeSpec struct{ Name, Help string }
-
-// gaugeGroup is gauges whose values come from one read per scrape.
-type gaugeGroup struct {
-	read func(ctx context.Context) ([]float64, error)
-}
-
-type family struct {
-	help, kind string
-	counters   map[string]*Counter // label set ("" or `k="v"`) → counter
-	group      *gaugeGroup         // for gauges
-	index      int                 // this gauge's value in its group's read
-}
-
-// Registry holds named metric families.
-type Registry struct {
-	mu       sync.Mutex
-	families map[string]*family
-}
-
-// NewRegistry returns an empty registry.
-func NewRegistry() *Registry { return &Registry{families: map[string]*family{}} }
-
-// Counter returns the counter name{labelKey="labelValue"} (no label when
-// labelKey is empty), creating it on first use.
-func (r *Registry) Counter(name, help, labelKey, labelValue string) *Counter {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	f, ok := r.families[name]
-	if !ok {
-		f = &family{help: help, kind: "counter", counters: map[string]*Counter{}}
-		r.families[name] = f
-	}
-	labels := ""
-	if labelKey != "" {
-		labels = fmt.Sprintf("%s=%q", labelKey, labelValue)
-	}
-	c, ok := f.counters[labels]
-	if !ok {
-		c = &Counter{}
-		f.counters[labels] = c
-	}
+func (f factory) counter(name, help string) prometheus.Counter {
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
+	f.reg.MustRegister(c)
 	return c
 }
 
-// Gauge registers a gauge read by fn at scrape time.
-func (r *Registry) Gauge(name, help string, fn GaugeFunc) {
-	r.Gauges(func(ctx context.Context) ([]float64, error) {
-		v, err := fn(ctx)
-		return []float64{v}, err
-	}, GaugeSpec{name, help})
+func (f factory) counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+	f.reg.MustRegister(c)
+	return c
 }
 
-// Gauges registers gauges whose values read returns together, in the order
-// of specs, once per scrape.
-func (r *Registry) Gauges(read func(ctx context.Context) ([]float64, error), specs ...GaugeSpec) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	g := &gaugeGroup{read: read}
-	for i, spec := range specs {
-		r.families[spec.Name] = &family{help: spec.Help, kind: "gauge", group: g, index: i}
+func (f factory) histogram(name, help string, labels ...string) *prometheus.HistogramVec {
+	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help,
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}, labels)
+	f.reg.MustRegister(h)
+	return h
+}
+
+// WatchOutbox exposes the outbox backlog, read once per scrape by read.
+func (m *Metrics) WatchOutbox(read func(context.Context) (outbox.Backlog, error)) {
+	m.reg.MustRegister(backlogCollector{read: read})
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+}
+
+var (
+	pendingDesc = prometheus.NewDesc("todo_outbox_pending", "Outbox events not yet published.", nil, nil)
+	ageDesc     = prometheus.NewDesc("todo_outbox_oldest_pending_age_seconds", "Age of the oldest unpublished outbox event.", nil, nil)
+	failedDesc  = prometheus.NewDesc("todo_outbox_failed_rows", "Outbox events the broker refused for good, set aside.", nil, nil)
+)
+
+// backlogCollector reads the outbox backlog once per scrape; when the
+// database cannot be read the three gauges are left out, not reported as 0.
+type backlogCollector struct {
+	read func(context.Context) (outbox.Backlog, error)
+}
+
+func (c backlogCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- pendingDesc
+	ch <- ageDesc
+	ch <- failedDesc
+}
+
+func (c backlogCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	b, err := c.read(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(pendingDesc, err)
+		return
 	}
-}
-
-type groupRead struct {
-	values []float64
-	err    error
-}
-
-// Write renders every family in the text exposition format.
-func (r *Registry) Write(ctx context.Context) string {
-	r.mu.Lock()
-	names := make([]string, 0, len(r.families))
-	for n := range r.families {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	r.mu.Unlock()
-	var b strings.Builder
-	reads := map[*gaugeGroup]groupRead{}
-	for _, name := range names {
-		r.mu.Lock()
-		f := r.families[name]
-		lines := make([]string, 0, len(f.counters))
-		for labels, c := range f.counters {
-			lines = append(lines, fmt.Sprintf("%s%s %d", name, braces(labels), c.Value()))
-		}
-		r.mu.Unlock()
-		if f.group != nil {
-			rd, ok := reads[f.group]
-			if !ok {
-				rd.values, rd.err = f.group.read(ctx)
-				reads[f.group] = rd
-			}
-			if rd.err != nil || f.index >= len(rd.values) {
-				continue // a gauge that cannot be read now is left out
-			}
-			lines = append(lines, fmt.Sprintf("%s %g", name, rd.values[f.index]))
-		}
-		sort.Strings(lines)
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n%s\n", name, f.help, name, f.kind, strings.Join(lines, "\n"))
-	}
-	return b.String()
-}
-
-func braces(labels string) string {
-	if labels == "" {
-		return ""
-	}
-	return "{" + labels + "}"
-}
-
-// Handler serves the registry.
-func (r *Registry) Handler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		ctx, cancel := context.WithTimeout(req.Context(), 2*time.Second)
-		defer cancel()
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		_, _ = w.Write([]byte(r.Write(ctx)))
-	})
+	ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(b.Pending))
+	ch <- prometheus.MustNewConstMetric(ageDesc, prometheus.GaugeValue, b.OldestAge)
+	ch <- prometheus.MustNewConstMetric(failedDesc, prometheus.GaugeValue, float64(b.Failed))
 }

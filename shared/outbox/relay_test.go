@@ -9,6 +9,7 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kfake"
 
@@ -45,9 +46,9 @@ func (r *rig) relay(t *testing.T, tune func(*outbox.Relay)) *outbox.Relay {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := metrics.NewRegistry()
+	m := metrics.New()
 	rl := &outbox.Relay{Pool: r.st.Pool, Publisher: pub, Log: zerolog.Nop(),
-		Published: reg.Counter("published", "", "", ""), Failed: reg.Counter("failed", "", "", "")}
+		Published: m.OutboxPublished, Failed: m.OutboxPublishFailures}
 	if tune != nil {
 		tune(rl)
 	}
@@ -143,7 +144,7 @@ func TestSeveralRelaysPublishEachRowOnceInOrder(t *testing.T) {
 	}
 	var published int64
 	for _, rl := range relays {
-		published += rl.Published.Value()
+		published += int64(testutil.ToFloat64(rl.Published))
 	}
 	if len(records) != len(ids) || published != int64(len(ids)) {
 		t.Fatalf("%d records and %d publishes for %d events", len(records), published, len(ids))
@@ -189,9 +190,8 @@ func TestRelayRetriesUntilTheBrokerAnswers(t *testing.T) {
 	}
 	gone.Close() // the broker is gone; every publish now fails
 	defer deadPub.Close()
-	reg := metrics.NewRegistry()
 	failing := &outbox.Relay{Pool: r.st.Pool, Publisher: deadPub, Log: zerolog.Nop(), Poll: 50 * time.Millisecond,
-		Failed: reg.Counter("failed", "", "", "")}
+		Failed: metrics.New().OutboxPublishFailures}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = failing.Run(ctx); close(done) }()
@@ -204,8 +204,8 @@ func TestRelayRetriesUntilTheBrokerAnswers(t *testing.T) {
 	})
 	cancel()
 	<-done
-	if n := r.pending(t); n != 3 || failing.Failed.Value() < 2 {
-		t.Fatalf("%d pending and %d failures counted; want all 3 kept and failures counted", n, failing.Failed.Value())
+	if n := r.pending(t); n != 3 || testutil.ToFloat64(failing.Failed) < 2 {
+		t.Fatalf("%d pending and %v failures counted; want all 3 kept and failures counted", n, testutil.ToFloat64(failing.Failed))
 	}
 	r.relay(t, nil) // a relay with a live broker takes over
 	testenv.Eventually(t, "backlog published", 30*time.Second, func() bool { return r.pending(t) == 0 })

@@ -38,7 +38,8 @@ func TestRunServesHealthAndShutsDownGracefully(t *testing.T) {
 	base := "http://" + ln.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- server.Run(ctx, readtasks.New(), testenv.Env(testenv.Database(t), nil), "", ln) }()
+	env := testenv.Env(testenv.Database(t), nil)
+	go func() { done <- server.Run(ctx, readtasks.New(), env, "", ln) }()
 
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -59,11 +59,10 @@ func (s *Store) GetTask(ctx context.Context, userID, id string) (task.Task, erro
 // StatusFilter selects tasks by completion.
 type StatusFilter string
 
-// Filters: all; open (not done, the frontend's "pending"); or one exact status.
+// Filters: all; open (not done, the frontend's "pending"); in progress; done.
 const (
 	FilterAll        StatusFilter = "all"
 	FilterOpen       StatusFilter = "open"
-	FilterPending    StatusFilter = "pending"
 	FilterInProgress StatusFilter = "in_progress"
 	FilterDone       StatusFilter = "done"
 )
@@ -75,7 +74,7 @@ func (s *Store) ListTasks(ctx context.Context, userID string, filter StatusFilte
 	switch filter {
 	case FilterOpen:
 		sql += ` AND status <> 'done'`
-	case FilterPending, FilterInProgress, FilterDone:
+	case FilterInProgress, FilterDone:
 		sql += ` AND status = $2`
 		args = append(args, string(filter))
 	}

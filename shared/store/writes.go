@@ -39,7 +39,7 @@ func (s *Store) CreateTask(ctx context.Context, t task.Task, evt cloudevents.Eve
 
 // Mutation changes a locked task in place and returns the event announcing
 // the change, or nil when nothing changed (then nothing is written).
-type Mutation func(t *task.Task) (*cloudevents.Event, error)
+type Mutation = func(t *task.Task) (*cloudevents.Event, error)
 
 // UpdateTask loads task id of userID under a row lock, applies mutate and, if
 // it produced an event, saves the task and queues the event in the same

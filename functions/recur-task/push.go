@@ -11,12 +11,22 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
-	"github.com/todoevents/todo/shared/app"
 	"github.com/todoevents/todo/shared/apperr"
 	"github.com/todoevents/todo/shared/config"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/httpx"
 )
+
+// PushHandler receives CloudEvents pushed over HTTP (binary or structured),
+// as Knative and Dapr deliver them.
+type PushHandler struct {
+	Recurrer *Recurrer
+	// Auth is config.PushAuthToken (Token required) or config.PushAuthNone.
+	Auth  string
+	Token string
+	// Limit is the per-client push rate limit (nil: none).
+	Limit httpx.Limiter
+}
 
 // pushReply is the body push platforms read: Dapr acts on status
 // (SUCCESS, RETRY, DROP); Knative on the HTTP status.
@@ -26,17 +36,23 @@ type pushReply struct {
 	Error   string `json:"error,omitempty"`
 }
 
-// receive handles a CloudEvent pushed over HTTP (binary or structured).
-// The pusher must present the app token. Success, duplicates and stale
-// events answer 200 SUCCESS; poison events are dead-lettered through the
-// outbox and answer 200 DROP; transient failures answer 503 RETRY so the
-// platform redelivers.
-func (f *Function) receive(w http.ResponseWriter, r *http.Request) error {
-	ok, wait := f.pushLimit.Allow(clientOf(r))
-	if err := app.Limit(w, ok, wait); err != nil {
-		return err
+// Routes are the function's HTTP API.
+func (p PushHandler) Routes() []httpx.Route {
+	return []httpx.Route{{Method: http.MethodPost, Pattern: "/", Handler: p.receive}}
+}
+
+// receive handles one pushed event. The pusher must present the app token.
+// Success, duplicates and stale events answer 200 SUCCESS; poison events
+// are dead-lettered and answer 200 DROP; transient failures answer 503
+// RETRY so the platform redelivers.
+func (p PushHandler) receive(w http.ResponseWriter, r *http.Request) error {
+	if p.Limit != nil {
+		ok, wait := p.Limit.Allow(clientOf(r))
+		if err := httpx.Limit(w, ok, wait); err != nil {
+			return err
+		}
 	}
-	if err := f.authorizePush(r); err != nil {
+	if err := p.authorize(r); err != nil {
 		return err
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, httpx.MaxBody)
@@ -48,13 +64,13 @@ func (f *Function) receive(w http.ResponseWriter, r *http.Request) error {
 		}
 		return apperr.Wrap(apperr.Invalid, err, "request is not a CloudEvent: "+err.Error())
 	}
-	outcome, err := f.process(r.Context(), *e)
+	outcome, err := p.Recurrer.Process(r.Context(), *e)
 	switch {
 	case err == nil:
 		httpx.WriteJSON(w, http.StatusOK, pushReply{Status: "SUCCESS", Outcome: string(outcome)})
 	case errors.Is(err, events.ErrPoison):
-		if dlErr := f.deadLetterPushed(r, *e, err.Error()); dlErr != nil {
-			f.Deps.Log.Warn().Err(dlErr).Str("event_id", e.ID()).Msg("could not dead-letter a pushed event")
+		if dlErr := p.Recurrer.DeadLetter(r.Context(), pushedInput(r, *e, err), pushedKey(*e)); dlErr != nil {
+			w.Header().Set("Retry-After", "1")
 			httpx.WriteJSON(w, http.StatusServiceUnavailable, pushReply{Status: "RETRY", Error: "could not dead-letter the event"})
 			return nil
 		}
@@ -66,49 +82,42 @@ func (f *Function) receive(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// authorizePush accepts the app token in dapr-api-token (what Dapr sends)
-// or as a bearer token. Without a configured token every push is refused,
+// authorize accepts the app token in dapr-api-token (what Dapr sends) or
+// as a bearer token. Without a configured token every push is refused,
 // unless PUSH_AUTH=none says the platform already restricts access.
-func (f *Function) authorizePush(r *http.Request) error {
-	cfg := f.Deps.Config
-	if cfg.PushAuth == config.PushAuthNone {
+func (p PushHandler) authorize(r *http.Request) error {
+	if p.Auth == config.PushAuthNone {
 		return nil
 	}
-	if cfg.AppAPIToken == "" {
+	if p.Token == "" {
 		return apperr.New(apperr.Unauthorized, "push delivery is off: no APP_API_TOKEN is configured")
 	}
 	given := r.Header.Get("dapr-api-token")
 	if scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " "); given == "" && ok && strings.EqualFold(scheme, "Bearer") {
 		given = strings.TrimSpace(tok)
 	}
-	if subtle.ConstantTimeCompare([]byte(given), []byte(cfg.AppAPIToken)) != 1 {
+	if subtle.ConstantTimeCompare([]byte(given), []byte(p.Token)) != 1 {
 		return apperr.New(apperr.Unauthorized, "missing or wrong app token (dapr-api-token or Authorization: Bearer)")
 	}
 	return nil
 }
 
-// deadLetterPushed queues, through the outbox, a dead letter wrapping e as
-// received, keyed by its partitionkey when that is a plausible user id.
-func (f *Function) deadLetterPushed(r *http.Request, e cloudevents.Event, reason string) error {
+// pushedInput is what a dead letter of pushed event e keeps.
+func pushedInput(r *http.Request, e cloudevents.Event, why error) events.DeadLetterData {
 	raw, err := e.MarshalJSON()
 	if err != nil {
 		raw = e.Data()
 	}
+	return events.DeadLetterData{Reason: why.Error(), Origin: "http push", ContentType: r.Header.Get("Content-Type"), Raw: raw}
+}
+
+// pushedKey is e's partitionkey when that is a plausible user id.
+func pushedKey(e cloudevents.Event) string {
 	key, _ := e.Extensions()[events.ExtPartitionKey].(string)
 	if len(key) > 255 || !utf8.ValidString(key) {
-		key = ""
+		return ""
 	}
-	dl, err := events.DeadLetter(Name, "http push", key, r.Header.Get("Content-Type"), raw, reason, f.Deps.Now())
-	if err != nil {
-		return err
-	}
-	if err := f.Deps.Store.Enqueue(r.Context(), dl); err != nil {
-		return err
-	}
-	f.deadLettered.Inc()
-	f.Deps.WakeRelay()
-	f.Deps.Log.Warn().Str("event_id", e.ID()).Str("dead_letter_id", dl.ID()).Str("reason", reason).Msg("pushed event dead-lettered")
-	return nil
+	return key
 }
 
 // clientOf is the rate-limit key of a pusher: its address without the port.

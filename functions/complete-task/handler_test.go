@@ -1,0 +1,107 @@
+package function
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/rs/zerolog"
+
+	"github.com/todoevents/todo/internal/memstore"
+	"github.com/todoevents/todo/internal/testenv"
+	"github.com/todoevents/todo/shared/app"
+	"github.com/todoevents/todo/shared/apperr"
+	"github.com/todoevents/todo/shared/auth"
+	"github.com/todoevents/todo/shared/events"
+	"github.com/todoevents/todo/shared/httpx"
+	"github.com/todoevents/todo/shared/task"
+)
+
+var clock = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+
+// fake is the handler on an in-memory store holding one pending task of
+// user.
+func fake(t *testing.T, user string) (http.Handler, *memstore.Store, string) {
+	t.Helper()
+	st := memstore.New()
+	title := "Feed the cat"
+	tk, err := task.Draft{Title: &title}.Build(uuid.NewString(), user, clock.Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, _ := events.ForTask(events.TypeTaskCreated, "test", tk, tk.CreatedAt)
+	if err := st.CreateTask(context.Background(), tk, created); err != nil {
+		t.Fatal(err)
+	}
+	h := Handler{Tasks: st, Writes: app.Writes{Now: func() time.Time { return clock },
+		Guard: httpx.Guard{Auth: auth.Verifier{Secret: []byte(testenv.Secret)}}}}
+	return httpx.Serve(httpx.Middleware{Log: zerolog.Nop()}, h.Routes()...), st, tk.ID
+}
+
+func TestHandlerTogglesAndSetsCompletion(t *testing.T) {
+	t.Parallel()
+	user := testenv.User()
+	h, st, id := fake(t, user)
+	path := "/api/" + user + "/tasks/" + id + "/complete"
+	steps := []struct {
+		body      string
+		wantDone  bool
+		wantEvent string // "" when nothing changes
+	}{
+		{"", true, events.TypeTaskCompleted},
+		{`{"completed":true}`, true, ""},
+		{"", false, events.TypeTaskUpdated},
+		{`{"completed":false}`, false, ""},
+		{`{"completed":true}`, true, events.TypeTaskCompleted},
+	}
+	for i, step := range steps {
+		before := len(st.Events())
+		var body []byte
+		if step.body != "" {
+			body = []byte(step.body)
+		}
+		rec := testenv.Do(t, h, "PATCH", path, testenv.Token(t, user), body)
+		var got task.Task
+		testenv.Decode(t, rec, &got)
+		if rec.Code != http.StatusOK || got.Completed() != step.wantDone {
+			t.Fatalf("step %d: %d, done %v", i, rec.Code, got.Completed())
+		}
+		if step.wantDone && !got.CompletedAt.Equal(clock) && step.wantEvent != "" {
+			t.Fatalf("step %d: completed at %v, not the handler's clock", i, got.CompletedAt)
+		}
+		evts := st.Events()[before:]
+		if (step.wantEvent == "") != (len(evts) == 0) || (len(evts) == 1 && evts[0].Type() != step.wantEvent) {
+			t.Fatalf("step %d: events %v, want %q", i, evts, step.wantEvent)
+		}
+	}
+}
+
+func TestHandlerRefusals(t *testing.T) {
+	t.Parallel()
+	user := testenv.User()
+	h, st, id := fake(t, user)
+	tok := testenv.Token(t, user)
+	for _, tc := range []struct {
+		name, path, token, body string
+		status                  int
+	}{
+		{"no token", "/api/" + user + "/tasks/" + id + "/complete", "", "", 401},
+		{"another user's task", "/api/" + user + "x/tasks/" + id + "/complete", testenv.Token(t, user+"x"), "", 404},
+		{"not a task id", "/api/" + user + "/tasks/42/complete", tok, "", 404},
+		{"bad body", "/api/" + user + "/tasks/" + id + "/complete", tok, `{"completed":"yes"}`, 400},
+		{"unknown field", "/api/" + user + "/tasks/" + id + "/complete", tok, `{"done":true}`, 400},
+	} {
+		var body []byte
+		if tc.body != "" {
+			body = []byte(tc.body)
+		}
+		testenv.ErrorCode(t, testenv.Do(t, h, "PATCH", tc.path, tc.token, body), tc.status)
+	}
+	if n := len(st.Events()); n != 1 {
+		t.Fatalf("refused requests queued %d events", n-1)
+	}
+	st.Err = apperr.New(apperr.Unavailable, "database unavailable, try again")
+	testenv.ErrorCode(t, testenv.Do(t, h, "PATCH", "/api/"+user+"/tasks/"+id+"/complete", tok, nil), http.StatusServiceUnavailable)
+}

@@ -1,0 +1,117 @@
+package function
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/todoevents/todo/internal/memstore"
+	"github.com/todoevents/todo/internal/testenv"
+	"github.com/todoevents/todo/shared/app"
+	"github.com/todoevents/todo/shared/apperr"
+	"github.com/todoevents/todo/shared/auth"
+	"github.com/todoevents/todo/shared/events"
+	"github.com/todoevents/todo/shared/httpx"
+	"github.com/todoevents/todo/shared/ratelimit"
+)
+
+// fake is the handler on an in-memory store with a fixed clock.
+func fake(writesPerSecond float64) (http.Handler, *memstore.Store, *int) {
+	st, committed := memstore.New(), 0
+	h := Handler{Tasks: st, Writes: app.Writes{Now: func() time.Time { return time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC) },
+		Guard:     httpx.Guard{Auth: auth.Verifier{Secret: []byte(testenv.Secret)}, Writes: ratelimit.New(writesPerSecond)},
+		Committed: func() { committed++ }}}
+	return httpx.Serve(httpx.Middleware{Log: zerolog.Nop()}, h.Routes()...), st, &committed
+}
+
+func TestHandlerStoresTheTaskWithItsEvent(t *testing.T) {
+	t.Parallel()
+	h, st, committed := fake(0)
+	user := testenv.User()
+	rec := testenv.Do(t, h, "POST", "/api/"+user+"/tasks", testenv.Token(t, user),
+		[]byte(`{"title":"Stretch","recurring_type":"daily","tags":["health"]}`))
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	var got struct {
+		ID        string    `json:"id"`
+		CreatedAt time.Time `json:"created_at"`
+	}
+	testenv.Decode(t, rec, &got)
+	evts := st.Events()
+	if len(evts) != 1 || evts[0].Type() != events.TypeTaskCreated || evts[0].Subject() != got.ID || *committed != 1 {
+		t.Fatalf("events %v, committed %d", evts, *committed)
+	}
+	if !got.CreatedAt.Equal(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)) {
+		t.Fatalf("created at %v, not the handler's clock", got.CreatedAt)
+	}
+}
+
+func TestHandlerRefusesBeforeWriting(t *testing.T) {
+	t.Parallel()
+	h, st, _ := fake(0)
+	user := testenv.User()
+	for _, tc := range []struct {
+		name, path, token, body string
+		status                  int
+	}{
+		{"no token", "/api/" + user + "/tasks", "", `{"title":"a"}`, 401},
+		{"another user's path", "/api/someone/tasks", testenv.Token(t, user), `{"title":"a"}`, 403},
+		{"invalid draft", "/api/" + user + "/tasks", testenv.Token(t, user), `{"title":""}`, 400},
+	} {
+		testenv.ErrorCode(t, testenv.Do(t, h, "POST", tc.path, tc.token, []byte(tc.body)), tc.status)
+	}
+	if n := len(st.Events()); n != 0 {
+		t.Fatalf("refused requests queued %d events", n)
+	}
+}
+
+func TestHandlerRateLimitsWritesPerUser(t *testing.T) {
+	t.Parallel()
+	h, st, _ := fake(1) // bursts of 5
+	busy, calm := testenv.User(), testenv.User()
+	post := func(user, token string) (int, string) {
+		rec := testenv.Do(t, h, "POST", "/api/"+user+"/tasks", token, []byte(`{"title":"a"}`))
+		return rec.Code, rec.Header().Get("Retry-After")
+	}
+	for i := range 5 {
+		if code, _ := post(busy, testenv.Token(t, busy)); code != http.StatusCreated {
+			t.Fatalf("write %d: %d", i+1, code)
+		}
+	}
+	if code, retry := post(busy, testenv.Token(t, busy)); code != http.StatusTooManyRequests || retry != "1" {
+		t.Fatalf("sixth write: %d, Retry-After %q", code, retry)
+	}
+	if n := len(st.Events()); n != 5 {
+		t.Fatalf("%d tasks stored, want 5", n)
+	}
+	if code, _ := post(calm, testenv.Token(t, calm)); code != http.StatusCreated {
+		t.Fatalf("another user was limited: %d", code)
+	}
+	// Authentication comes first: a stranger cannot use up a user's budget.
+	if code, _ := post(busy, ""); code != http.StatusUnauthorized {
+		t.Fatalf("an unauthenticated write: %d", code)
+	}
+}
+
+func TestHandlerTurnsFailuresIntoJSONErrors(t *testing.T) {
+	t.Parallel()
+	user := testenv.User()
+	h, st, _ := fake(0)
+	st.Err = apperr.New(apperr.Unavailable, "database unavailable, try again")
+	rec := testenv.Do(t, h, "POST", "/api/"+user+"/tasks", testenv.Token(t, user), []byte(`{"title":"a"}`))
+	if code, _ := testenv.ErrorCode(t, rec, http.StatusServiceUnavailable); code != "unavailable" || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("database down: %s", rec.Body)
+	}
+	panicking := Handler{Tasks: memstore.New(), Writes: app.Writes{Guard: httpx.Guard{Auth: auth.Verifier{Secret: []byte(testenv.Secret)}},
+		Now: func() time.Time { panic("clock exploded") }}}
+	rec = testenv.Do(t, httpx.Serve(httpx.Middleware{Log: zerolog.Nop()}, panicking.Routes()...), "POST",
+		"/api/"+user+"/tasks", testenv.Token(t, user), []byte(`{"title":"a"}`))
+	testenv.ErrorCode(t, rec, http.StatusInternalServerError)
+	if strings.Contains(rec.Body.String(), "exploded") {
+		t.Fatalf("panic detail leaked: %s", rec.Body)
+	}
+}

@@ -1,0 +1,97 @@
+package function
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/rs/zerolog"
+
+	"github.com/todoevents/todo/internal/memstore"
+	"github.com/todoevents/todo/internal/testenv"
+	"github.com/todoevents/todo/shared/auth"
+	"github.com/todoevents/todo/shared/events"
+	"github.com/todoevents/todo/shared/httpx"
+	"github.com/todoevents/todo/shared/task"
+)
+
+// fake is the handler on an in-memory store holding user's tasks, one per
+// status given, created a second apart.
+func fake(t *testing.T, user string, statuses ...task.Status) (http.Handler, []task.Task) {
+	t.Helper()
+	st := memstore.New()
+	var out []task.Task
+	for i, status := range statuses {
+		title := string(status)
+		tk, err := task.Draft{Title: &title, Status: &status}.Build(uuid.NewString(), user,
+			time.Date(2026, 3, 1, 9, 0, i, 0, time.UTC))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, _ := events.ForTask(events.TypeTaskCreated, "test", tk, tk.CreatedAt)
+		if err := st.CreateTask(context.Background(), tk, e); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, tk)
+	}
+	h := Handler{Tasks: st, Guard: httpx.Guard{Auth: auth.Verifier{Secret: []byte(testenv.Secret)}}}
+	return httpx.Serve(httpx.Middleware{Log: zerolog.Nop()}, h.Routes()...), out
+}
+
+func TestHandlerListsAndReads(t *testing.T) {
+	t.Parallel()
+	user := testenv.User()
+	h, tasks := fake(t, user, task.StatusPending, task.StatusInProgress, task.StatusDone)
+	tok := testenv.Token(t, user)
+	for query, want := range map[string][]string{
+		"":                    {"done", "in_progress", "pending"},
+		"?status=pending":     {"in_progress", "pending"},
+		"?status=completed":   {"done"},
+		"?status=in_progress": {"in_progress"},
+		"?limit=1":            {"done"},
+	} {
+		rec := testenv.Do(t, h, "GET", "/api/"+user+"/tasks"+query, tok, nil)
+		var list []task.Task
+		testenv.Decode(t, rec, &list)
+		if rec.Code != http.StatusOK || len(list) != len(want) {
+			t.Fatalf("%q: %d, %d tasks, want %v", query, rec.Code, len(list), want)
+		}
+		for i, tk := range list {
+			if tk.Title != want[i] {
+				t.Fatalf("%q: task %d is %q, want %v", query, i, tk.Title, want)
+			}
+		}
+	}
+	rec := testenv.Do(t, h, "GET", "/api/"+user+"/tasks/"+tasks[0].ID, tok, nil)
+	var one task.Task
+	testenv.Decode(t, rec, &one)
+	if rec.Code != http.StatusOK || one.ID != tasks[0].ID {
+		t.Fatalf("read one: %d %v", rec.Code, one)
+	}
+}
+
+func TestHandlerRefusals(t *testing.T) {
+	t.Parallel()
+	user := testenv.User()
+	h, tasks := fake(t, user, task.StatusPending)
+	tok := testenv.Token(t, user)
+	for _, tc := range []struct {
+		name, path, token string
+		status            int
+		field             string
+	}{
+		{"no token", "/api/" + user + "/tasks", "", 401, ""},
+		{"another user's list", "/api/someone/tasks", tok, 403, ""},
+		{"another user's task", "/api/x" + user + "/tasks/" + tasks[0].ID, testenv.Token(t, "x"+user), 404, ""},
+		{"unknown status", "/api/" + user + "/tasks?status=archived", tok, 400, "status"},
+		{"limit too large", "/api/" + user + "/tasks?limit=100000", tok, 400, "limit"},
+		{"malformed query", "/api/" + user + "/tasks?%zz", tok, 400, ""},
+	} {
+		_, field := testenv.ErrorCode(t, testenv.Do(t, h, "GET", tc.path, tc.token, nil), tc.status)
+		if field != tc.field {
+			t.Fatalf("%s: field %q, want %q", tc.name, field, tc.field)
+		}
+	}
+}

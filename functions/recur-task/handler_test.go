@@ -1,0 +1,203 @@
+package function
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/rs/zerolog"
+
+	"github.com/todoevents/todo/internal/memstore"
+	"github.com/todoevents/todo/internal/testenv"
+	"github.com/todoevents/todo/shared/app"
+	"github.com/todoevents/todo/shared/apperr"
+	"github.com/todoevents/todo/shared/config"
+	"github.com/todoevents/todo/shared/events"
+	"github.com/todoevents/todo/shared/httpx"
+	"github.com/todoevents/todo/shared/metrics"
+	"github.com/todoevents/todo/shared/ratelimit"
+	"github.com/todoevents/todo/shared/task"
+)
+
+func newRecurrer(st *memstore.Store) *Recurrer {
+	return &Recurrer{Occurrences: st, DeadLetters: st, Log: zerolog.Nop(), Metrics: metrics.New(), Now: app.Now}
+}
+
+func serve(p PushHandler) http.Handler {
+	return httpx.Serve(httpx.Middleware{Log: zerolog.Nop()}, p.Routes()...)
+}
+
+// doneTask stores a daily task of a new user, completed at completedAt,
+// and returns it with its task.completed event.
+func doneTask(t *testing.T, st *memstore.Store, completedAt time.Time) (task.Task, cloudevents.Event) {
+	t.Helper()
+	title, daily := "Run", "daily"
+	tk, err := task.Draft{Title: &title, RecurringType: &daily}.Build(uuid.NewString(), testenv.User(), completedAt.Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, _ := events.ForTask(events.TypeTaskCreated, "test", tk, tk.CreatedAt)
+	if err := st.CreateTask(context.Background(), tk, created); err != nil {
+		t.Fatal(err)
+	}
+	var e cloudevents.Event
+	tk, err = st.UpdateTask(context.Background(), tk.UserID, tk.ID, func(x *task.Task) (*cloudevents.Event, error) {
+		x.SetCompleted(true, completedAt)
+		e, err = events.ForTask(events.TypeTaskCompleted, "test", *x, completedAt)
+		return &e, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tk, e
+}
+
+func structured(t *testing.T, e cloudevents.Event) []byte {
+	t.Helper()
+	b, err := e.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func children(st *memstore.Store, id string) int {
+	n := 0
+	for _, e := range st.Events() {
+		var d events.TaskData
+		if e.Type() == events.TypeTaskCreated && e.DataAs(&d) == nil && d.ParentTaskID != nil && *d.ParentTaskID == id {
+			n++
+		}
+	}
+	return n
+}
+
+func TestPushAuthentication(t *testing.T) {
+	t.Parallel()
+	ce := "application/cloudevents+json"
+	cases := []struct {
+		name, auth, configured, token string
+		headers                       []string
+		want                          int
+	}{
+		{"no token configured refuses everyone", config.PushAuthToken, "", "", nil, http.StatusUnauthorized},
+		{"no token configured refuses a guess", config.PushAuthToken, "", "x", nil, http.StatusUnauthorized},
+		{"missing token", config.PushAuthToken, testenv.AppToken, "", nil, http.StatusUnauthorized},
+		{"wrong bearer", config.PushAuthToken, testenv.AppToken, "wrong-token-wrong-token", nil, http.StatusUnauthorized},
+		{"bearer", config.PushAuthToken, testenv.AppToken, testenv.AppToken, nil, http.StatusOK},
+		{"dapr-api-token", config.PushAuthToken, testenv.AppToken, "", []string{"dapr-api-token", testenv.AppToken}, http.StatusOK},
+		{"PUSH_AUTH=none opens it", config.PushAuthNone, "", "", nil, http.StatusOK},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			st := memstore.New()
+			h := serve(PushHandler{Recurrer: newRecurrer(st), Auth: tc.auth, Token: tc.configured})
+			tk, e := doneTask(t, st, app.Now())
+			rec := testenv.Do(t, h, "POST", "/", tc.token, structured(t, e), append([]string{"Content-Type", ce}, tc.headers...)...)
+			if rec.Code != tc.want {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.want, rec.Body)
+			}
+			if want := map[bool]int{true: 1, false: 0}[tc.want == http.StatusOK]; children(st, tk.ID) != want {
+				t.Fatalf("%d occurrences, want %d", children(st, tk.ID), want)
+			}
+		})
+	}
+}
+
+func TestPushRateLimitPerClient(t *testing.T) {
+	t.Parallel()
+	h := serve(PushHandler{Recurrer: newRecurrer(memstore.New()), Auth: config.PushAuthToken, Token: testenv.AppToken,
+		Limit: ratelimit.New(1)}) // bursts of 5
+	body := []byte(`{"specversion":"1.0","id":"x","source":"/s","type":"com.todo.task.created","data":{}}`)
+	for i := range 5 {
+		if rec := testenv.Do(t, h, "POST", "/", testenv.AppToken, body, "Content-Type", "application/cloudevents+json"); rec.Code != http.StatusOK {
+			t.Fatalf("push %d: %d %s", i+1, rec.Code, rec.Body)
+		}
+	}
+	rec := testenv.Do(t, h, "POST", "/", "", body, "Content-Type", "application/cloudevents+json")
+	if code, _ := testenv.ErrorCode(t, rec, http.StatusTooManyRequests); code != "rate_limited" || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("over the limit: %s, Retry-After %q", code, rec.Header().Get("Retry-After"))
+	}
+}
+
+// TestPushOutcomes covers every answer a pusher can get, on a fake store.
+func TestPushOutcomes(t *testing.T) {
+	t.Parallel()
+	st := memstore.New()
+	rec := newRecurrer(st)
+	h := serve(PushHandler{Recurrer: rec, Auth: config.PushAuthToken, Token: testenv.AppToken})
+	push := func(body []byte) (int, string) {
+		r := testenv.Do(t, h, "POST", "/", testenv.AppToken, body, "Content-Type", "application/cloudevents+json")
+		return r.Code, strings.TrimSpace(r.Body.String())
+	}
+	done, real := doneTask(t, st, app.Now())
+	forged := real.Clone()
+	forged.SetID(uuid.NewString())
+	d := events.DataOf(events.TypeTaskCompleted, done)
+	year1 := time.Date(1, 1, 1, 0, 0, 1, 0, time.UTC)
+	d.CompletedAt = &year1
+	_ = forged.SetData(cloudevents.ApplicationJSON, d)
+	ghost := forged.Clone()
+	ghost.SetID(uuid.NewString())
+	d.TaskID, d.CompletedAt = uuid.NewString(), done.CompletedAt
+	_ = ghost.SetData(cloudevents.ApplicationJSON, d)
+
+	for _, step := range []struct {
+		name string
+		body []byte
+		code int
+		want string
+	}{
+		{"forged completion time", structured(t, forged), 200, `{"status":"SUCCESS","outcome":"stale"}`},
+		{"task that does not exist", structured(t, ghost), 200, `{"status":"SUCCESS","outcome":"stale"}`},
+		{"the real completion", structured(t, real), 200, `{"status":"SUCCESS","outcome":"created"}`},
+		{"the same event again", structured(t, real), 200, `{"status":"SUCCESS","outcome":"duplicate"}`},
+		{"poison", []byte(`{"specversion":"1.0","id":"w1","type":"x"}`), 200, `"status":"DROP"`},
+		{"not a CloudEvent", []byte(`not an event`), 400, `"invalid"`},
+	} {
+		code, body := push(step.body)
+		if code != step.code || !strings.Contains(body, step.want) {
+			t.Fatalf("%s: %d %s, want %d %s", step.name, code, body, step.code, step.want)
+		}
+	}
+	if n := children(st, done.ID); n != 1 {
+		t.Fatalf("%d occurrences, want 1", n)
+	}
+	evts := st.Events()
+	if last := evts[len(evts)-1]; last.Type() != events.TypeDeadLettered || events.TopicOf(last) != events.TopicDeadLetters ||
+		last.Validate() != nil {
+		t.Fatalf("the poison push was not dead-lettered as a valid event of ours: %v", last)
+	}
+	if got := testutil.ToFloat64(rec.Metrics.EventsProcessed.WithLabelValues("stale")); got != 2 {
+		t.Fatalf("%v stale events counted, want 2", got)
+	}
+	st.Err = apperr.New(apperr.Unavailable, "database unavailable, try again")
+	if code, body := push(structured(t, real)); code != http.StatusServiceUnavailable || !strings.Contains(body, `"RETRY"`) {
+		t.Fatalf("database down: %d %s", code, body)
+	}
+}
+
+func TestReconcilerOnAFakeStore(t *testing.T) {
+	t.Parallel()
+	st := memstore.New()
+	rec := newRecurrer(st)
+	lost, _ := doneTask(t, st, app.Now().Add(-time.Hour))
+	fresh, _ := doneTask(t, st, app.Now())
+	rc := &Reconciler{Completions: st, Recurrer: rec, Log: zerolog.Nop(), Grace: time.Minute, Retention: time.Hour}
+	created, err := rc.Reconcile(context.Background())
+	if err != nil || created != 1 || children(st, lost.ID) != 1 || children(st, fresh.ID) != 0 {
+		t.Fatalf("first pass: created %d (%v); lost %d, fresh %d", created, err, children(st, lost.ID), children(st, fresh.ID))
+	}
+	if created, err := rc.Reconcile(context.Background()); err != nil || created != 0 {
+		t.Fatalf("second pass created %d (%v)", created, err)
+	}
+	if got := testutil.ToFloat64(rec.Metrics.Reconciled); got != 1 {
+		t.Fatalf("reconciled counter %v", got)
+	}
+}

@@ -1,0 +1,217 @@
+package memstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/google/uuid"
+
+	"github.com/todoevents/todo/internal/memstore"
+	"github.com/todoevents/todo/internal/testenv"
+	"github.com/todoevents/todo/shared/apperr"
+	"github.com/todoevents/todo/shared/events"
+	"github.com/todoevents/todo/shared/store"
+	"github.com/todoevents/todo/shared/task"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// impl is every store operation the functions use.
+type impl interface {
+	CreateTask(ctx context.Context, t task.Task, evt cloudevents.Event) error
+	GetTask(ctx context.Context, userID, id string) (task.Task, error)
+	ListTasks(ctx context.Context, userID string, filter store.StatusFilter, limit int) ([]task.Task, error)
+	UpdateTask(ctx context.Context, userID, id string, mutate store.Mutation) (task.Task, error)
+	RecordOccurrence(ctx context.Context, consumer, eventID, userID, parentID string, next store.NextFunc) (store.Outcome, *task.Task, error)
+	UnrecurredCompletions(ctx context.Context, grace time.Duration, limit int) ([]store.Completion, error)
+}
+
+var (
+	_ impl = (*memstore.Store)(nil)
+	_ impl = (*store.Store)(nil)
+)
+
+// TestConformance runs one suite on the in-memory fake and on PostgreSQL.
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	for name, open := range map[string]func(t *testing.T) impl{
+		"memory":     func(*testing.T) impl { return memstore.New() },
+		"postgresql": func(t *testing.T) impl { return testenv.Store(t, testenv.Database(t)) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			for _, tc := range []struct {
+				name string
+				run  func(t *testing.T, s impl)
+			}{
+				{"tasks are the user's own", tasksAreTheUsersOwn},
+				{"lists newest first by status", listsNewestFirstByStatus},
+				{"one next occurrence per task", oneNextOccurrence},
+				{"updates write only when the mutation says so", updates},
+			} {
+				t.Run(tc.name, func(t *testing.T) { tc.run(t, open(t)) })
+			}
+		})
+	}
+}
+
+var ctx = context.Background()
+
+func newTask(user, title string, at time.Time, recurring task.Recurring) task.Task {
+	return task.Task{ID: uuid.NewString(), UserID: user, Title: title, Status: task.StatusPending,
+		Priority: task.PriorityMedium, Timezone: "UTC", RecurringType: recurring, RecurrenceBasis: task.BasisCompletion,
+		Tags: []string{}, CreatedAt: at, UpdatedAt: at}
+}
+
+func create(t *testing.T, s impl, tk task.Task) {
+	t.Helper()
+	e, err := events.ForTask(events.TypeTaskCreated, "test", tk, tk.CreatedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateTask(ctx, tk, e); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func tasksAreTheUsersOwn(t *testing.T, s impl) {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	alice, bob := testenv.User(), testenv.User()
+	tk := newTask(alice, "a", now, task.RecurNone)
+	create(t, s, tk)
+	if got, err := s.GetTask(ctx, alice, tk.ID); err != nil || got.Title != "a" {
+		t.Fatalf("owner reads %v, %v", got, err)
+	}
+	if _, err := s.GetTask(ctx, bob, tk.ID); apperr.CodeOf(err) != apperr.NotFound {
+		t.Fatalf("another user reads: %v", err)
+	}
+	child := newTask(bob, "c", now, task.RecurNone)
+	child.ParentTaskID = &tk.ID
+	e, _ := events.ForTask(events.TypeTaskCreated, "test", child, now)
+	if err := s.CreateTask(ctx, child, e); apperr.CodeOf(err) != apperr.Invalid {
+		t.Fatalf("child of another user's task: %v", err)
+	}
+}
+
+func listsNewestFirstByStatus(t *testing.T, s impl) {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	user := testenv.User()
+	var ids []string
+	for i := range 3 {
+		tk := newTask(user, fmt.Sprint(i), now.Add(time.Duration(i)*time.Second), task.RecurNone)
+		if i == 1 {
+			tk.SetCompleted(true, now)
+		}
+		create(t, s, tk)
+		ids = append(ids, tk.ID)
+	}
+	for filter, want := range map[store.StatusFilter][]string{
+		store.FilterAll: {ids[2], ids[1], ids[0]}, store.FilterOpen: {ids[2], ids[0]}, store.FilterDone: {ids[1]},
+	} {
+		got, err := s.ListTasks(ctx, user, filter, 10)
+		if err != nil || len(got) != len(want) {
+			t.Fatalf("%s: %d tasks, %v; want %d", filter, len(got), err, len(want))
+		}
+		for i := range want {
+			if got[i].ID != want[i] {
+				t.Fatalf("%s: order %v", filter, got)
+			}
+		}
+	}
+	if got, _ := s.ListTasks(ctx, user, store.FilterAll, 1); len(got) != 1 || got[0].ID != ids[2] {
+		t.Fatalf("limit 1: %v", got)
+	}
+}
+
+// complete marks tk done at `at` through UpdateTask.
+func complete(t *testing.T, s impl, tk task.Task, at time.Time) task.Task {
+	t.Helper()
+	done, err := s.UpdateTask(ctx, tk.UserID, tk.ID, func(x *task.Task) (*cloudevents.Event, error) {
+		x.SetCompleted(true, at)
+		e, err := events.ForTask(events.TypeTaskCompleted, "test", *x, at)
+		return &e, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return done
+}
+
+func oneNextOccurrence(t *testing.T, s impl) {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	user := testenv.User()
+	tk := newTask(user, "daily", now.Add(-time.Hour), task.RecurDaily)
+	create(t, s, tk)
+	done := complete(t, s, tk, now.Add(-time.Minute))
+	if got, _ := s.UnrecurredCompletions(ctx, time.Second, 1000); !hasCompletion(got, tk.ID) {
+		t.Fatal("a completion nothing handled is not listed for the reconciler")
+	}
+	next := func(parent task.Task) (*task.Task, *cloudevents.Event, error) {
+		c := newTask(user, "next", now, task.RecurDaily)
+		c.ParentTaskID = &parent.ID
+		e, err := events.ForTask(events.TypeTaskCreated, "test", c, now)
+		return &c, &e, err
+	}
+	stale := func(task.Task) (*task.Task, *cloudevents.Event, error) {
+		return nil, nil, fmt.Errorf("%w: test", store.ErrStale)
+	}
+	steps := []struct {
+		event, user, task string
+		next              store.NextFunc
+		want              store.Outcome
+	}{
+		{"e0", user, tk.ID, stale, store.OutcomeStale},
+		{"e1", user, tk.ID, next, store.OutcomeCreated},
+		{"e1", user, tk.ID, next, store.OutcomeDuplicate},
+		{"e2", user, tk.ID, next, store.OutcomeExists},
+		{"e3", testenv.User(), tk.ID, next, store.OutcomeStale},
+		{"e4", user, uuid.NewString(), next, store.OutcomeStale},
+		{"e0", user, tk.ID, next, store.OutcomeExists}, // a stale event was not recorded as processed
+	}
+	for _, st := range steps {
+		got, _, err := s.RecordOccurrence(ctx, "conformance", st.event, st.user, st.task, st.next)
+		if got != st.want || (got == store.OutcomeStale) != errors.Is(err, store.ErrStale) {
+			t.Fatalf("event %s: %s (%v), want %s", st.event, got, err, st.want)
+		}
+	}
+	if got, _ := s.UnrecurredCompletions(ctx, time.Second, 1000); hasCompletion(got, done.ID) {
+		t.Fatal("a handled completion is still listed for the reconciler")
+	}
+}
+
+func hasCompletion(cs []store.Completion, id string) bool {
+	for _, c := range cs {
+		if c.TaskID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func updates(t *testing.T, s impl) {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	user := testenv.User()
+	tk := newTask(user, "t", now, task.RecurNone)
+	create(t, s, tk)
+	same, err := s.UpdateTask(ctx, user, tk.ID, func(x *task.Task) (*cloudevents.Event, error) {
+		x.Title = "not saved"
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored, _ := s.GetTask(ctx, user, tk.ID); stored.Title != "t" {
+		t.Fatalf("a mutation without an event was saved: %q (returned %q)", stored.Title, same.Title)
+	}
+	if _, err := s.UpdateTask(ctx, testenv.User(), tk.ID, func(*task.Task) (*cloudevents.Event, error) { return nil, nil }); apperr.CodeOf(err) != apperr.NotFound {
+		t.Fatalf("another user's update: %v", err)
+	}
+	done := complete(t, s, tk, now)
+	if stored, _ := s.GetTask(ctx, user, tk.ID); !stored.Completed() || !stored.CompletedAt.Equal(*done.CompletedAt) {
+		t.Fatalf("completion not stored: %+v", stored)
+	}
+}

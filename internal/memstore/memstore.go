@@ -1,0 +1,244 @@
+// Package memstore is an in-memory implementation of the store's task,
+// outbox and processed-event operations, for handler tests that run without
+// PostgreSQL. The conformance suite in this package runs the same checks on
+// it and on the PostgreSQL store, so the fake cannot drift from the real
+// thing.
+package memstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+
+	"github.com/todoevents/todo/shared/apperr"
+	"github.com/todoevents/todo/shared/store"
+	"github.com/todoevents/todo/shared/task"
+)
+
+// Store keeps tasks, queued events and processed event ids in memory.
+type Store struct {
+	mu        sync.Mutex
+	tasks     map[string]task.Task
+	recurred  map[string]bool
+	processed map[string]time.Time // consumer/event id → when
+	events    []cloudevents.Event
+	// Err, when set, is returned by every call (a database that is down).
+	Err error
+}
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{tasks: map[string]task.Task{}, recurred: map[string]bool{}, processed: map[string]time.Time{}}
+}
+
+// Events returns the events queued so far, in order.
+func (s *Store) Events() []cloudevents.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]cloudevents.Event(nil), s.events...)
+}
+
+func (s *Store) get(userID, id string) (task.Task, error) {
+	t, ok := s.tasks[id]
+	if !ok || t.UserID != userID {
+		return task.Task{}, apperr.New(apperr.NotFound, "task %s not found", id)
+	}
+	return t, nil
+}
+
+func (s *Store) hasChild(parentID string) bool {
+	for _, t := range s.tasks {
+		if t.ParentTaskID != nil && *t.ParentTaskID == parentID {
+			return true
+		}
+	}
+	return false
+}
+
+// CreateTask stores t and queues evt.
+func (s *Store) CreateTask(_ context.Context, t task.Task, evt cloudevents.Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Err != nil {
+		return s.Err
+	}
+	if t.ParentTaskID != nil {
+		if _, err := s.get(t.UserID, *t.ParentTaskID); err != nil {
+			return apperr.Field("parent_task_id", "no task %s of this user", *t.ParentTaskID)
+		}
+		if s.hasChild(*t.ParentTaskID) {
+			return apperr.New(apperr.Conflict, "task %s already has a next occurrence", *t.ParentTaskID)
+		}
+	}
+	if _, ok := s.tasks[t.ID]; ok {
+		return apperr.New(apperr.Conflict, "task %s already exists", t.ID)
+	}
+	s.tasks[t.ID] = t
+	s.events = append(s.events, evt)
+	return nil
+}
+
+// GetTask returns task id of userID.
+func (s *Store) GetTask(_ context.Context, userID, id string) (task.Task, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Err != nil {
+		return task.Task{}, s.Err
+	}
+	return s.get(userID, id)
+}
+
+// ListTasks returns userID's tasks, newest first, up to limit.
+func (s *Store) ListTasks(_ context.Context, userID string, filter store.StatusFilter, limit int) ([]task.Task, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Err != nil {
+		return nil, s.Err
+	}
+	out := []task.Task{}
+	for _, t := range s.tasks {
+		if t.UserID != userID || !matches(t, filter) {
+			continue
+		}
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.After(out[j].CreatedAt)
+		}
+		return out[i].ID > out[j].ID
+	})
+	return out[:min(limit, len(out))], nil
+}
+
+func matches(t task.Task, filter store.StatusFilter) bool {
+	switch filter {
+	case store.FilterOpen:
+		return t.Status != task.StatusDone
+	case store.FilterInProgress, store.FilterDone:
+		return string(t.Status) == string(filter)
+	}
+	return true
+}
+
+// UpdateTask applies mutate to task id of userID and, if it produced an
+// event, stores the task and queues the event.
+func (s *Store) UpdateTask(_ context.Context, userID, id string, mutate store.Mutation) (task.Task, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Err != nil {
+		return task.Task{}, s.Err
+	}
+	t, err := s.get(userID, id)
+	if err != nil {
+		return task.Task{}, err
+	}
+	evt, err := mutate(&t)
+	if err != nil {
+		return task.Task{}, err
+	}
+	if evt == nil {
+		return t, nil
+	}
+	if t.Status != task.StatusDone {
+		delete(s.recurred, t.ID)
+	}
+	s.tasks[t.ID] = t
+	s.events = append(s.events, *evt)
+	return t, nil
+}
+
+// RecordOccurrence handles event eventID for consumer once, as the
+// PostgreSQL store does.
+func (s *Store) RecordOccurrence(_ context.Context, consumer, eventID, userID, parentID string, next store.NextFunc) (store.Outcome, *task.Task, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Err != nil {
+		return "", nil, s.Err
+	}
+	key := consumer + "/" + eventID
+	if _, done := s.processed[key]; done {
+		return store.OutcomeDuplicate, nil, nil
+	}
+	parent, err := s.get(userID, parentID)
+	if err != nil {
+		return store.OutcomeStale, nil, fmt.Errorf("%w: no task %s of user %s", store.ErrStale, parentID, userID)
+	}
+	child, evt, err := next(parent)
+	if errors.Is(err, store.ErrStale) {
+		return store.OutcomeStale, nil, err
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	s.processed[key] = time.Now()
+	s.recurred[parentID] = true
+	switch {
+	case child == nil:
+		return store.OutcomeNone, nil, nil
+	case s.hasChild(parentID):
+		return store.OutcomeExists, nil, nil
+	}
+	s.tasks[child.ID] = *child
+	s.events = append(s.events, *evt)
+	return store.OutcomeCreated, child, nil
+}
+
+// Enqueue queues evt.
+func (s *Store) Enqueue(_ context.Context, evt cloudevents.Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Err != nil {
+		return s.Err
+	}
+	if err := evt.Validate(); err != nil {
+		return err
+	}
+	s.events = append(s.events, evt)
+	return nil
+}
+
+// UnrecurredCompletions returns done recurring tasks completed more than
+// grace ago that no event was handled for, oldest first.
+func (s *Store) UnrecurredCompletions(_ context.Context, grace time.Duration, limit int) ([]store.Completion, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Err != nil {
+		return nil, s.Err
+	}
+	var out []store.Completion
+	for _, t := range s.tasks {
+		if t.Completed() && t.Recurs() && !s.recurred[t.ID] && time.Since(*t.CompletedAt) > grace {
+			out = append(out, store.Completion{TaskID: t.ID, UserID: t.UserID, CompletedAt: *t.CompletedAt})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].CompletedAt.Before(out[j].CompletedAt) })
+	return out[:min(limit, len(out))], nil
+}
+
+// PurgeProcessedEvents forgets processed event ids older than retention.
+func (s *Store) PurgeProcessedEvents(_ context.Context, retention time.Duration) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	for k, at := range s.processed {
+		if time.Since(at) > retention {
+			delete(s.processed, k)
+			n++
+		}
+	}
+	return n, s.Err
+}
+
+// Leading runs fn: in one process this store is always the leader.
+func (s *Store) Leading(ctx context.Context, _ int64, fn func(context.Context) error) (bool, error) {
+	if s.Err != nil {
+		return false, s.Err
+	}
+	return true, fn(ctx)
+}
