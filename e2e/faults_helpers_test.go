@@ -191,7 +191,7 @@ func deadLetters(t *testing.T, user string) []dlqRecord {
 	var out []dlqRecord
 	for _, m := range testenv.ReadTopic(t, sys.proxy.Addr(), events.TopicDeadLetters) {
 		if string(m.Key) == user {
-			out = append(out, dlqRecord{key: user, reason: testenv.Header(m, "ce_dlqreason")})
+			out = append(out, dlqRecord{key: user, reason: testenv.Extension(testenv.Event(t, m), events.ExtDeadLetterWhy)})
 		}
 	}
 	return out

@@ -21,13 +21,18 @@ func runMigrations(ctx context.Context, url string) error { return store.Migrate
 
 var client = &http.Client{Timeout: 30 * time.Second}
 
-// call sends a JSON request to a function process.
+// call sends a JSON request to a function process of the shared system.
 func call(fn, method, path, user, body string) (int, []byte, error) {
+	return callURL(sys.api[fn].URL(), method, path, user, body)
+}
+
+// callURL sends a JSON request as user (no token when empty) to base+path.
+func callURL(base, method, path, user, body string) (int, []byte, error) {
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	req, err := http.NewRequest(method, sys.api[fn].URL()+path, rd)
+	req, err := http.NewRequest(method, base+path, rd)
 	if err != nil {
 		return 0, nil, err
 	}

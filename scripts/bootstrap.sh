@@ -2,8 +2,9 @@
 # Installs the system packages `make run` or `make test` need and Go cannot
 # fetch itself, so both work on a fresh machine. As root on Debian/Ubuntu it
 # installs what is missing with apt-get; otherwise it prints what to install
-# and stops before anything runs. PostgreSQL and the Kafka broker's jars are
-# not needed here: the code downloads them (verified) into ~/.cache.
+# and stops before anything runs. For the tests it also builds daprd once
+# (scripts/daprd.sh). PostgreSQL and the Kafka broker's jars are not needed
+# here: the code downloads them (verified) into ~/.cache.
 #
 # usage: scripts/bootstrap.sh run|test
 set -euo pipefail
@@ -49,6 +50,11 @@ if [ ${#packages[@]} -gt 0 ]; then
 		echo "then run the command again." >&2
 		exit 1
 	fi
+fi
+
+# The end-to-end tier runs real Dapr sidecars: build daprd once (cached).
+if [ "$target" = test ]; then
+	bash "$(dirname "$0")/daprd.sh" >/dev/null
 fi
 
 # PostgreSQL refuses to run as root: local clusters run as 'postgres'.

@@ -1,6 +1,7 @@
 package function
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/auth"
+	"github.com/todoevents/todo/shared/events"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -167,5 +169,36 @@ func TestCORSPreflight(t *testing.T) {
 		"Origin", "http://evil.example", "Access-Control-Request-Method", "POST")
 	if rec.Header().Get("Access-Control-Allow-Origin") != "" {
 		t.Fatalf("unknown origin was granted: %v", rec.Header())
+	}
+}
+
+// The rollback switch: with EVENTS_PUBLISH=false tasks are still created
+// and their events wait in the outbox; a process with publishing on sends
+// the backlog.
+func TestEventsWaitInTheOutboxWhilePublishingIsOff(t *testing.T) {
+	t.Parallel()
+	url, brokers := testenv.Database(t), testenv.Broker(t, 1)
+	off := New()
+	if err := off.Start(context.Background(), testenv.Env(url, map[string]string{"KAFKA_BROKERS": brokers, "EVENTS_PUBLISH": "false"})); err != nil {
+		t.Fatal(err)
+	}
+	defer off.Stop(context.Background())
+	user := testenv.User()
+	if rec := testenv.Do(t, off, "POST", "/api/"+user+"/tasks", testenv.Token(t, user), []byte(`{"title":"a"}`)); rec.Code != http.StatusCreated {
+		t.Fatalf("create with publishing off: %d %s", rec.Code, rec.Body)
+	}
+	time.Sleep(300 * time.Millisecond)
+	pending := func() int { return rowCount(t, off, `SELECT count(*) FROM outbox WHERE published_at IS NULL`) }
+	if n := pending(); n != 1 || len(testenv.ReadTopic(t, brokers, events.TopicTaskEvents)) != 0 {
+		t.Fatalf("%d pending rows with publishing off, want 1 and nothing on the topic", n)
+	}
+	on := New()
+	if err := on.Start(context.Background(), testenv.Env(url, map[string]string{"KAFKA_BROKERS": brokers})); err != nil {
+		t.Fatal(err)
+	}
+	defer on.Stop(context.Background())
+	testenv.Eventually(t, "the backlog published once publishing is on", 10*time.Second, func() bool { return pending() == 0 })
+	if n := len(testenv.ReadTopic(t, brokers, events.TopicTaskEvents)); n != 1 {
+		t.Fatalf("%d records, want 1", n)
 	}
 }

@@ -53,5 +53,6 @@ func (f *Function) wire(rt *app.Runtime) []httpx.Route {
 			Partitions: cfg.KafkaPartitions, Handler: rec.Consume, Log: log.With().Str("part", "consumer").Logger(),
 			Retries: rt.Metrics.EventRetries}).Run)
 	}
-	return PushHandler{Recurrer: rec, Auth: cfg.PushAuth, Token: cfg.AppAPIToken, Limit: ratelimit.New(cfg.PushRate)}.Routes()
+	return PushHandler{Recurrer: rec, Auth: cfg.PushAuth, Token: cfg.AppAPIToken, Limit: ratelimit.New(cfg.PushRate),
+		PubSub: cfg.DaprPubSub}.Routes()
 }

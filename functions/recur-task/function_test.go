@@ -123,8 +123,10 @@ func TestPoisonRecordsAreDeadLetteredWithoutBlocking(t *testing.T) {
 		t.Fatalf("%d dead letters, want 4 (a created event is skipped, a completion of an unknown task is stale)", len(dlq))
 	}
 	for _, m := range dlq {
-		if testenv.Header(m, "ce_dlqreason") == "" || testenv.Header(m, "ce_dlqorigin") == "" || string(m.Key) != user ||
-			testenv.Header(m, "ce_type") != events.TypeDeadLettered {
+		e := testenv.Event(t, m)
+		if testenv.Extension(e, events.ExtDeadLetterWhy) == "" || testenv.Extension(e, events.ExtDeadLetterOrigin) == "" ||
+			string(m.Key) != user || e.Type() != events.TypeDeadLettered ||
+			testenv.Header(m, "content-type") != "application/cloudevents+json" {
 			t.Fatalf("dead letter without type, reason, origin or key: %v", m.Headers)
 		}
 	}

@@ -201,3 +201,52 @@ func TestReconcilerOnAFakeStore(t *testing.T) {
 		t.Fatalf("reconciled counter %v", got)
 	}
 }
+
+func TestDaprRoutes(t *testing.T) {
+	t.Parallel()
+	st := memstore.New()
+	h := serve(PushHandler{Recurrer: newRecurrer(st), Auth: config.PushAuthToken, Token: testenv.AppToken, PubSub: "kafka-pubsub"})
+	rec := testenv.Do(t, h, "GET", "/dapr/subscribe", "", nil)
+	var subs []struct {
+		PubSubName, Topic, DeadLetterTopic string
+		Routes                             struct {
+			Rules []struct{ Match, Path string }
+		}
+	}
+	testenv.Decode(t, rec, &subs)
+	if rec.Code != http.StatusOK || len(subs) != 1 || subs[0].PubSubName != "kafka-pubsub" || subs[0].Topic != events.TopicTaskEvents ||
+		subs[0].DeadLetterTopic != events.TopicDeadLetters || len(subs[0].Routes.Rules) != 1 ||
+		subs[0].Routes.Rules[0].Path != "/api/events/task-completed" ||
+		subs[0].Routes.Rules[0].Match != `event.type == "com.todo.task.completed"` {
+		t.Fatalf("subscription: %d %s", rec.Code, rec.Body)
+	}
+	if rec := testenv.Do(t, h, "GET", "/dapr/config", "", nil); rec.Code != http.StatusOK {
+		t.Fatalf("config: %d", rec.Code)
+	}
+	done, e := doneTask(t, st, app.Now())
+	deliver := func(body []byte) string {
+		r := testenv.Do(t, h, "POST", "/api/events/task-completed", "", body, "Content-Type", "application/cloudevents+json",
+			"dapr-api-token", testenv.AppToken)
+		if r.Code != http.StatusOK {
+			t.Fatalf("delivery: %d %s", r.Code, r.Body)
+		}
+		return strings.TrimSpace(r.Body.String())
+	}
+	if got := deliver(structured(t, e)); got != `{"status":"SUCCESS","outcome":"created"}` || children(st, done.ID) != 1 {
+		t.Fatalf("completion through Dapr: %s", got)
+	}
+	before := len(st.Events())
+	// Dapr dead-letters a DROPped event itself, without the reason: the
+	// route answers SUCCESS once it has dead-lettered the event, so there
+	// is exactly one dead letter, with the reason.
+	if got := deliver([]byte(`{"specversion":"1.0","id":"p1","source":"/x","type":"com.todo.task.completed","data":{}}`)); !strings.Contains(got, `"status":"SUCCESS","outcome":"dead-lettered"`) {
+		t.Fatalf("poison through Dapr: %s", got)
+	}
+	if evts := st.Events()[before:]; len(evts) != 1 || evts[0].Type() != events.TypeDeadLettered {
+		t.Fatalf("dead letters: %v", evts)
+	}
+	if r := testenv.Do(t, h, "POST", "/api/events/task-completed", "", structured(t, e), "Content-Type", "application/cloudevents+json",
+		"dapr-api-token", "wrong-token-wrong-token"); r.Code != http.StatusUnauthorized {
+		t.Fatalf("wrong app token: %d", r.Code)
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/todoevents/todo/shared/apperr"
 	"github.com/todoevents/todo/shared/config"
+	"github.com/todoevents/todo/shared/dapr"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/httpx"
 )
@@ -26,6 +27,9 @@ type PushHandler struct {
 	Token string
 	// Limit is the per-client push rate limit (nil: none).
 	Limit httpx.Limiter
+	// PubSub is the Dapr pub/sub component the programmatic subscription
+	// names.
+	PubSub string
 }
 
 // pushReply is the body push platforms read: Dapr acts on status
@@ -36,16 +40,41 @@ type pushReply struct {
 	Error   string `json:"error,omitempty"`
 }
 
-// Routes are the function's HTTP API.
+// Routes are the function's HTTP API: POST / (Knative and other pushers),
+// and for Dapr its route, its programmatic subscription and its app
+// configuration.
 func (p PushHandler) Routes() []httpx.Route {
-	return []httpx.Route{{Method: http.MethodPost, Pattern: "/", Handler: p.receive}}
+	return []httpx.Route{
+		{Method: http.MethodPost, Pattern: "/{$}", Handler: p.receive(false)},
+		{Method: http.MethodPost, Pattern: dapr.Route, Handler: p.receive(true)},
+		{Method: http.MethodGet, Pattern: "/dapr/subscribe", Handler: p.subscribe},
+		{Method: http.MethodGet, Pattern: "/dapr/config", Handler: p.daprConfig},
+	}
+}
+
+func (p PushHandler) subscribe(w http.ResponseWriter, _ *http.Request) error {
+	httpx.WriteJSON(w, http.StatusOK, []dapr.Subscription{dapr.CompletedSubscription(p.PubSub)})
+	return nil
+}
+
+// daprConfig is the app configuration Dapr asks for at start: nothing to
+// add to the defaults.
+func (p PushHandler) daprConfig(w http.ResponseWriter, _ *http.Request) error {
+	httpx.WriteJSON(w, http.StatusOK, struct{}{})
+	return nil
 }
 
 // receive handles one pushed event. The pusher must present the app token.
-// Success, duplicates and stale events answer 200 SUCCESS; poison events
-// are dead-lettered and answer 200 DROP; transient failures answer 503
-// RETRY so the platform redelivers.
-func (p PushHandler) receive(w http.ResponseWriter, r *http.Request) error {
+// Success, duplicates and stale events answer 200 SUCCESS; transient
+// failures answer 503 RETRY so the platform redelivers. Poison events are
+// dead-lettered (with the reason) and answer 200 DROP, except to Dapr,
+// which dead-letters a DROPped event a second time without the reason: it
+// gets SUCCESS with outcome dead-lettered, so there is one dead letter.
+func (p PushHandler) receive(toDapr bool) httpx.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error { return p.handle(w, r, toDapr) }
+}
+
+func (p PushHandler) handle(w http.ResponseWriter, r *http.Request, toDapr bool) error {
 	if p.Limit != nil {
 		ok, wait := p.Limit.Allow(clientOf(r))
 		if err := httpx.Limit(w, ok, wait); err != nil {
@@ -72,6 +101,10 @@ func (p PushHandler) receive(w http.ResponseWriter, r *http.Request) error {
 		if dlErr := p.Recurrer.DeadLetter(r.Context(), pushedInput(r, *e, err), pushedKey(*e)); dlErr != nil {
 			w.Header().Set("Retry-After", "1")
 			httpx.WriteJSON(w, http.StatusServiceUnavailable, pushReply{Status: "RETRY", Error: "could not dead-letter the event"})
+			return nil
+		}
+		if toDapr {
+			httpx.WriteJSON(w, http.StatusOK, pushReply{Status: "SUCCESS", Outcome: "dead-lettered", Error: err.Error()})
 			return nil
 		}
 		httpx.WriteJSON(w, http.StatusOK, pushReply{Status: "DROP", Error: err.Error()})

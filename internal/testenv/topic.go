@@ -1,10 +1,14 @@
 package testenv
 
 import (
+	"context"
 	"strings"
 	"testing"
 
 	"github.com/IBM/sarama"
+	kafka_sarama "github.com/cloudevents/sdk-go/protocol/kafka_sarama/v2"
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/binding"
 
 	"github.com/todoevents/todo/shared/kafka"
 )
@@ -83,4 +87,20 @@ func CommittedOffsets(tb testing.TB, brokers, group string) int64 {
 		}
 	}
 	return sum
+}
+
+// Event decodes record m as a CloudEvent (structured or binary mode).
+func Event(tb testing.TB, m *sarama.ConsumerMessage) cloudevents.Event {
+	tb.Helper()
+	e, err := binding.ToEvent(context.Background(), kafka_sarama.NewMessageFromConsumerMessage(m))
+	if err != nil {
+		tb.Fatalf("record %s/%d/%d is not a CloudEvent: %v", m.Topic, m.Partition, m.Offset, err)
+	}
+	return *e
+}
+
+// Extension returns e's extension name as a string ("" when absent).
+func Extension(e cloudevents.Event, name string) string {
+	v, _ := e.Extensions()[name].(string)
+	return v
 }

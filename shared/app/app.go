@@ -6,6 +6,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/todoevents/todo/shared/auth"
 	"github.com/todoevents/todo/shared/config"
+	"github.com/todoevents/todo/shared/dapr"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/httpx"
 	"github.com/todoevents/todo/shared/kafka"
@@ -74,16 +76,29 @@ func Open(ctx context.Context, name string, env map[string]string, needs config.
 
 func (rt *Runtime) startRelay() {
 	cfg := rt.Config
-	if len(cfg.KafkaBrokers) == 0 || !cfg.RelayEnabled {
-		rt.Log.Warn().Msg("outbox relay off here (no KAFKA_BROKERS or OUTBOX_RELAY=false): events stay in the outbox for another relay")
+	var pub outbox.Publisher
+	switch {
+	case !cfg.Publish:
+		rt.Log.Warn().Msg("EVENTS_PUBLISH=false: events stay in the outbox, no next occurrences are created until it is true again")
 		return
+	case !cfg.RelayEnabled:
+		rt.Log.Info().Msg("outbox relay off here (OUTBOX_RELAY=false): events are left for another relay")
+		return
+	case cfg.Transport == config.TransportDapr:
+		pub = &dapr.Publisher{BaseURL: fmt.Sprintf("http://127.0.0.1:%d", cfg.DaprHTTPPort), PubSub: cfg.DaprPubSub,
+			Token: cfg.DaprAPIToken}
+	case len(cfg.KafkaBrokers) == 0:
+		rt.Log.Warn().Msg("no KAFKA_BROKERS: events stay in the outbox until a relay with brokers runs")
+		return
+	default:
+		// Connecting waits for the first publish, so the function starts
+		// (and keeps queueing events) while the brokers are down.
+		rt.publisher = kafka.LazyPublisher(cfg.KafkaBrokers, rt.Name, cfg.KafkaPartitions,
+			events.TopicTaskEvents, events.TopicDeadLetters)
+		pub = rt.publisher
 	}
-	// Connecting waits for the first publish, so the function starts (and
-	// keeps queueing events) while the brokers are down.
-	rt.publisher = kafka.LazyPublisher(cfg.KafkaBrokers, rt.Name, cfg.KafkaPartitions,
-		events.TopicTaskEvents, events.TopicDeadLetters)
-	rt.relay = &outbox.Relay{Pool: rt.Store.Pool, Publisher: rt.publisher,
-		Log: rt.Log.With().Str("part", "relay").Logger(), Retention: cfg.OutboxRetention,
+	rt.relay = &outbox.Relay{Pool: rt.Store.Pool, Publisher: pub,
+		Log: rt.Log.With().Str("part", "relay").Str("transport", cfg.Transport).Logger(), Retention: cfg.OutboxRetention,
 		Published: rt.Metrics.OutboxPublished, Failed: rt.Metrics.OutboxPublishFailures}
 	rt.Go(rt.relay.Run)
 }

@@ -29,7 +29,14 @@ var Variables = []string{
 	"OUTBOX_RELAY", "OUTBOX_RETENTION", "APP_API_TOKEN", "PUSH_AUTH", "RATE_LIMIT_PER_USER",
 	"RATE_LIMIT_PUSH_PER_CLIENT", "RECONCILE_EVERY", "RECONCILE_GRACE", "PROCESSED_EVENTS_RETENTION",
 	"HTTP_READ_TIMEOUT", "HTTP_WRITE_TIMEOUT", "HTTP_IDLE_TIMEOUT", "HTTP_HEADER_TIMEOUT", "HTTP_MAX_HEADER_BYTES",
+	"EVENTS_TRANSPORT", "EVENTS_PUBLISH", "DAPR_HTTP_PORT", "DAPR_PUBSUB", "DAPR_API_TOKEN",
 }
+
+// Event transports (EVENTS_TRANSPORT).
+const (
+	TransportKafka = "kafka" // the relay produces to Kafka itself
+	TransportDapr  = "dapr"  // the relay publishes through the Dapr sidecar
+)
 
 // Config is every setting a function may use.
 type Config struct {
@@ -45,6 +52,15 @@ type Config struct {
 	RelayEnabled    bool
 	Consume         bool
 	OutboxRetention time.Duration
+
+	// Transport is TransportKafka or TransportDapr; Publish false is the
+	// rollback switch: events stay in the outbox until it is true again.
+	Transport string
+	Publish   bool
+	// The Dapr sidecar: its HTTP port, pub/sub component and API token.
+	DaprHTTPPort int
+	DaprPubSub   string
+	DaprAPIToken string
 
 	// AppAPIToken authenticates pushed events; PushAuth is PushAuthToken or
 	// PushAuthNone.
@@ -142,7 +158,12 @@ func Load(env map[string]string, needs Needs) (Config, error) {
 		AppAPIToken:   l.get("APP_API_TOKEN", ""),
 		PushAuth:      l.get("PUSH_AUTH", PushAuthToken),
 		KafkaBrokers:  ParseList(l.get("KAFKA_BROKERS", "")),
+		Transport:     l.get("EVENTS_TRANSPORT", TransportKafka),
+		DaprPubSub:    l.get("DAPR_PUBSUB", "kafka-pubsub"),
+		DaprAPIToken:  l.get("DAPR_API_TOKEN", ""),
 	}
+	c.Publish = l.bool("EVENTS_PUBLISH", "true")
+	c.DaprHTTPPort = l.int("DAPR_HTTP_PORT", "3500", 1, 65535)
 	c.DBMaxConns = int32(l.int("DB_MAX_CONNS", "10", 1, 1000))
 	c.KafkaPartitions = int32(l.int("KAFKA_PARTITIONS", "3", 1, 1000))
 	c.RelayEnabled = l.bool("OUTBOX_RELAY", "true")
@@ -164,6 +185,9 @@ func Load(env map[string]string, needs Needs) (Config, error) {
 	}
 	if c.AppAPIToken != "" && len(c.AppAPIToken) < MinSecretLen {
 		l.fail("APP_API_TOKEN must be at least %d characters", MinSecretLen)
+	}
+	if c.Transport != TransportKafka && c.Transport != TransportDapr {
+		l.fail("EVENTS_TRANSPORT: %q is not %s or %s", c.Transport, TransportKafka, TransportDapr)
 	}
 	if c.PushAuth != PushAuthToken && c.PushAuth != PushAuthNone {
 		l.fail("PUSH_AUTH: %q is not %s or %s", c.PushAuth, PushAuthToken, PushAuthNone)

@@ -1,5 +1,5 @@
 // Package kafka is the Kafka adapter: a CloudEvents publisher over
-// kafka_sarama (binary mode, ce_ headers, key = partitionkey), an in-order
+// kafka_sarama (structured mode, key = partitionkey), an in-order
 // consumer-group runner that marks offsets only after the work committed, and
 // topic set-up.
 package kafka

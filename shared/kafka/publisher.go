@@ -11,8 +11,11 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 )
 
-// Publisher sends CloudEvents to Kafka topics in binary content mode through
-// kafka_sarama; the record key is the event's partitionkey extension.
+// Publisher sends CloudEvents to Kafka topics in structured content mode
+// through kafka_sarama (the record value is the whole event as JSON, header
+// content-type: application/cloudevents+json), which every consumer reads:
+// recur-task's, Dapr's Kafka subscriber and Knative's KafkaSource. The
+// record key is the event's partitionkey extension.
 type Publisher struct {
 	brokers    []string
 	clientID   string
@@ -66,7 +69,7 @@ func (p *Publisher) Publish(ctx context.Context, topic string, e event.Event) er
 	if err != nil {
 		return err
 	}
-	return markRefused(sender.Send(ctx, binding.ToMessage(&e)))
+	return markRefused(sender.Send(binding.WithForceStructured(ctx), binding.ToMessage(&e)))
 }
 
 // PublishRaw sends a record as is (used to dead-letter records that are not

@@ -129,7 +129,7 @@ func TestSeveralRelaysPublishEachRowOnceInOrder(t *testing.T) {
 	}
 	lastSeq := map[string]int64{}
 	for _, m := range records {
-		id := testenv.Header(m, "ce_id")
+		id := testenv.Event(t, m).ID()
 		seen[id]++
 		key := string(m.Key)
 		if seqOf[id] < lastSeq[key] {
@@ -249,7 +249,7 @@ func TestRowsThatCanNeverBePublishedAreSetAside(t *testing.T) {
 	testenv.Eventually(t, "the rows behind published", 30*time.Second, func() bool { return r.pending(t) == 0 })
 	published := map[string]bool{}
 	for _, m := range testenv.ReadTopic(t, r.brokers, events.TopicTaskEvents) {
-		published[testenv.Header(m, "ce_id")] = true
+		published[testenv.Event(t, m).ID()] = true
 	}
 	for _, id := range append(first, last...) {
 		if !published[id] {
