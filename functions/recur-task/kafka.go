@@ -6,17 +6,16 @@ import (
 	"fmt"
 
 	"github.com/IBM/sarama"
-	kafka_sarama "github.com/cloudevents/sdk-go/protocol/kafka_sarama/v2"
-	"github.com/cloudevents/sdk-go/v2/binding"
 
 	"github.com/todoevents/todo/shared/events"
+	"github.com/todoevents/todo/shared/kafka"
 )
 
 // Consume handles one Kafka record: nil once its effects are committed or
 // it was dead-lettered (through the outbox, like pushed poison), an error
 // (retried by the consumer) otherwise.
 func (r *Recurrer) Consume(ctx context.Context, msg *sarama.ConsumerMessage) error {
-	e, err := binding.ToEvent(ctx, kafka_sarama.NewMessageFromConsumerMessage(msg))
+	e, err := kafka.DecodeRecord(ctx, msg)
 	if err != nil {
 		return r.deadLetterRecord(ctx, msg, fmt.Sprintf("not a CloudEvent: %v", err))
 	}

@@ -6,9 +6,7 @@ import (
 	"testing"
 
 	"github.com/IBM/sarama"
-	kafka_sarama "github.com/cloudevents/sdk-go/protocol/kafka_sarama/v2"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
-	"github.com/cloudevents/sdk-go/v2/binding"
 
 	"github.com/todoevents/todo/shared/kafka"
 )
@@ -89,10 +87,10 @@ func CommittedOffsets(tb testing.TB, brokers, group string) int64 {
 	return sum
 }
 
-// Event decodes record m as a CloudEvent (structured or binary mode).
+// Event decodes record m as a CloudEvent (as recur-task does).
 func Event(tb testing.TB, m *sarama.ConsumerMessage) cloudevents.Event {
 	tb.Helper()
-	e, err := binding.ToEvent(context.Background(), kafka_sarama.NewMessageFromConsumerMessage(m))
+	e, err := kafka.DecodeRecord(context.Background(), m)
 	if err != nil {
 		tb.Fatalf("record %s/%d/%d is not a CloudEvent: %v", m.Topic, m.Partition, m.Offset, err)
 	}

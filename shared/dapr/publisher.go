@@ -18,7 +18,7 @@ import (
 )
 
 // Publisher posts CloudEvents to a Dapr sidecar:
-// POST {BaseURL}/v1.0/publish/{PubSub}/{topic}?metadata.partitionKey={user},
+// POST {BaseURL}/v1.0/publish/{PubSub}/{topic}?metadata.partitionKey={user}&metadata.content-type=...,
 // as application/cloudevents+json so Dapr keeps the event's own id and
 // type instead of wrapping it.
 type Publisher struct {
@@ -37,8 +37,11 @@ func (p *Publisher) Publish(ctx context.Context, topic string, e cloudevents.Eve
 		return refused{fmt.Errorf("encode event %s: %w", e.ID(), err)}
 	}
 	key, _ := e.Extensions()[events.ExtPartitionKey].(string)
-	target := fmt.Sprintf("%s/v1.0/publish/%s/%s?metadata.partitionKey=%s", p.BaseURL, url.PathEscape(p.PubSub),
-		url.PathEscape(topic), url.QueryEscape(key))
+	// Dapr's Kafka component turns publish metadata into record headers:
+	// content-type marks the record as a structured CloudEvent for every
+	// consumer, partitionKey becomes the key.
+	q := url.Values{"metadata.partitionKey": {key}, "metadata.content-type": {"application/cloudevents+json"}}
+	target := fmt.Sprintf("%s/v1.0/publish/%s/%s?%s", p.BaseURL, url.PathEscape(p.PubSub), url.PathEscape(topic), q.Encode())
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		return err

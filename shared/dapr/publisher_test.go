@@ -16,12 +16,13 @@ import (
 func TestPublisherPostsStructuredEventsToTheSidecar(t *testing.T) {
 	t.Parallel()
 	var got struct {
-		path, key, contentType, token string
-		body                          []byte
+		path, key, contentType, token, header string
+		body                                  []byte
 	}
 	status := http.StatusNoContent
 	sidecar := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got.path, got.key = r.URL.Path, r.URL.Query().Get("metadata.partitionKey")
+		got.header = r.URL.Query().Get("metadata.content-type")
 		got.contentType, got.token = r.Header.Get("Content-Type"), r.Header.Get("dapr-api-token")
 		got.body, _ = io.ReadAll(r.Body)
 		w.WriteHeader(status)
@@ -41,7 +42,7 @@ func TestPublisherPostsStructuredEventsToTheSidecar(t *testing.T) {
 		t.Fatalf("body %s: %v", got.body, err)
 	}
 	if got.path != "/v1.0/publish/kafka-pubsub/task-events" || got.key != "user 1" ||
-		got.contentType != "application/cloudevents+json" || got.token != "tok" {
+		got.contentType != "application/cloudevents+json" || got.token != "tok" || got.header != "application/cloudevents+json" {
 		t.Fatalf("request: %+v", got)
 	}
 	var perm interface{ Permanent() bool }
