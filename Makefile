@@ -6,7 +6,7 @@ TOOLS := $(HOME)/.cache/todo-tools
 STATICCHECK := $(TOOLS)/staticcheck
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: all build bootstrap run migrate test e2e fuzz unit lint fmt tools clean
+.PHONY: all build bootstrap run run-dapr migrate test e2e fuzz unit lint fmt tools clean
 
 all: build
 
@@ -25,6 +25,13 @@ run:
 	@bash scripts/bootstrap.sh run
 	$(GO) build -o bin/todo ./cmd/todo
 	./bin/todo run
+
+## run-dapr: the same, every function behind its own real daprd (built once, cached under ~/.cache)
+run-dapr:
+	@bash scripts/bootstrap.sh run
+	@bash scripts/daprd.sh >/dev/null
+	$(GO) build -o bin/todo ./cmd/todo
+	./bin/todo run-dapr
 
 ## migrate: apply migrations to $$DATABASE_URL
 migrate:

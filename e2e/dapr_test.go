@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/todoevents/todo/e2e/harness"
+	"github.com/todoevents/todo/internal/daprd"
 	"github.com/todoevents/todo/internal/pgcluster"
 	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/events"
@@ -25,27 +26,13 @@ import (
 	"github.com/todoevents/todo/shared/task"
 )
 
-// daprResources copies config/dapr/ (the committed component and
-// resiliency policy) into dir with the test broker's address.
+// daprResources copies config/dapr/ (the committed component,
+// subscription and resiliency policy) into dir with the test broker.
 func daprResources(t *testing.T, dir string) string {
 	t.Helper()
 	out := filepath.Join(dir, "dapr-resources")
-	if err := os.MkdirAll(out, 0o755); err != nil {
+	if err := daprd.Resources(filepath.Join("..", "config", "dapr"), out, sys.kafka.Addr()); err != nil {
 		t.Fatal(err)
-	}
-	files, _ := filepath.Glob(filepath.Join("..", "config", "dapr", "*.yaml"))
-	if len(files) < 2 {
-		t.Fatalf("config/dapr holds %v", files)
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b = []byte(strings.ReplaceAll(string(b), `"localhost:9092"`, `"`+sys.kafka.Addr()+`"`))
-		if err := os.WriteFile(filepath.Join(out, filepath.Base(f)), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
 	}
 	return out
 }
@@ -55,24 +42,29 @@ type daprApp struct {
 	fn, bin, resources string
 	env                map[string]string
 	app                *harness.Proc
-	dapr               *harness.Daprd
+	dapr               *daprd.Sidecar
 }
 
-// restartSidecar starts the app's daprd again on the same ports.
-func (a *daprApp) restartSidecar(t *testing.T) {
+// startSidecar starts (or restarts) the app's daprd, on the same ports.
+func (a *daprApp) startSidecar(t *testing.T, ports daprd.Ports) {
 	t.Helper()
-	d, err := harness.StartDaprd(a.bin, a.fn, a.app.Port, a.dapr.Ports, a.resources,
-		map[string]string{"APP_API_TOKEN": a.env["APP_API_TOKEN"]}, sys.dir)
+	log, err := os.OpenFile(filepath.Join(sys.dir, a.fn+"-daprd.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(d.Proc.Stop)
+	t.Cleanup(func() { log.Close() })
+	d, err := daprd.Start(daprd.Options{Bin: a.bin, AppID: a.fn, AppPort: a.app.Port, Ports: ports,
+		Resources: a.resources, AppToken: a.env["APP_API_TOKEN"], Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Stop)
 	a.dapr = d
 }
 
 func startDaprApp(t *testing.T, bin, fn, resources string, env map[string]string) *daprApp {
 	t.Helper()
-	ports, err := harness.NewDaprPorts()
+	ports, err := daprd.NewPorts()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,12 +74,9 @@ func startDaprApp(t *testing.T, bin, fn, resources string, env map[string]string
 		t.Fatal(err)
 	}
 	t.Cleanup(app.Stop)
-	d, err := harness.StartDaprd(bin, fn, app.Port, ports, resources, map[string]string{"APP_API_TOKEN": env["APP_API_TOKEN"]}, sys.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(d.Proc.Stop)
-	return &daprApp{fn: fn, bin: bin, resources: resources, env: env, app: app, dapr: d}
+	a := &daprApp{fn: fn, bin: bin, resources: resources, env: env, app: app}
+	a.startSidecar(t, ports)
+	return a
 }
 
 // requestsAnswered reads from p's metrics how many requests to route were
@@ -147,10 +136,10 @@ func completionEvents(t *testing.T, db *pgxpool.Pool, ids []string) []cloudevent
 
 // publishThroughDapr publishes e to task-events through the sidecar d, as
 // the relay does.
-func publishThroughDapr(t *testing.T, d *harness.Daprd, e cloudevents.Event) {
+func publishThroughDapr(t *testing.T, d *daprd.Sidecar, e cloudevents.Event) {
 	t.Helper()
 	body, _ := e.MarshalJSON()
-	req, _ := http.NewRequest("POST", d.Proc.URL()+"/v1.0/publish/kafka-pubsub/task-events?metadata.partitionKey="+
+	req, _ := http.NewRequest("POST", d.Ports.URL()+"/v1.0/publish/kafka-pubsub/task-events?metadata.partitionKey="+
 		url.QueryEscape(testenv.Extension(e, events.ExtPartitionKey))+"&metadata.content-type=application%2Fcloudevents%2Bjson",
 		bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/cloudevents+json")
@@ -167,7 +156,7 @@ func publishThroughDapr(t *testing.T, d *harness.Daprd, e cloudevents.Event) {
 // On a database of its own, so the shared system's relays do not publish
 // its outbox.
 func TestDaprPath(t *testing.T) {
-	bin, err := harness.DaprdBinary()
+	bin, err := daprd.Binary()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,15 +226,15 @@ func TestDaprPath(t *testing.T) {
 	// The sidecars down (any process's relay may publish the outbox, so
 	// both): every completion still answers 200 and its event waits in the
 	// outbox; the sidecars back, all are delivered.
-	complete.dapr.Proc.Stop()
-	recur.dapr.Proc.Stop()
+	complete.dapr.Stop()
+	recur.dapr.Stop()
 	whileDown := completeAll(20)
 	time.Sleep(time.Second)
 	if n := testenv.Count(t, db, `SELECT count(*) FROM tasks WHERE parent_task_id = ANY($1)`, whileDown); n != 0 {
 		t.Fatalf("%d occurrences with the sidecars down", n)
 	}
-	recur.restartSidecar(t)
-	complete.restartSidecar(t)
+	recur.startSidecar(t, recur.dapr.Ports)
+	complete.startSidecar(t, complete.dapr.Ports)
 	tookBack := exactlyOne("occurrences after the sidecars came back", whileDown)
 
 	// The database down while Dapr delivers: recur-task answers RETRY, the
@@ -261,7 +250,7 @@ func TestDaprPath(t *testing.T) {
 			sys.pg, _ = pgcluster.Start(context.Background(), pgcluster.Options{Dir: dir, Port: port})
 		}
 	}()
-	complete.restartSidecar(t)
+	complete.startSidecar(t, complete.dapr.Ports)
 	for _, e := range evts {
 		publishThroughDapr(t, complete.dapr, e)
 	}
@@ -279,7 +268,7 @@ func TestDaprPath(t *testing.T) {
 	// A poison event published through the sidecar: one dead letter, with
 	// the reason, written by recur-task; none copied by daprd.
 	poisonID := "poison-" + uuid.NewString()
-	pub, _ := http.NewRequest("POST", complete.dapr.Proc.URL()+"/v1.0/publish/kafka-pubsub/task-events?metadata.partitionKey="+user,
+	pub, _ := http.NewRequest("POST", complete.dapr.Ports.URL()+"/v1.0/publish/kafka-pubsub/task-events?metadata.partitionKey="+user,
 		strings.NewReader(`{"specversion":"1.0","id":"`+poisonID+`","source":"/e2e","type":"com.todo.task.completed","datacontenttype":"application/json","data":{"task_id":"x"}}`))
 	pub.Header.Set("Content-Type", "application/cloudevents+json")
 	if resp, err := client.Do(pub); err != nil || resp.StatusCode/100 != 2 {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/todoevents/todo/internal/daprd"
 	"github.com/todoevents/todo/internal/stack"
 	"github.com/todoevents/todo/shared/auth"
 	"github.com/todoevents/todo/shared/config"
@@ -21,8 +22,9 @@ import (
 
 // run starts the whole system and serves it until ctx ends. Its state
 // (the PostgreSQL cluster, its password, the broker's log) lives under
-// .data/ and is kept across runs.
-func run(ctx context.Context, out io.Writer) error {
+// .data/ and is kept across runs. withDapr puts every function behind its
+// own daprd (built once from the Go module proxy).
+func run(ctx context.Context, out io.Writer, withDapr bool) error {
 	env := server.Environ()
 	setDefault(env, "PORT", "8080")
 	setDefault(env, "CORS_ORIGINS", "http://localhost:3000")
@@ -45,7 +47,13 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	defer pgLog.Close()
-	s, err := stack.Start(ctx, stack.Options{Env: env, DataDir: ".data", PGLog: pgLog})
+	opts := stack.Options{Env: env, DataDir: ".data", PGLog: pgLog}
+	if withDapr {
+		if opts.Dapr, err = daprOptions(out); err != nil {
+			return err
+		}
+	}
+	s, err := stack.Start(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -58,11 +66,29 @@ func run(ctx context.Context, out io.Writer) error {
 	for _, note := range s.Notes {
 		fmt.Fprintln(out, "note:", note)
 	}
+	for _, sc := range s.Sidecars() {
+		fmt.Fprintf(out, "  %-13s on 127.0.0.1:%d behind daprd (HTTP %s)\n", sc.Function, sc.AppPort, sc.Ports.URL())
+	}
 	<-ctx.Done()
 	fmt.Fprintln(out, "\nshutting down...")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// daprOptions finds (or builds) daprd and sends the sidecars' logs to
+// .data/daprd.log.
+func daprOptions(out io.Writer) (*stack.DaprOptions, error) {
+	fmt.Fprintln(out, "finding daprd (the first time it is built from the Go module proxy: 5 to 20 minutes)...")
+	bin, err := daprd.Binary()
+	if err != nil {
+		return nil, err
+	}
+	log, err := os.OpenFile(filepath.Join(".data", "daprd.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	return &stack.DaprOptions{Bin: bin, Config: filepath.Join("config", "dapr"), WorkDir: ".data", Log: log}, nil
 }
 
 func openPGLog() (*os.File, error) {

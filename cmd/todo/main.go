@@ -1,4 +1,5 @@
-// Command todo runs the whole system locally (todo run), applies migrations
+// Command todo runs the whole system locally (todo run, or todo run-dapr
+// behind real Dapr sidecars), applies migrations
 // (todo migrate up|down) and signs tokens for testing (todo token USER).
 package main
 
@@ -13,6 +14,8 @@ import (
 const usage = `usage:
   todo run              start PostgreSQL (unless DATABASE_URL), a Kafka-protocol broker
                         (unless KAFKA_BROKERS), every function, and the API on $PORT (8080)
+  todo run-dapr         the same, every function behind its own daprd (publishing and
+                        subscribing through the sidecars; run from the repository root)
   todo migrate [up|down] apply (or revert all) migrations on DATABASE_URL
   todo token USER       print a bearer token for USER signed with AUTH_JWT_SECRET`
 
@@ -31,7 +34,9 @@ func dispatch(ctx context.Context, args []string) error {
 	}
 	switch args[0] {
 	case "run":
-		return run(ctx, os.Stdout)
+		return run(ctx, os.Stdout, false)
+	case "run-dapr":
+		return run(ctx, os.Stdout, true)
 	case "migrate":
 		return migrate(ctx, args[1:])
 	case "token":

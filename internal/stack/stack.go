@@ -40,6 +40,10 @@ type Options struct {
 	PGLog *os.File
 	// Partitions of the embedded broker's topics.
 	Partitions int32
+	// Dapr, when set, puts every function behind a real daprd: events are
+	// published through the sidecars and delivered to recur-task by its
+	// sidecar.
+	Dapr *DaprOptions
 }
 
 // Stack is the running system.
@@ -52,6 +56,7 @@ type Stack struct {
 	Notes []string
 
 	functions []server.Function
+	sidecars  []*sidecar
 	tempPG    bool
 }
 
@@ -95,12 +100,32 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		}
 		s.Env["KAFKA_BROKERS"] = strings.Join(s.Broker.ListenAddrs(), ",")
 	}
-	create, complete, read, recur := createtask.New(), completetask.New(), readtasks.New(), recurtask.New()
-	for _, fn := range []server.Function{create, complete, read, recur} {
-		if err := fn.Start(ctx, s.Env); err != nil {
+	var resources string
+	if opts.Dapr != nil {
+		if resources, err = opts.Dapr.prepare(s.Env["KAFKA_BROKERS"], opts.Partitions); err != nil {
 			return nil, err
 		}
-		s.functions = append(s.functions, fn)
+	}
+	create, complete, read, recur := createtask.New(), completetask.New(), readtasks.New(), recurtask.New()
+	for _, fn := range []struct {
+		name string
+		fn   server.Function
+	}{{createtask.Name, create}, {completetask.Name, complete}, {readtasks.Name, read}, {recurtask.Name, recur}} {
+		if opts.Dapr == nil {
+			if err := fn.fn.Start(ctx, s.Env); err != nil {
+				return nil, err
+			}
+			s.functions = append(s.functions, fn.fn)
+			continue
+		}
+		sc, err := opts.Dapr.start(ctx, fn.name, fn.fn, s.Env, resources)
+		if sc != nil {
+			s.functions = append(s.functions, fn.fn)
+			s.sidecars = append(s.sidecars, sc)
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	s.Handler = s.gateway([]routed{create, complete, read}, recur, read.Runtime().Wrap)
 	return s, nil
@@ -149,6 +174,9 @@ func (s *Stack) Ready(ctx context.Context) (bool, error) {
 
 // Close stops the functions, the broker and the embedded database.
 func (s *Stack) Close() {
+	for _, sc := range s.sidecars {
+		sc.stop()
+	}
 	for i := len(s.functions) - 1; i >= 0; i-- {
 		_ = s.functions[i].Stop(context.Background()) // Stop only releases resources
 	}

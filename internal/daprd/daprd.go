@@ -1,0 +1,148 @@
+// Package daprd builds (once, cached) and runs real Dapr sidecars for the
+// development command and the end-to-end tier.
+package daprd
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/todoevents/todo/internal/pgcluster"
+)
+
+// Binary returns the daprd binary scripts/daprd.sh builds once into
+// ~/.cache (building it when missing, 5 to 20 minutes), or $DAPRD.
+func Binary() (string, error) {
+	if bin := os.Getenv("DAPRD"); bin != "" {
+		return bin, nil
+	}
+	_, self, _, _ := runtime.Caller(0)
+	script := filepath.Join(filepath.Dir(self), "..", "..", "scripts", "daprd.sh")
+	var out, errOut bytes.Buffer
+	cmd := exec.Command("bash", script)
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("build daprd: %w\n%s", err, errOut.String())
+	}
+	return strings.TrimSpace(out.String()), nil
+}
+
+// Ports are a sidecar's ports, chosen before its app starts (the app needs
+// the HTTP port to publish).
+type Ports struct{ HTTP, GRPC, Internal, Metrics int }
+
+// NewPorts picks free loopback ports.
+func NewPorts() (Ports, error) {
+	var p Ports
+	for _, port := range []*int{&p.HTTP, &p.GRPC, &p.Internal, &p.Metrics} {
+		var err error
+		if *port, err = pgcluster.FreePort(); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+// URL is the sidecar's HTTP API.
+func (p Ports) URL() string { return fmt.Sprintf("http://127.0.0.1:%d", p.HTTP) }
+
+// Sidecar is a running daprd.
+type Sidecar struct {
+	Ports Ports
+	cmd   *exec.Cmd
+	done  chan struct{}
+}
+
+// Options describe a sidecar.
+type Options struct {
+	Bin, AppID string
+	AppPort    int
+	Ports      Ports
+	// Resources is the directory of components and policies.
+	Resources string
+	// AppToken is the app API token daprd sends its app (APP_API_TOKEN).
+	AppToken string
+	Log      io.Writer
+}
+
+// Start runs daprd and waits until it is healthy.
+func Start(o Options) (*Sidecar, error) {
+	cmd := exec.Command(o.Bin, "--app-id", o.AppID, "--app-port", strconv.Itoa(o.AppPort), "--app-protocol", "http",
+		"--dapr-http-port", strconv.Itoa(o.Ports.HTTP), "--dapr-grpc-port", strconv.Itoa(o.Ports.GRPC),
+		"--dapr-internal-grpc-port", strconv.Itoa(o.Ports.Internal), "--metrics-port", strconv.Itoa(o.Ports.Metrics),
+		"--resources-path", o.Resources, "--log-level", "info")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "APP_API_TOKEN=" + o.AppToken}
+	cmd.Stdout, cmd.Stderr = o.Log, o.Log
+	cmd.SysProcAttr = procAttr()
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &Sidecar{Ports: o.Ports, cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(s.done) }()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		select {
+		case <-s.done:
+			return nil, fmt.Errorf("daprd of %s exited during start-up", o.AppID)
+		default:
+		}
+		if resp, err := http.Get(o.Ports.URL() + "/v1.0/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode/100 == 2 {
+				return s, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			s.Kill()
+			return nil, fmt.Errorf("daprd of %s not healthy after 90s", o.AppID)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Stop sends SIGTERM and waits for daprd to exit.
+func (s *Sidecar) Stop() {
+	_ = s.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		s.Kill()
+	}
+}
+
+// Kill ends daprd at once.
+func (s *Sidecar) Kill() {
+	_ = s.cmd.Process.Kill()
+	<-s.done
+}
+
+// Resources writes the files of dir (components, subscriptions, policies)
+// into out with the Kafka brokers put in place of localhost:9092.
+func Resources(dir, out, brokers string) error {
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil || len(files) == 0 {
+		return fmt.Errorf("no Dapr resources in %s", dir)
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		b = []byte(strings.ReplaceAll(string(b), `"localhost:9092"`, `"`+brokers+`"`))
+		if err := os.WriteFile(filepath.Join(out, filepath.Base(f)), b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
