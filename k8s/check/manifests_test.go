@@ -1,0 +1,288 @@
+// Package check decodes every manifest in k8s/ and config/dapr/ strictly
+// (an unknown field is an error) into the upstream Go types (k8s.io/api,
+// Dapr's pkg/apis) and cross-checks what they reference: namespaces,
+// secrets, config maps, app ids, pub/sub components, topics, routes and
+// consumer groups. It is a module of its own, so these types stay out of
+// the functions' dependencies.
+package check
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	componentsv1alpha1 "github.com/dapr/dapr/pkg/apis/components/v1alpha1"
+	resiliencyv1alpha1 "github.com/dapr/dapr/pkg/apis/resiliency/v1alpha1"
+	subscriptionsv2alpha1 "github.com/dapr/dapr/pkg/apis/subscriptions/v2alpha1"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// doc is one YAML document of a manifest file.
+type doc struct {
+	file string
+	meta struct {
+		metav1.TypeMeta   `json:",inline"`
+		metav1.ObjectMeta `json:"metadata"`
+	}
+	raw []byte
+}
+
+func (d doc) String() string { return fmt.Sprintf("%s: %s %s", d.file, d.meta.Kind, d.meta.Name) }
+
+func load(t *testing.T, patterns ...string) []doc {
+	t.Helper()
+	var out []doc
+	for _, p := range patterns {
+		files, _ := filepath.Glob(filepath.Join("..", "..", p))
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, part := range strings.Split(string(b), "\n---\n") {
+				d := doc{file: f, raw: []byte(part)}
+				if err := yaml.Unmarshal(d.raw, &d.meta); err != nil {
+					t.Fatalf("%s: %v", f, err)
+				}
+				if d.meta.Kind != "" {
+					out = append(out, d)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// objects holds the decoded manifests by kind.
+type objects struct {
+	namespaces    map[string]bool
+	secrets       map[string]corev1.Secret
+	configMaps    map[string]corev1.ConfigMap
+	deployments   []appsv1.Deployment
+	statefulSets  []appsv1.StatefulSet
+	jobs          []batchv1.Job
+	components    []componentsv1alpha1.Component
+	subscriptions []subscriptionsv2alpha1.Subscription
+	resiliencies  []resiliencyv1alpha1.Resiliency
+}
+
+// decode strictly decodes every document of a kind it knows; Knative's
+// kinds are checked by a real API server elsewhere.
+func decode(t *testing.T, docs []doc) objects {
+	t.Helper()
+	o := objects{namespaces: map[string]bool{}, secrets: map[string]corev1.Secret{}, configMaps: map[string]corev1.ConfigMap{}}
+	strict := func(d doc, v any) {
+		t.Helper()
+		if err := yaml.UnmarshalStrict(d.raw, v); err != nil {
+			t.Errorf("%v: %v", d, err)
+		}
+	}
+	for _, d := range docs {
+		switch d.meta.APIVersion + " " + d.meta.Kind {
+		case "v1 Namespace":
+			var v corev1.Namespace
+			strict(d, &v)
+			o.namespaces[v.Name] = true
+		case "v1 Secret":
+			var v corev1.Secret
+			strict(d, &v)
+			o.secrets[v.Namespace+"/"+v.Name] = v
+		case "v1 ConfigMap":
+			var v corev1.ConfigMap
+			strict(d, &v)
+			o.configMaps[v.Namespace+"/"+v.Name] = v
+		case "v1 Service":
+			var v corev1.Service
+			strict(d, &v)
+		case "apps/v1 Deployment":
+			var v appsv1.Deployment
+			strict(d, &v)
+			o.deployments = append(o.deployments, v)
+		case "apps/v1 StatefulSet":
+			var v appsv1.StatefulSet
+			strict(d, &v)
+			o.statefulSets = append(o.statefulSets, v)
+		case "batch/v1 Job":
+			var v batchv1.Job
+			strict(d, &v)
+			o.jobs = append(o.jobs, v)
+		case "dapr.io/v1alpha1 Component":
+			var v componentsv1alpha1.Component
+			strict(d, &v)
+			o.components = append(o.components, v)
+		case "dapr.io/v2alpha1 Subscription":
+			var v subscriptionsv2alpha1.Subscription
+			strict(d, &v)
+			o.subscriptions = append(o.subscriptions, v)
+		case "dapr.io/v1alpha1 Resiliency":
+			var v resiliencyv1alpha1.Resiliency
+			strict(d, &v)
+			o.resiliencies = append(o.resiliencies, v)
+		case "serving.knative.dev/v1 Service", "sources.knative.dev/v1beta1 KafkaSource":
+		default:
+			t.Errorf("%v: kind not checked here", d)
+		}
+	}
+	return o
+}
+
+func metadataValue(c componentsv1alpha1.Component, name string) string {
+	for _, m := range c.Spec.Metadata {
+		if m.Name == name {
+			return m.Value.String()
+		}
+	}
+	return ""
+}
+
+func TestKubernetesManifests(t *testing.T) {
+	t.Parallel()
+	docs := load(t, "k8s/*.yaml", "k8s/*/*.yaml", "k8s/*/*/*.yaml")
+	o := decode(t, docs)
+	for _, d := range docs {
+		if ns := d.meta.Namespace; ns != "" && !o.namespaces[ns] {
+			t.Errorf("%v: namespace %q is not created by any manifest", d, ns)
+		}
+	}
+	// Every secret and config map a pod uses exists, with the key.
+	var pods []corev1.PodTemplateSpec
+	appIDs := map[string]corev1.PodTemplateSpec{}
+	for _, d := range o.deployments {
+		pods = append(pods, d.Spec.Template)
+		if id := d.Spec.Template.Annotations["dapr.io/app-id"]; id != "" {
+			appIDs[id] = d.Spec.Template
+			if d.Spec.Template.Annotations["dapr.io/enabled"] != "true" {
+				t.Errorf("deployment %s: an app id without dapr.io/enabled", d.Name)
+			}
+		}
+	}
+	for _, s := range o.statefulSets {
+		pods = append(pods, s.Spec.Template)
+	}
+	for _, j := range o.jobs {
+		pods = append(pods, j.Spec.Template)
+	}
+	for i, p := range pods {
+		ns := "todo"
+		if len(p.Labels) > 0 && p.Labels["app"] == "redpanda" {
+			ns = "kafka"
+		}
+		for _, c := range p.Spec.Containers {
+			for _, e := range c.Env {
+				if ref := e.ValueFrom; ref != nil && ref.SecretKeyRef != nil {
+					s, ok := o.secrets[ns+"/"+ref.SecretKeyRef.Name]
+					if _, has := s.StringData[ref.SecretKeyRef.Key]; !ok || !has {
+						t.Errorf("pod %d, %s: secret %s/%s key %s does not exist", i, c.Name, ns, ref.SecretKeyRef.Name, ref.SecretKeyRef.Key)
+					}
+				}
+			}
+			for _, from := range c.EnvFrom {
+				if from.ConfigMapRef != nil {
+					if _, ok := o.configMaps[ns+"/"+from.ConfigMapRef.Name]; !ok {
+						t.Errorf("pod %d, %s: config map %s does not exist", i, c.Name, from.ConfigMapRef.Name)
+					}
+				}
+			}
+		}
+		if secret := p.Annotations["dapr.io/app-token-secret"]; secret != "" {
+			if _, ok := o.secrets[ns+"/"+secret].StringData["token"]; !ok {
+				t.Errorf("pod %d: app token secret %s has no key token", i, secret)
+			}
+		}
+	}
+	for _, want := range []string{"create-task", "complete-task", "read-tasks", "recur-task"} {
+		if _, ok := appIDs[want]; !ok {
+			t.Errorf("no Dapr-enabled deployment of %s", want)
+		}
+	}
+	checkDapr(t, o, appIDs)
+}
+
+// checkDapr cross-checks the Dapr resources against the apps.
+func checkDapr(t *testing.T, o objects, appIDs map[string]corev1.PodTemplateSpec) {
+	t.Helper()
+	components := map[string]componentsv1alpha1.Component{}
+	for _, c := range o.components {
+		components[c.Name] = c
+		for _, s := range c.Scopes {
+			if _, ok := appIDs[s]; !ok {
+				t.Errorf("component %s scoped to unknown app %s", c.Name, s)
+			}
+		}
+	}
+	pubsub := o.configMaps["todo/todo-dapr"].Data["DAPR_PUBSUB"]
+	if _, ok := components[pubsub]; !ok {
+		t.Errorf("DAPR_PUBSUB %q names no component", pubsub)
+	}
+	for _, s := range o.subscriptions {
+		if _, ok := components[s.Spec.Pubsubname]; !ok {
+			t.Errorf("subscription %s: pub/sub %s does not exist", s.Name, s.Spec.Pubsubname)
+		}
+		if s.Spec.Topic != "task-events" || s.Spec.DeadLetterTopic != "task-events-dlq" || len(s.Spec.Routes.Rules) != 1 ||
+			s.Spec.Routes.Rules[0].Path != "/api/events/task-completed" {
+			t.Errorf("subscription %s: %+v", s.Name, s.Spec)
+		}
+		for _, sc := range s.Scopes {
+			if _, ok := appIDs[sc]; !ok {
+				t.Errorf("subscription %s scoped to unknown app %s", s.Name, sc)
+			}
+		}
+	}
+	if len(o.resiliencies) == 0 {
+		t.Error("no resiliency policy: daprd would dead-letter at the first RETRY")
+	}
+	for _, r := range o.resiliencies {
+		for name := range r.Spec.Targets.Components {
+			if _, ok := components[name]; !ok {
+				t.Errorf("resiliency %s targets unknown component %s", r.Name, name)
+			}
+		}
+	}
+	// The two recur-task modes never share a consumer group.
+	plainGroup := "recur-task"
+	for _, d := range o.deployments {
+		if d.Spec.Template.Annotations["dapr.io/enabled"] == "true" {
+			continue
+		}
+		for _, c := range d.Spec.Template.Spec.Containers {
+			for _, e := range c.Env {
+				if e.Name == "KAFKA_CONSUMER_GROUP" {
+					plainGroup = e.Value
+				}
+			}
+		}
+	}
+	if g := metadataValue(components[pubsub], "consumerGroup"); g == "" || g == plainGroup {
+		t.Errorf("Dapr's consumer group %q must differ from recur-task's consumer-group mode (%q)", g, plainGroup)
+	}
+}
+
+// TestSelfHostedDaprResources checks config/dapr/ the same way and that it
+// says what k8s/dapr/ says.
+func TestSelfHostedDaprResources(t *testing.T) {
+	t.Parallel()
+	local := decode(t, load(t, "config/dapr/*.yaml"))
+	cluster := decode(t, load(t, "k8s/dapr/*.yaml", "k8s/dapr/*/*.yaml"))
+	if len(local.components) != 1 || len(local.subscriptions) != 1 || len(local.resiliencies) != 1 {
+		t.Fatalf("config/dapr: %d components, %d subscriptions, %d resiliency policies; want one each",
+			len(local.components), len(local.subscriptions), len(local.resiliencies))
+	}
+	lc, cc := local.components[0], cluster.components[0]
+	if lc.Name != cc.Name || metadataValue(lc, "consumerGroup") != metadataValue(cc, "consumerGroup") {
+		t.Errorf("config/dapr and k8s/dapr disagree on the component: %s/%s vs %s/%s", lc.Name,
+			metadataValue(lc, "consumerGroup"), cc.Name, metadataValue(cc, "consumerGroup"))
+	}
+	if ls, cs := local.subscriptions[0].Spec, cluster.subscriptions[0].Spec; !reflect.DeepEqual(ls, cs) {
+		t.Errorf("the subscriptions differ:\n%+v\n%+v", ls, cs)
+	}
+	if lr, cr := local.resiliencies[0].Spec, cluster.resiliencies[0].Spec; !reflect.DeepEqual(lr, cr) {
+		t.Errorf("the resiliency policies differ")
+	}
+}
