@@ -19,7 +19,6 @@ import (
 
 	"github.com/todoevents/todo/e2e/harness"
 	"github.com/todoevents/todo/internal/daprd"
-	"github.com/todoevents/todo/internal/pgcluster"
 	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/kafka"
@@ -242,23 +241,12 @@ func TestDaprPath(t *testing.T) {
 	// completion gets its occurrence once the database is back.
 	done := doneWithoutEvents(t, db, user, 10)
 	evts := completionEvents(t, db, done) // published by hand while the database is down
-	dir, port := sys.pg.Dir, sys.pg.Port
-	sys.pg.Stop()
-	restarted := false
-	defer func() {
-		if !restarted {
-			sys.pg, _ = pgcluster.Start(context.Background(), pgcluster.Options{Dir: dir, Port: port})
-		}
-	}()
-	complete.startSidecar(t, complete.dapr.Ports)
+	startDatabase := stopDatabase(t)
 	for _, e := range evts {
 		publishThroughDapr(t, complete.dapr, e)
 	}
 	time.Sleep(10 * time.Second)
-	if sys.pg, err = pgcluster.Start(context.Background(), pgcluster.Options{Dir: dir, Port: port}); err != nil {
-		t.Fatal(err)
-	}
-	restarted = true
+	startDatabase()
 	tookDB := exactlyOne("occurrences after the database came back", done)
 	retries := requestsAnswered(t, recur.app, "POST /api/events/task-completed", "503")
 	if retries == 0 {

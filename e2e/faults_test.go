@@ -9,8 +9,6 @@ import (
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
-
-	"github.com/todoevents/todo/internal/pgcluster"
 )
 
 func TestBrokerDown(t *testing.T) {
@@ -99,14 +97,7 @@ func TestDatabaseDown(t *testing.T) {
 	before := waitCaughtUp(t, group)
 	retriesBefore := recurMetric(t, "todo_events_retries_total")
 
-	dir, port := sys.pg.Dir, sys.pg.Port
-	sys.pg.Stop()
-	restarted := false
-	defer func() {
-		if !restarted {
-			sys.pg, _ = pgcluster.Start(context.Background(), pgcluster.Options{Dir: dir, Port: port})
-		}
-	}()
+	startDatabase := stopDatabase(t)
 	publishAll(t, pub, evts, 1)
 	// The HTTP functions answer 503 JSON quickly instead of hanging.
 	for _, c := range []struct{ fn, method, path, body string }{
@@ -130,11 +121,7 @@ func TestDatabaseDown(t *testing.T) {
 	if retries == 0 {
 		t.Fatal("recur-task did not retry while the database was down")
 	}
-	var err error
-	if sys.pg, err = pgcluster.Start(context.Background(), pgcluster.Options{Dir: dir, Port: port}); err != nil {
-		t.Fatal(err)
-	}
-	restarted = true
+	startDatabase()
 	took := waitChildren(t, ids(items), 2*time.Minute)
 	report(t, "database stopped while %d events arrived: offsets not committed, %.0f retries with backoff; database started: %d next occurrences, 0 duplicates, 0 lost (%.1fs)",
 		len(evts), retries, len(items), took.Seconds())

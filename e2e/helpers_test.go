@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/todoevents/todo/internal/pgcluster"
 	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/auth"
 	"github.com/todoevents/todo/shared/store"
@@ -151,4 +152,26 @@ func waitChildren(t *testing.T, parents []string, timeout time.Duration) time.Du
 		t.Fatalf("%d duplicate next occurrences", doubled)
 	}
 	return time.Since(start)
+}
+
+// stopDatabase stops the system's PostgreSQL and returns the function that
+// starts it again on the same data and port (run at the end of the test if
+// the test did not).
+func stopDatabase(t *testing.T) (start func()) {
+	t.Helper()
+	dir, port := sys.pg.Dir, sys.pg.Port
+	sys.pg.Stop()
+	started := false
+	start = func() {
+		if started {
+			return
+		}
+		started = true
+		var err error
+		if sys.pg, err = pgcluster.Start(context.Background(), pgcluster.Options{Dir: dir, Port: port}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(start)
+	return start
 }

@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/todoevents/todo/internal/child"
 	"github.com/todoevents/todo/internal/maven"
 	"github.com/todoevents/todo/internal/pgcluster"
 	"github.com/todoevents/todo/shared/kafka"
@@ -148,7 +149,7 @@ func (k *Kafka) props() string { return filepath.Join(k.Dir, "server.properties"
 func (k *Kafka) java(main string, args ...string) *exec.Cmd {
 	cmd := exec.Command("java", append([]string{"-Xms256m", "-Xmx768m", "-XX:+UseSerialGC",
 		"-Dlog4j2.level=WARN", "-cp", filepath.Join(k.libs, "*"), main}, args...)...)
-	cmd.SysProcAttr = childProcAttr(true)
+	cmd.SysProcAttr = child.Attr(true)
 	return cmd
 }
 

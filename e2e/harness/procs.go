@@ -2,15 +2,14 @@ package harness
 
 import (
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"syscall"
 	"time"
 
+	"github.com/todoevents/todo/internal/child"
 	"github.com/todoevents/todo/internal/pgcluster"
 )
 
@@ -34,8 +33,7 @@ func Build(dir string) error {
 // Proc is one running function binary.
 type Proc struct {
 	Port int
-	cmd  *exec.Cmd
-	done chan struct{}
+	*child.Process
 }
 
 // StartProc runs binary bin with env (PORT is chosen here), logging to
@@ -55,49 +53,18 @@ func StartProc(bin, label string, env map[string]string, logDir string) (*Proc, 
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = childProcAttr(false)
-	if err := cmd.Start(); err != nil {
+	cmd.SysProcAttr = child.Attr(false)
+	proc, err := child.Start(cmd, func() { log.Close() })
+	if err != nil {
 		log.Close()
 		return nil, err
 	}
-	p := &Proc{Port: port, cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); log.Close(); close(p.done) }()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case <-p.done:
-			return nil, fmt.Errorf("%s exited during start-up; see %s.log", label, label)
-		default:
-		}
-		if resp, err := http.Get(p.URL() + "/health/readiness"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p, nil
-			}
-		}
-		if time.Now().After(deadline) {
-			p.Kill()
-			return nil, fmt.Errorf("%s not ready after 60s", label)
-		}
-		time.Sleep(50 * time.Millisecond)
+	p := &Proc{Port: port, Process: proc}
+	if err := proc.WaitReady(p.URL()+"/health/readiness", 60*time.Second); err != nil {
+		return nil, fmt.Errorf("%s: %w; see %s.log", label, err, label)
 	}
+	return p, nil
 }
 
 // URL is the process's base URL.
 func (p *Proc) URL() string { return fmt.Sprintf("http://127.0.0.1:%d", p.Port) }
-
-// Stop sends SIGTERM and waits for a graceful exit.
-func (p *Proc) Stop() {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		p.Kill()
-	}
-}
-
-// Kill ends the process at once (SIGKILL), as a crash would.
-func (p *Proc) Kill() {
-	_ = p.cmd.Process.Kill()
-	<-p.done
-}

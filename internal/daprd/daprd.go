@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/todoevents/todo/internal/child"
 	"github.com/todoevents/todo/internal/pgcluster"
 )
 
@@ -57,8 +57,7 @@ func (p Ports) URL() string { return fmt.Sprintf("http://127.0.0.1:%d", p.HTTP) 
 // Sidecar is a running daprd.
 type Sidecar struct {
 	Ports Ports
-	cmd   *exec.Cmd
-	done  chan struct{}
+	*child.Process
 }
 
 // Options describe a sidecar.
@@ -81,47 +80,15 @@ func Start(o Options) (*Sidecar, error) {
 		"--resources-path", o.Resources, "--log-level", "info")
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "APP_API_TOKEN=" + o.AppToken}
 	cmd.Stdout, cmd.Stderr = o.Log, o.Log
-	cmd.SysProcAttr = procAttr()
-	if err := cmd.Start(); err != nil {
+	cmd.SysProcAttr = child.Attr(false)
+	proc, err := child.Start(cmd, nil)
+	if err != nil {
 		return nil, err
 	}
-	s := &Sidecar{Ports: o.Ports, cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(s.done) }()
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		select {
-		case <-s.done:
-			return nil, fmt.Errorf("daprd of %s exited during start-up", o.AppID)
-		default:
-		}
-		if resp, err := http.Get(o.Ports.URL() + "/v1.0/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode/100 == 2 {
-				return s, nil
-			}
-		}
-		if time.Now().After(deadline) {
-			s.Kill()
-			return nil, fmt.Errorf("daprd of %s not healthy after 90s", o.AppID)
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := proc.WaitReady(o.Ports.URL()+"/v1.0/healthz", 90*time.Second); err != nil {
+		return nil, fmt.Errorf("daprd of %s: %w", o.AppID, err)
 	}
-}
-
-// Stop sends SIGTERM and waits for daprd to exit.
-func (s *Sidecar) Stop() {
-	_ = s.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-s.done:
-	case <-time.After(30 * time.Second):
-		s.Kill()
-	}
-}
-
-// Kill ends daprd at once.
-func (s *Sidecar) Kill() {
-	_ = s.cmd.Process.Kill()
-	<-s.done
+	return &Sidecar{Ports: o.Ports, Process: proc}, nil
 }
 
 // Resources writes the files of dir (components, subscriptions, policies)
