@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/todoevents/todo/shared/app"
 	"github.com/todoevents/todo/shared/apperr"
@@ -57,7 +58,11 @@ func (h Handler) Routes() []httpx.Route {
 	}
 }
 
-// filters maps ?status= values to store filters. "pending" is what the
+// queryParams are the list's parameters; any other is an error, never
+// silently ignored.
+var queryParams = map[string]bool{"status": true, "limit": true}
+
+// filters maps ?status= values (any letter case) to store filters. "pending" is what the
 // frontend sends for open tasks, so it includes in_progress ones.
 var filters = map[string]store.StatusFilter{
 	"": store.FilterAll, "all": store.FilterAll,
@@ -75,7 +80,12 @@ func (h Handler) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return apperr.New(apperr.Invalid, "malformed query string")
 	}
-	filter, ok := filters[q.Get("status")]
+	for name := range q {
+		if !queryParams[name] {
+			return apperr.Field(name, "unknown query parameter (known: status, limit)")
+		}
+	}
+	filter, ok := filters[strings.ToLower(strings.TrimSpace(q.Get("status")))]
 	if !ok {
 		return apperr.Field("status", "must be one of all, pending, in_progress, completed, done")
 	}

@@ -51,6 +51,7 @@ func TestHandlerListsAndReads(t *testing.T) {
 		"?status=completed":   {"done"},
 		"?status=in_progress": {"in_progress"},
 		"?limit=1":            {"done"},
+		"?status=Completed":   {"done"},
 	} {
 		rec := testenv.Do(t, h, "GET", "/api/"+user+"/tasks"+query, tok, nil)
 		var list []task.Task
@@ -88,6 +89,7 @@ func TestHandlerRefusals(t *testing.T) {
 		{"unknown status", "/api/" + user + "/tasks?status=archived", tok, 400, "status"},
 		{"limit too large", "/api/" + user + "/tasks?limit=100000", tok, 400, "limit"},
 		{"malformed query", "/api/" + user + "/tasks?%zz", tok, 400, ""},
+		{"unknown parameter", "/api/" + user + "/tasks?sort_by=title", tok, 400, "sort_by"},
 	} {
 		_, field := testenv.ErrorCode(t, testenv.Do(t, h, "GET", tc.path, tc.token, nil), tc.status)
 		if field != tc.field {

@@ -79,13 +79,25 @@ func (d Draft) description(t *Task) error {
 	return nil
 }
 
+// enum reads an enum value as clients send it: any letter case, spaces
+// around it ignored. Responses keep the one canonical spelling.
+func enum(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// statusAliases are the other names clients use for a status.
+var statusAliases = map[string]Status{"completed": StatusDone, "complete": StatusDone, "in-progress": StatusInProgress,
+	"inprogress": StatusInProgress, "todo": StatusPending}
+
 func (d Draft) status(t *Task) error {
 	if d.Status != nil {
-		switch *d.Status {
+		s := Status(enum(string(*d.Status)))
+		if alias, ok := statusAliases[string(s)]; ok {
+			s = alias
+		}
+		switch s {
 		case StatusPending, StatusInProgress, StatusDone:
-			t.Status = *d.Status
+			t.Status = s
 		default:
-			return apperr.Field("status", "must be one of pending, in_progress, done")
+			return apperr.Field("status", "must be one of pending, in_progress, done (or completed)")
 		}
 	}
 	if d.Completed != nil {
@@ -107,9 +119,9 @@ func (d Draft) priority(t *Task) error {
 	if d.Priority == nil {
 		return nil
 	}
-	switch *d.Priority {
+	switch p := Priority(enum(string(*d.Priority))); p {
 	case PriorityLow, PriorityMedium, PriorityHigh:
-		t.Priority = *d.Priority
+		t.Priority = p
 		return nil
 	}
 	return apperr.Field("priority", "must be one of low, medium, high")
@@ -150,7 +162,7 @@ func (d Draft) timezone(t *Task) error {
 
 func (d Draft) recurrence(t *Task) error {
 	if d.RecurringType != nil && *d.RecurringType != "" {
-		switch r := Recurring(*d.RecurringType); r {
+		switch r := Recurring(enum(*d.RecurringType)); r {
 		case RecurNone, RecurDaily, RecurWeekly, RecurMonthly, RecurYearly:
 			t.RecurringType = r
 		default:
@@ -158,9 +170,9 @@ func (d Draft) recurrence(t *Task) error {
 		}
 	}
 	if d.RecurrenceBasis != nil {
-		switch *d.RecurrenceBasis {
+		switch b := Basis(enum(string(*d.RecurrenceBasis))); b {
 		case BasisCompletion, BasisSchedule:
-			t.RecurrenceBasis = *d.RecurrenceBasis
+			t.RecurrenceBasis = b
 		default:
 			return apperr.Field("recurrence_basis", "must be completion or schedule")
 		}

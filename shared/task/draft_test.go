@@ -66,7 +66,7 @@ func TestBuildRejects(t *testing.T) {
 	}{
 		"no title":          {Draft{}, "title"},
 		"year out of range": {Draft{Title: str("a"), DueDate: str("0001-01-01")}, "due_date"},
-		"uppercase basis":   {Draft{Title: str("a"), RecurringType: str("daily"), RecurrenceBasis: (*Basis)(str("SCHEDULE"))}, "recurrence_basis"},
+		"unknown basis":     {Draft{Title: str("a"), RecurringType: str("daily"), RecurrenceBasis: (*Basis)(str("whenever"))}, "recurrence_basis"},
 		"tag too long":      {Draft{Title: str("a"), Tags: []string{string(make([]byte, 51))}}, "tags"},
 	}
 	for name, tc := range cases {
@@ -114,4 +114,39 @@ func fmtTime(t *time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// Real frontends send capitalised enums and "completed" as a status name;
+// they are read as the canonical values, which responses keep.
+func TestBuildReadsEnumsAsClientsSendThem(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	status := func(s string) *Status { v := Status(s); return &v }
+	priority := func(s string) *Priority { v := Priority(s); return &v }
+	basis := func(s string) *Basis { v := Basis(s); return &v }
+	got, err := Draft{Title: str("a"), Priority: priority(" High "), Status: status("Completed"),
+		RecurringType: str("WEEKLY"), RecurrenceBasis: basis("Schedule"), DueDate: str("2026-06-01")}.Build("id", "u", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Priority != PriorityHigh || got.Status != StatusDone || got.CompletedAt == nil ||
+		got.RecurringType != RecurWeekly || got.RecurrenceBasis != BasisSchedule {
+		t.Fatalf("got %+v", got)
+	}
+	for name, d := range map[string]Draft{
+		"in-progress": {Title: str("a"), Status: status("In-Progress")},
+		"Pending":     {Title: str("a"), Status: status("Pending")},
+	} {
+		if _, err := d.Build("id", "u", now); err != nil {
+			t.Errorf("%s refused: %v", name, err)
+		}
+	}
+	for field, d := range map[string]Draft{
+		"status":   {Title: str("a"), Status: status("Archived")},
+		"priority": {Title: str("a"), Priority: priority("Urgent")},
+	} {
+		if _, err := d.Build("id", "u", now); apperr.As(err).Field != field {
+			t.Errorf("%s: %v, want an error naming it", field, err)
+		}
+	}
 }
