@@ -1,7 +1,7 @@
 # The todo event backend. `make run` starts everything; `make test` tests everything.
 SHELL := /bin/bash
 GO ?= go
-FUNCTIONS := create-task complete-task read-tasks recur-task
+FUNCTIONS := create-task complete-task read-tasks update-task delete-task recur-task
 TOOLS := $(HOME)/.cache/todo-tools
 STATICCHECK := $(TOOLS)/staticcheck
 STATICCHECK_VERSION := v0.8.2

@@ -116,6 +116,7 @@ func (h Handler) get(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	w.Header().Set("ETag", t.ETag()) // for If-Match on PUT, PATCH and DELETE
 	httpx.WriteJSON(w, http.StatusOK, t)
 	return nil
 }

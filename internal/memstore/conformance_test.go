@@ -28,6 +28,7 @@ type impl interface {
 	UpdateTask(ctx context.Context, userID, id string, mutate store.Mutation) (task.Task, error)
 	RecordOccurrence(ctx context.Context, consumer, eventID, userID, parentID string, next store.NextFunc) (store.Outcome, *task.Task, error)
 	UnrecurredCompletions(ctx context.Context, grace time.Duration, limit int) ([]store.Completion, error)
+	DeleteTask(ctx context.Context, userID, id string, announced func(task.Task) (cloudevents.Event, error)) error
 }
 
 var (
@@ -52,6 +53,7 @@ func TestConformance(t *testing.T) {
 				{"lists newest first by status", listsNewestFirstByStatus},
 				{"one next occurrence per task", oneNextOccurrence},
 				{"updates write only when the mutation says so", updates},
+				{"deletes keep the next occurrence, unlinked", deletes},
 			} {
 				t.Run(tc.name, func(t *testing.T) { tc.run(t, open(t)) })
 			}
@@ -213,5 +215,33 @@ func updates(t *testing.T, s impl) {
 	done := complete(t, s, tk, now)
 	if stored, _ := s.GetTask(ctx, user, tk.ID); !stored.Completed() || !stored.CompletedAt.Equal(*done.CompletedAt) {
 		t.Fatalf("completion not stored: %+v", stored)
+	}
+}
+
+func deletes(t *testing.T, s impl) {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	user := testenv.User()
+	parent := newTask(user, "p", now, task.RecurDaily)
+	create(t, s, parent)
+	child := newTask(user, "c", now, task.RecurDaily)
+	child.ParentTaskID = &parent.ID
+	create(t, s, child)
+	announced := func(tk task.Task) (cloudevents.Event, error) {
+		return events.ForTask(events.TypeTaskDeleted, "test", tk, now)
+	}
+	if err := s.DeleteTask(ctx, testenv.User(), parent.ID, announced); apperr.CodeOf(err) != apperr.NotFound {
+		t.Fatalf("another user's delete: %v", err)
+	}
+	if err := s.DeleteTask(ctx, user, parent.ID, announced); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetTask(ctx, user, parent.ID); apperr.CodeOf(err) != apperr.NotFound {
+		t.Fatalf("deleted task still read: %v", err)
+	}
+	if got, err := s.GetTask(ctx, user, child.ID); err != nil || got.ParentTaskID != nil {
+		t.Fatalf("the occurrence after its parent's delete: %+v, %v", got, err)
+	}
+	if err := s.DeleteTask(ctx, user, parent.ID, announced); apperr.CodeOf(err) != apperr.NotFound {
+		t.Fatalf("second delete: %v", err)
 	}
 }

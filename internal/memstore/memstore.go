@@ -153,6 +153,33 @@ func (s *Store) UpdateTask(_ context.Context, userID, id string, mutate store.Mu
 	return t, nil
 }
 
+// DeleteTask deletes task id of userID and queues the event announced
+// builds; its next occurrence loses its parent.
+func (s *Store) DeleteTask(_ context.Context, userID, id string, announced func(task.Task) (cloudevents.Event, error)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Err != nil {
+		return s.Err
+	}
+	t, err := s.get(userID, id)
+	if err != nil {
+		return err
+	}
+	evt, err := announced(t)
+	if err != nil {
+		return err
+	}
+	delete(s.tasks, id)
+	for cid, c := range s.tasks {
+		if c.ParentTaskID != nil && *c.ParentTaskID == id {
+			c.ParentTaskID = nil
+			s.tasks[cid] = c
+		}
+	}
+	s.events = append(s.events, evt)
+	return nil
+}
+
 // RecordOccurrence handles event eventID for consumer once, as the
 // PostgreSQL store does.
 func (s *Store) RecordOccurrence(_ context.Context, consumer, eventID, userID, parentID string, next store.NextFunc) (store.Outcome, *task.Task, error) {

@@ -31,8 +31,8 @@ func TestStackBehindDaprSidecars(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if n := len(s.Sidecars()); n != 4 {
-		t.Fatalf("%d sidecars, want 4", n)
+	if n := len(s.Sidecars()); n != 6 {
+		t.Fatalf("%d sidecars, want 6", n)
 	}
 	srv := httptest.NewServer(s.Handler)
 	defer srv.Close()

@@ -17,8 +17,10 @@ import (
 
 	completetask "github.com/todoevents/todo/functions/complete-task"
 	createtask "github.com/todoevents/todo/functions/create-task"
+	deletetask "github.com/todoevents/todo/functions/delete-task"
 	readtasks "github.com/todoevents/todo/functions/read-tasks"
 	recurtask "github.com/todoevents/todo/functions/recur-task"
+	updatetask "github.com/todoevents/todo/functions/update-task"
 	"github.com/todoevents/todo/internal/pgcluster"
 	"github.com/todoevents/todo/shared/httpx"
 	"github.com/todoevents/todo/shared/server"
@@ -107,10 +109,12 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		}
 	}
 	create, complete, read, recur := createtask.New(), completetask.New(), readtasks.New(), recurtask.New()
+	update, del := updatetask.New(), deletetask.New()
 	for _, fn := range []struct {
 		name string
 		fn   server.Function
-	}{{createtask.Name, create}, {completetask.Name, complete}, {readtasks.Name, read}, {recurtask.Name, recur}} {
+	}{{createtask.Name, create}, {completetask.Name, complete}, {readtasks.Name, read}, {updatetask.Name, update},
+		{deletetask.Name, del}, {recurtask.Name, recur}} {
 		if opts.Dapr == nil {
 			if err := fn.fn.Start(ctx, s.Env); err != nil {
 				return nil, err
@@ -127,7 +131,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			return nil, err
 		}
 	}
-	s.Handler = s.gateway([]routed{create, complete, read}, recur, read.Runtime().Wrap)
+	s.Handler = s.gateway([]routed{create, complete, read, update, del}, recur, read.Runtime().Wrap)
 	return s, nil
 }
 

@@ -197,7 +197,7 @@ func TestKubernetesManifests(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"create-task", "complete-task", "read-tasks", "recur-task"} {
+	for _, want := range []string{"create-task", "complete-task", "read-tasks", "update-task", "delete-task", "recur-task"} {
 		if _, ok := appIDs[want]; !ok {
 			t.Errorf("no Dapr-enabled deployment of %s", want)
 		}

@@ -18,6 +18,7 @@ const (
 	NotFound         Code = "not_found"
 	MethodNotAllowed Code = "method_not_allowed"
 	Conflict         Code = "conflict"
+	StaleVersion     Code = "precondition_failed"
 	TooLarge         Code = "too_large"
 	RateLimited      Code = "rate_limited"
 	Unavailable      Code = "unavailable"

@@ -16,6 +16,7 @@ const (
 	TypeTaskCreated   = "com.todo.task.created"
 	TypeTaskCompleted = "com.todo.task.completed"
 	TypeTaskUpdated   = "com.todo.task.updated"
+	TypeTaskDeleted   = "com.todo.task.deleted"
 )
 
 // Topics and extension names.
@@ -31,6 +32,7 @@ var kindOf = map[string]string{
 	TypeTaskCreated:   "task-created",
 	TypeTaskCompleted: "task-completed",
 	TypeTaskUpdated:   "task-updated",
+	TypeTaskDeleted:   "task-deleted",
 }
 
 // TaskData is the data of every task event. Its first fields are the seed's

@@ -20,6 +20,7 @@ var statusOf = map[apperr.Code]int{
 	apperr.NotFound:         http.StatusNotFound,
 	apperr.MethodNotAllowed: http.StatusMethodNotAllowed,
 	apperr.Conflict:         http.StatusConflict,
+	apperr.StaleVersion:     http.StatusPreconditionFailed,
 	apperr.TooLarge:         http.StatusRequestEntityTooLarge,
 	apperr.RateLimited:      http.StatusTooManyRequests,
 	apperr.Unavailable:      http.StatusServiceUnavailable,

@@ -76,3 +76,23 @@ func saveTask(ctx context.Context, tx pgx.Tx, t task.Task) error {
 	}
 	return err
 }
+
+// DeleteTask deletes task id of userID and, in the same transaction, queues
+// the event announced builds from it. Its next occurrence, if any, stays,
+// with parent_task_id cleared (the schema's ON DELETE SET NULL).
+func (s *Store) DeleteTask(ctx context.Context, userID, id string, announced func(task.Task) (cloudevents.Event, error)) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		t, err := getTask(ctx, tx, userID, id, true)
+		if err != nil {
+			return err
+		}
+		evt, err := announced(t)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM tasks WHERE id = $1 AND user_id = $2`, id, userID); err != nil {
+			return err
+		}
+		return outbox.Enqueue(ctx, tx, evt)
+	})
+}

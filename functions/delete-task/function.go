@@ -1,0 +1,75 @@
+// Package function is the delete-task function:
+// DELETE /api/{user_id}/tasks/{id} deletes a task and queues
+// com.todo.task.deleted in the same transaction. Its next occurrence, if
+// any, stays and no longer names it; deleting the pending occurrence of a
+// series ends the series.
+package function
+
+import (
+	"context"
+	"net/http"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+
+	"github.com/todoevents/todo/shared/app"
+	"github.com/todoevents/todo/shared/apperr"
+	"github.com/todoevents/todo/shared/config"
+	"github.com/todoevents/todo/shared/events"
+	"github.com/todoevents/todo/shared/httpx"
+	"github.com/todoevents/todo/shared/task"
+)
+
+// Name is the function's name, also its events' source.
+const Name = "delete-task"
+
+// Tasks deletes a user's task with the event announcing it, in one
+// transaction; another user's task is not found.
+type Tasks interface {
+	DeleteTask(ctx context.Context, userID, id string, announced func(task.Task) (cloudevents.Event, error)) error
+}
+
+// Function serves delete-task.
+type Function struct{ app.Function }
+
+// New returns an unstarted function (Start connects it).
+func New() *Function {
+	return &Function{app.NewFunction(Name, config.Needs{Auth: true, Relay: true}, func(rt *app.Runtime) []httpx.Route {
+		return Handler{Tasks: rt.Store, Writes: rt.Writes()}.Routes()
+	})}
+}
+
+// Handler deletes tasks.
+type Handler struct {
+	Tasks Tasks
+	app.Writes
+}
+
+// Routes are the function's API.
+func (h Handler) Routes() []httpx.Route {
+	return []httpx.Route{{Method: http.MethodDelete, Pattern: "/api/{user_id}/tasks/{id}", Handler: h.delete}}
+}
+
+func (h Handler) delete(w http.ResponseWriter, r *http.Request) error {
+	user, err := h.Guard.Writer(w, r)
+	if err != nil {
+		return err
+	}
+	id, err := httpx.TaskID(r)
+	if err != nil {
+		return err
+	}
+	ifMatch := r.Header.Get("If-Match")
+	now := h.Now()
+	err = h.Tasks.DeleteTask(r.Context(), user, id, func(t task.Task) (cloudevents.Event, error) {
+		if ifMatch != "" && ifMatch != "*" && ifMatch != t.ETag() {
+			return cloudevents.Event{}, apperr.New(apperr.StaleVersion, "task %s changed since version %s", id, ifMatch)
+		}
+		return events.ForTask(events.TypeTaskDeleted, Name, t, now)
+	})
+	if err != nil {
+		return err
+	}
+	h.Commit()
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,49 @@
+package function
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/rs/zerolog"
+
+	"github.com/todoevents/todo/internal/memstore"
+	"github.com/todoevents/todo/internal/testenv"
+	"github.com/todoevents/todo/shared/app"
+	"github.com/todoevents/todo/shared/auth"
+	"github.com/todoevents/todo/shared/events"
+	"github.com/todoevents/todo/shared/httpx"
+	"github.com/todoevents/todo/shared/task"
+)
+
+func TestHandlerDeletesOnce(t *testing.T) {
+	t.Parallel()
+	st, user := memstore.New(), testenv.User()
+	title := "Old"
+	tk, _ := task.Draft{Title: &title}.Build(uuid.NewString(), user, time.Now())
+	created, _ := events.ForTask(events.TypeTaskCreated, "test", tk, tk.CreatedAt)
+	if err := st.CreateTask(context.Background(), tk, created); err != nil {
+		t.Fatal(err)
+	}
+	h := httpx.Serve(httpx.Middleware{Log: zerolog.Nop()}, Handler{Tasks: st, Writes: app.Writes{
+		Now: app.Now, Guard: httpx.Guard{Auth: auth.Verifier{Secret: []byte(testenv.Secret)}}}}.Routes()...)
+	path, tok := "/api/"+user+"/tasks/"+tk.ID, testenv.Token(t, user)
+	if rec := testenv.Do(t, h, "DELETE", path, tok, nil, "If-Match", `"stale"`); rec.Code != http.StatusPreconditionFailed {
+		t.Fatalf("stale If-Match: %d", rec.Code)
+	}
+	if rec := testenv.Do(t, h, "DELETE", path, "", nil); rec.Code != http.StatusUnauthorized {
+		t.Fatalf("no token: %d", rec.Code)
+	}
+	if rec := testenv.Do(t, h, "DELETE", path, tok, nil, "If-Match", tk.ETag()); rec.Code != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", rec.Code, rec.Body)
+	}
+	if rec := testenv.Do(t, h, "DELETE", path, tok, nil); rec.Code != http.StatusNotFound {
+		t.Fatalf("second delete: %d", rec.Code)
+	}
+	evts := st.Events()
+	if len(evts) != 2 || evts[1].Type() != events.TypeTaskDeleted || evts[1].Subject() != tk.ID {
+		t.Fatalf("events: %v", evts)
+	}
+}

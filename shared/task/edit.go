@@ -1,0 +1,124 @@
+package task
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/todoevents/todo/shared/apperr"
+)
+
+// Change says what an edit did to a task.
+type Change string
+
+// Changes an edit can make.
+const (
+	Unchanged Change = ""          // nothing to store
+	Updated   Change = "updated"   // fields changed, or the task was reopened
+	Completed Change = "completed" // the task became done
+)
+
+// Apply returns t changed by the edit d at now. The fields d sets are
+// validated as for a new task (an empty due or end date clears it); the
+// ones it leaves nil stay. With full (a PUT) the title is required. A status
+// of done (or completed: true) completes the task exactly as completing it
+// does; any other status reopens it. The series anchor moves only when the
+// due date or the recurrence changes. parent_task_id cannot be changed.
+func (d Draft) Apply(t Task, now time.Time, full bool) (Task, Change, error) {
+	if d.ParentTaskID != nil {
+		return Task{}, Unchanged, apperr.Field("parent_task_id", "cannot be changed")
+	}
+	if full && d.Title == nil {
+		return Task{}, Unchanged, apperr.Field("title", "is required")
+	}
+	merged := d.over(t)
+	next, err := merged.Build(t.ID, t.UserID, t.CreatedAt)
+	if err != nil {
+		return Task{}, Unchanged, err
+	}
+	next.ParentTaskID, next.Status, next.CompletedAt, next.UpdatedAt = t.ParentTaskID, t.Status, t.CompletedAt, t.UpdatedAt
+	if sameTime(next.DueDate, t.DueDate) && next.RecurringType == t.RecurringType && next.RecurrenceBasis == t.RecurrenceBasis {
+		next.SeriesAnchor = t.SeriesAnchor
+	}
+	change := Unchanged
+	if d.Status != nil || d.Completed != nil {
+		var target Task
+		if err := (Draft{Status: d.Status, Completed: d.Completed}).status(&target); err != nil {
+			return Task{}, Unchanged, err
+		}
+		switch {
+		case target.Status != "":
+		case d.Completed != nil && !*d.Completed && next.Completed():
+			target.Status = StatusPending // completed: false reopens
+		default:
+			target.Status = next.Status
+		}
+		if next.SetCompleted(target.Status == StatusDone, now) && target.Status == StatusDone {
+			change = Completed
+		}
+		if target.Status != StatusDone {
+			next.Status = target.Status
+		}
+	}
+	if change == Unchanged && !same(next, t) {
+		change = Updated
+	}
+	if change != Unchanged {
+		next.UpdatedAt = now
+	}
+	return next, change, nil
+}
+
+// over is d with the fields it leaves nil taken from t.
+func (d Draft) over(t Task) Draft {
+	m := Draft{Title: d.Title, Description: d.Description, Priority: d.Priority, Tags: d.Tags, DueDate: d.DueDate,
+		Timezone: d.Timezone, RecurringType: d.RecurringType, RecurrenceBasis: d.RecurrenceBasis,
+		RecurringEndDate: d.RecurringEndDate}
+	if m.Title == nil {
+		m.Title = &t.Title
+	}
+	if m.Description == nil {
+		m.Description = &t.Description
+	}
+	if m.Priority == nil {
+		m.Priority = &t.Priority
+	}
+	if m.Tags == nil {
+		m.Tags = t.Tags
+	}
+	if m.Timezone == nil {
+		m.Timezone = &t.Timezone
+	}
+	if m.RecurringType == nil {
+		r := string(t.RecurringType)
+		m.RecurringType = &r
+	}
+	if m.RecurrenceBasis == nil {
+		m.RecurrenceBasis = &t.RecurrenceBasis
+	}
+	if m.DueDate == nil && t.DueDate != nil {
+		s := t.DueDate.Format(time.RFC3339Nano)
+		m.DueDate = &s
+	}
+	if m.RecurringEndDate == nil && t.RecurringEndDate != nil && (d.RecurringType == nil || enum(*d.RecurringType) != string(RecurNone)) {
+		s := t.RecurringEndDate.Format(time.RFC3339Nano)
+		m.RecurringEndDate = &s
+	}
+	return m
+}
+
+func sameTime(a, b *time.Time) bool {
+	return (a == nil) == (b == nil) && (a == nil || a.Equal(*b))
+}
+
+// same reports whether a and b hold the same values.
+func same(a, b Task) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}
+
+// ETag is the version of t a client can send back in If-Match.
+func (t Task) ETag() string {
+	return `"` + strconv.FormatInt(t.UpdatedAt.UnixMicro(), 36) + `"`
+}
