@@ -7,8 +7,10 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/todoevents/todo/shared/app"
 	"github.com/todoevents/todo/shared/apperr"
@@ -23,14 +25,14 @@ const Name = "read-tasks"
 
 // List limits.
 const (
-	DefaultLimit = 500
-	MaxLimit     = 1000
+	DefaultLimit = 100
+	MaxLimit     = 100
 )
 
 // Tasks reads a user's tasks; another user's task is not found.
 type Tasks interface {
 	GetTask(ctx context.Context, userID, id string) (task.Task, error)
-	ListTasks(ctx context.Context, userID string, filter store.StatusFilter, limit int) ([]task.Task, error)
+	ListTasks(ctx context.Context, userID string, q store.ListQuery) ([]task.Task, int, error)
 }
 
 // Function serves read-tasks.
@@ -48,6 +50,15 @@ func New() *Function {
 type Handler struct {
 	Tasks Tasks
 	Guard httpx.Guard
+	// Now is the clock for "overdue"; nil means app.Now.
+	Now func() time.Time
+}
+
+func (h Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return app.Now()
 }
 
 // Routes are the function's API.
@@ -58,10 +69,6 @@ func (h Handler) Routes() []httpx.Route {
 	}
 }
 
-// queryParams are the list's parameters; any other is an error, never
-// silently ignored.
-var queryParams = map[string]bool{"status": true, "limit": true}
-
 // filters maps ?status= values (any letter case) to store filters. "pending" is what the
 // frontend sends for open tasks, so it includes in_progress ones.
 var filters = map[string]store.StatusFilter{
@@ -69,6 +76,84 @@ var filters = map[string]store.StatusFilter{
 	"pending": store.FilterOpen, "open": store.FilterOpen,
 	"in_progress": store.FilterInProgress,
 	"completed":   store.FilterDone, "done": store.FilterDone,
+	"overdue": store.FilterOverdue,
+}
+
+// sortKeys are the ?sort= / ?sort_by= values.
+var sortKeys = map[string]string{
+	"created_at": store.SortCreated, "created": store.SortCreated, "updated_at": store.SortUpdated,
+	"due_date": store.SortDue, "due": store.SortDue, "priority": store.SortPriority, "title": store.SortTitle,
+}
+
+// listParams are the list's query parameters; any other is an error,
+// never silently ignored.
+var listParams = []string{"status", "priority", "tag", "tags", "q", "search", "sort", "sort_by", "order", "sort_order",
+	"limit", "offset", "skip"}
+
+// parseList reads the list's query string. Values are read in any letter
+// case; tags repeat or are comma-separated (all must match).
+func parseList(raw string, now time.Time) (store.ListQuery, error) {
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return store.ListQuery{}, apperr.New(apperr.Invalid, "malformed query string")
+	}
+	for name := range q {
+		if !slices.Contains(listParams, name) {
+			return store.ListQuery{}, apperr.Field(name, "unknown query parameter (known: %s)", strings.Join(listParams, ", "))
+		}
+	}
+	get := func(names ...string) string {
+		for _, n := range names {
+			if v := strings.TrimSpace(q.Get(n)); v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	lq := store.ListQuery{Limit: DefaultLimit, Now: now, Search: get("q", "search"), Sort: store.SortCreated, Desc: true}
+	var ok bool
+	if lq.Status, ok = filters[strings.ToLower(get("status"))]; !ok {
+		return lq, apperr.Field("status", "must be one of all, pending, in_progress, completed, done, overdue")
+	}
+	if p := strings.ToLower(get("priority")); p != "" {
+		if lq.Priority = task.Priority(p); p != "low" && p != "medium" && p != "high" {
+			return lq, apperr.Field("priority", "must be one of low, medium, high")
+		}
+	}
+	for _, v := range append(q["tag"], q["tags"]...) {
+		for _, tag := range strings.Split(v, ",") {
+			if tag = strings.TrimSpace(tag); tag != "" {
+				lq.Tags = append(lq.Tags, tag)
+			}
+		}
+	}
+	if s := strings.ToLower(get("sort", "sort_by")); s != "" {
+		desc := strings.HasPrefix(s, "-")
+		if lq.Sort, ok = sortKeys[strings.TrimPrefix(s, "-")]; !ok {
+			return lq, apperr.Field("sort", "must be one of created_at, updated_at, due_date, priority, title (- for descending)")
+		}
+		lq.Desc = desc
+	}
+	switch strings.ToLower(get("order", "sort_order")) {
+	case "":
+	case "asc":
+		lq.Desc = false
+	case "desc":
+		lq.Desc = true
+	default:
+		return lq, apperr.Field("order", "must be asc or desc")
+	}
+	if s := get("limit"); s != "" {
+		if lq.Limit, err = strconv.Atoi(s); err != nil || lq.Limit < 1 || lq.Limit > MaxLimit {
+			return lq, apperr.Field("limit", "must be a number from 1 to %d", MaxLimit)
+		}
+	}
+	if s := get("offset", "skip"); s != "" {
+		if lq.Offset, err = strconv.Atoi(s); err != nil || lq.Offset < 0 || lq.Offset > 1_000_000 {
+			return lq, apperr.Field("offset", "must be a number from 0 to 1000000")
+		}
+	}
+	return lq, nil
 }
 
 func (h Handler) list(w http.ResponseWriter, r *http.Request) error {
@@ -76,29 +161,15 @@ func (h Handler) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		return apperr.New(apperr.Invalid, "malformed query string")
-	}
-	for name := range q {
-		if !queryParams[name] {
-			return apperr.Field(name, "unknown query parameter (known: status, limit)")
-		}
-	}
-	filter, ok := filters[strings.ToLower(strings.TrimSpace(q.Get("status")))]
-	if !ok {
-		return apperr.Field("status", "must be one of all, pending, in_progress, completed, done")
-	}
-	limit := DefaultLimit
-	if s := q.Get("limit"); s != "" {
-		if limit, err = strconv.Atoi(s); err != nil || limit < 1 || limit > MaxLimit {
-			return apperr.Field("limit", "must be a number from 1 to %d", MaxLimit)
-		}
-	}
-	tasks, err := h.Tasks.ListTasks(r.Context(), user, filter, limit)
+	q, err := parseList(r.URL.RawQuery, h.now())
 	if err != nil {
 		return err
 	}
+	tasks, total, err := h.Tasks.ListTasks(r.Context(), user, q)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("X-Total-Count", strconv.Itoa(total))
 	httpx.WriteJSON(w, http.StatusOK, tasks)
 	return nil
 }

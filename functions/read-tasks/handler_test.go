@@ -46,18 +46,20 @@ func TestHandlerListsAndReads(t *testing.T) {
 	h, tasks := fake(t, user, task.StatusPending, task.StatusInProgress, task.StatusDone)
 	tok := testenv.Token(t, user)
 	for query, want := range map[string][]string{
-		"":                    {"done", "in_progress", "pending"},
-		"?status=pending":     {"in_progress", "pending"},
-		"?status=completed":   {"done"},
-		"?status=in_progress": {"in_progress"},
-		"?limit=1":            {"done"},
-		"?status=Completed":   {"done"},
+		"":                         {"done", "in_progress", "pending"},
+		"?status=pending":          {"in_progress", "pending"},
+		"?status=completed":        {"done"},
+		"?status=in_progress":      {"in_progress"},
+		"?limit=1":                 {"done"},
+		"?status=Completed":        {"done"},
+		"?sort_by=title&order=asc": {"done", "in_progress", "pending"},
+		"?sort=-title&skip=1":      {"in_progress", "done"},
 	} {
 		rec := testenv.Do(t, h, "GET", "/api/"+user+"/tasks"+query, tok, nil)
 		var list []task.Task
 		testenv.Decode(t, rec, &list)
-		if rec.Code != http.StatusOK || len(list) != len(want) {
-			t.Fatalf("%q: %d, %d tasks, want %v", query, rec.Code, len(list), want)
+		if rec.Code != http.StatusOK || len(list) != len(want) || rec.Header().Get("X-Total-Count") == "" {
+			t.Fatalf("%q: %d, %d tasks (X-Total-Count %q), want %v", query, rec.Code, len(list), rec.Header().Get("X-Total-Count"), want)
 		}
 		for i, tk := range list {
 			if tk.Title != want[i] {
@@ -89,7 +91,11 @@ func TestHandlerRefusals(t *testing.T) {
 		{"unknown status", "/api/" + user + "/tasks?status=archived", tok, 400, "status"},
 		{"limit too large", "/api/" + user + "/tasks?limit=100000", tok, 400, "limit"},
 		{"malformed query", "/api/" + user + "/tasks?%zz", tok, 400, ""},
-		{"unknown parameter", "/api/" + user + "/tasks?sort_by=title", tok, 400, "sort_by"},
+		{"unknown parameter", "/api/" + user + "/tasks?color=red", tok, 400, "color"},
+		{"unknown sort key", "/api/" + user + "/tasks?sort=colour", tok, 400, "sort"},
+		{"bad order", "/api/" + user + "/tasks?sort_by=title&order=up", tok, 400, "order"},
+		{"bad priority", "/api/" + user + "/tasks?priority=urgent", tok, 400, "priority"},
+		{"negative offset", "/api/" + user + "/tasks?skip=-1", tok, 400, "offset"},
 	} {
 		_, field := testenv.ErrorCode(t, testenv.Do(t, h, "GET", tc.path, tc.token, nil), tc.status)
 		if field != tc.field {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,7 +25,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 type impl interface {
 	CreateTask(ctx context.Context, t task.Task, evt cloudevents.Event) error
 	GetTask(ctx context.Context, userID, id string) (task.Task, error)
-	ListTasks(ctx context.Context, userID string, filter store.StatusFilter, limit int) ([]task.Task, error)
+	ListTasks(ctx context.Context, userID string, q store.ListQuery) ([]task.Task, int, error)
 	UpdateTask(ctx context.Context, userID, id string, mutate store.Mutation) (task.Task, error)
 	RecordOccurrence(ctx context.Context, consumer, eventID, userID, parentID string, next store.NextFunc) (store.Outcome, *task.Task, error)
 	UnrecurredCompletions(ctx context.Context, grace time.Duration, limit int) ([]store.Completion, error)
@@ -51,6 +52,7 @@ func TestConformance(t *testing.T) {
 			}{
 				{"tasks are the user's own", tasksAreTheUsersOwn},
 				{"lists newest first by status", listsNewestFirstByStatus},
+				{"filters, sorts and pages", filtersSortsAndPages},
 				{"one next occurrence per task", oneNextOccurrence},
 				{"updates write only when the mutation says so", updates},
 				{"deletes keep the next occurrence, unlinked", deletes},
@@ -114,8 +116,8 @@ func listsNewestFirstByStatus(t *testing.T, s impl) {
 	for filter, want := range map[store.StatusFilter][]string{
 		store.FilterAll: {ids[2], ids[1], ids[0]}, store.FilterOpen: {ids[2], ids[0]}, store.FilterDone: {ids[1]},
 	} {
-		got, err := s.ListTasks(ctx, user, filter, 10)
-		if err != nil || len(got) != len(want) {
+		got, total, err := s.ListTasks(ctx, user, store.ListQuery{Status: filter, Limit: 10, Desc: true})
+		if err != nil || len(got) != len(want) || total != len(want) {
 			t.Fatalf("%s: %d tasks, %v; want %d", filter, len(got), err, len(want))
 		}
 		for i := range want {
@@ -124,8 +126,62 @@ func listsNewestFirstByStatus(t *testing.T, s impl) {
 			}
 		}
 	}
-	if got, _ := s.ListTasks(ctx, user, store.FilterAll, 1); len(got) != 1 || got[0].ID != ids[2] {
-		t.Fatalf("limit 1: %v", got)
+	if got, total, _ := s.ListTasks(ctx, user, store.ListQuery{Limit: 1, Desc: true}); len(got) != 1 || got[0].ID != ids[2] || total != 3 {
+		t.Fatalf("limit 1: %v of %d", got, total)
+	}
+}
+
+func filtersSortsAndPages(t *testing.T, s impl) {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	user := testenv.User()
+	mk := func(title, desc string, p task.Priority, tags []string, due *time.Time) string {
+		tk := newTask(user, title, now, task.RecurNone)
+		tk.Description, tk.Priority, tk.Tags, tk.DueDate = desc, p, tags, due
+		create(t, s, tk)
+		return title
+	}
+	past, future := now.Add(-time.Hour), now.Add(time.Hour)
+	mk("Buy milk", "at the corner shop", task.PriorityHigh, []string{"home", "errand"}, &past)
+	mk("Call mum", "", task.PriorityLow, []string{"family"}, &future)
+	mk("Pay rent", "bank transfer", task.PriorityMedium, []string{"home"}, nil)
+	titles := func(q store.ListQuery) ([]string, int) {
+		t.Helper()
+		if q.Limit == 0 {
+			q.Limit = 10
+		}
+		q.Now = now
+		got, total, err := s.ListTasks(ctx, user, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, tk := range got {
+			out = append(out, tk.Title)
+		}
+		return out, total
+	}
+	for name, tc := range map[string]struct {
+		q     store.ListQuery
+		want  string
+		total int
+	}{
+		"priority":             {store.ListQuery{Priority: task.PriorityHigh}, "Buy milk", 1},
+		"all tags":             {store.ListQuery{Tags: []string{"home", "errand"}, Sort: store.SortTitle}, "Buy milk", 1},
+		"one tag":              {store.ListQuery{Tags: []string{"home"}, Sort: store.SortTitle}, "Buy milk,Pay rent", 2},
+		"search a word":        {store.ListQuery{Search: "transfer"}, "Pay rent", 1},
+		"search part of words": {store.ListQuery{Search: "ILK"}, "Buy milk", 1},
+		"search with wildcard": {store.ListQuery{Search: "%"}, "", 0},
+		"overdue":              {store.ListQuery{Status: store.FilterOverdue}, "Buy milk", 1},
+		"due, none last":       {store.ListQuery{Sort: store.SortDue}, "Buy milk,Call mum,Pay rent", 3},
+		"due descending":       {store.ListQuery{Sort: store.SortDue, Desc: true}, "Call mum,Buy milk,Pay rent", 3},
+		"priority descending":  {store.ListQuery{Sort: store.SortPriority, Desc: true}, "Buy milk,Pay rent,Call mum", 3},
+		"a page":               {store.ListQuery{Sort: store.SortTitle, Limit: 1, Offset: 1}, "Call mum", 3},
+		"past the end":         {store.ListQuery{Sort: store.SortTitle, Offset: 5}, "", 3},
+	} {
+		got, total := titles(tc.q)
+		if strings.Join(got, ",") != tc.want || total != tc.total {
+			t.Errorf("%s: %v of %d, want %s of %d", name, got, total, tc.want, tc.total)
+		}
 	}
 }
 

@@ -9,7 +9,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -93,37 +95,85 @@ func (s *Store) GetTask(_ context.Context, userID, id string) (task.Task, error)
 	return s.get(userID, id)
 }
 
-// ListTasks returns userID's tasks, newest first, up to limit.
-func (s *Store) ListTasks(_ context.Context, userID string, filter store.StatusFilter, limit int) ([]task.Task, error) {
+// ListTasks returns userID's tasks that q selects, in q's order, one page,
+// and how many match in all, as the PostgreSQL store does.
+func (s *Store) ListTasks(_ context.Context, userID string, q store.ListQuery) ([]task.Task, int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.Err != nil {
-		return nil, s.Err
+		return nil, 0, s.Err
 	}
 	out := []task.Task{}
 	for _, t := range s.tasks {
-		if t.UserID != userID || !matches(t, filter) {
-			continue
+		if t.UserID == userID && matches(t, q) {
+			out = append(out, t)
 		}
-		out = append(out, t)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
-			return out[i].CreatedAt.After(out[j].CreatedAt)
-		}
-		return out[i].ID > out[j].ID
-	})
-	return out[:min(limit, len(out))], nil
+	sort.Slice(out, func(i, j int) bool { return less(out[i], out[j], q) })
+	total := len(out)
+	out = out[min(q.Offset, len(out)):]
+	return out[:min(q.Limit, len(out))], total, nil
 }
 
-func matches(t task.Task, filter store.StatusFilter) bool {
-	switch filter {
+func matches(t task.Task, q store.ListQuery) bool {
+	switch q.Status {
 	case store.FilterOpen:
-		return t.Status != task.StatusDone
+		if t.Status == task.StatusDone {
+			return false
+		}
 	case store.FilterInProgress, store.FilterDone:
-		return string(t.Status) == string(filter)
+		if string(t.Status) != string(q.Status) {
+			return false
+		}
+	case store.FilterOverdue:
+		if t.Status == task.StatusDone || t.DueDate == nil || !t.DueDate.Before(q.Now) {
+			return false
+		}
 	}
-	return true
+	if q.Priority != "" && t.Priority != q.Priority {
+		return false
+	}
+	for _, want := range q.Tags {
+		if !slices.Contains(t.Tags, want) {
+			return false
+		}
+	}
+	text := strings.ToLower(t.Title + " " + t.Description)
+	return q.Search == "" || strings.Contains(text, strings.ToLower(q.Search))
+}
+
+// less orders a before b: by the sort key (missing due dates last), then
+// by id, in the query's direction.
+func less(a, b task.Task, q store.ListQuery) bool {
+	var c int
+	switch q.Sort {
+	case store.SortDue:
+		switch {
+		case a.DueDate == nil && b.DueDate == nil:
+		case a.DueDate == nil:
+			return false
+		case b.DueDate == nil:
+			return true
+		default:
+			c = a.DueDate.Compare(*b.DueDate)
+		}
+	case store.SortUpdated:
+		c = a.UpdatedAt.Compare(b.UpdatedAt)
+	case store.SortPriority:
+		rank := map[task.Priority]int{task.PriorityLow: 0, task.PriorityMedium: 1, task.PriorityHigh: 2}
+		c = rank[a.Priority] - rank[b.Priority]
+	case store.SortTitle:
+		c = strings.Compare(strings.ToLower(a.Title), strings.ToLower(b.Title))
+	default:
+		c = a.CreatedAt.Compare(b.CreatedAt)
+	}
+	if c == 0 {
+		c = strings.Compare(a.ID, b.ID)
+	}
+	if q.Desc {
+		return c > 0
+	}
+	return c < 0
 }
 
 // UpdateTask applies mutate to task id of userID and, if it produced an

@@ -21,8 +21,8 @@ func CORS(origins []string) func(http.Handler) http.Handler {
 	return cors.New(cors.Options{
 		AllowedOrigins:   origins,
 		AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
-		AllowedHeaders:   []string{"Authorization", "Content-Type", "X-Request-Id"},
-		ExposedHeaders:   []string{"X-Request-Id", "Retry-After"},
+		ExposedHeaders:   []string{"X-Request-Id", "Retry-After", "X-Total-Count", "ETag"},
+		AllowedHeaders:   []string{"Authorization", "Content-Type", "X-Request-Id", "If-Match", "Idempotency-Key"},
 		AllowCredentials: !wildcard,
 		MaxAge:           600,
 	}).Handler

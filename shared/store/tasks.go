@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -59,34 +61,100 @@ func (s *Store) GetTask(ctx context.Context, userID, id string) (task.Task, erro
 // StatusFilter selects tasks by completion.
 type StatusFilter string
 
-// Filters: all; open (not done, the frontend's "pending"); in progress; done.
+// Filters: all; open (not done, the frontend's "pending"); in progress;
+// done; overdue (not done, due before now).
 const (
 	FilterAll        StatusFilter = "all"
 	FilterOpen       StatusFilter = "open"
 	FilterInProgress StatusFilter = "in_progress"
 	FilterDone       StatusFilter = "done"
+	FilterOverdue    StatusFilter = "overdue"
 )
 
-// ListTasks returns userID's tasks, newest first, up to limit.
-func (s *Store) ListTasks(ctx context.Context, userID string, filter StatusFilter, limit int) ([]task.Task, error) {
-	sql := `SELECT ` + taskColumns + ` FROM tasks WHERE user_id = $1`
+// Sort keys of a task list.
+const (
+	SortCreated  = "created_at"
+	SortUpdated  = "updated_at"
+	SortDue      = "due_date"
+	SortPriority = "priority"
+	SortTitle    = "title"
+)
+
+// sortSQL orders by each key; priorities rank low < medium < high.
+var sortSQL = map[string]string{
+	SortCreated: "created_at", SortUpdated: "updated_at", SortDue: "due_date", SortTitle: "lower(title)",
+	SortPriority: "CASE priority WHEN 'low' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END",
+}
+
+// ListQuery selects, orders and pages a user's tasks. Empty fields do not
+// filter; all Tags must be on a task; Search matches words (full-text) or
+// parts of words in the title and description.
+type ListQuery struct {
+	Status   StatusFilter
+	Priority task.Priority
+	Tags     []string
+	Search   string
+	Sort     string // a Sort key; empty means created_at
+	Desc     bool
+	Limit    int
+	Offset   int
+	Now      time.Time // for overdue
+}
+
+// ListTasks returns userID's tasks that q selects, in q's order (ties by
+// id, missing due dates last), one page, and how many match in all.
+func (s *Store) ListTasks(ctx context.Context, userID string, q ListQuery) ([]task.Task, int, error) {
+	where := ` FROM tasks WHERE user_id = $1`
 	args := []any{userID}
-	switch filter {
-	case FilterOpen:
-		sql += ` AND status <> 'done'`
-	case FilterInProgress, FilterDone:
-		sql += ` AND status = $2`
-		args = append(args, string(filter))
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
 	}
-	args = append(args, limit)
-	sql += ` ORDER BY created_at DESC, id DESC LIMIT $` + strconv.Itoa(len(args))
+	switch q.Status {
+	case FilterOpen:
+		where += ` AND status <> 'done'`
+	case FilterInProgress, FilterDone:
+		where += ` AND status = ` + arg(string(q.Status))
+	case FilterOverdue:
+		where += ` AND status <> 'done' AND due_date < ` + arg(q.Now)
+	}
+	if q.Priority != "" {
+		where += ` AND priority = ` + arg(string(q.Priority))
+	}
+	if len(q.Tags) > 0 {
+		where += ` AND tags @> ` + arg(q.Tags)
+	}
+	if q.Search != "" {
+		like := arg("%" + escapeLike(q.Search) + "%")
+		where += ` AND (to_tsvector('simple', title || ' ' || description) @@ plainto_tsquery('simple', ` + arg(q.Search) +
+			`) OR title ILIKE ` + like + ` OR description ILIKE ` + like + `)`
+	}
+	var total int
+	if err := s.Pool.QueryRow(ctx, `SELECT count(*)`+where, args...).Scan(&total); err != nil {
+		return nil, 0, classify(err)
+	}
+	key, ok := sortSQL[q.Sort]
+	if !ok {
+		key = sortSQL[SortCreated]
+	}
+	dir := " ASC"
+	if q.Desc {
+		dir = " DESC"
+	}
+	sql := `SELECT ` + taskColumns + where + ` ORDER BY ` + key + dir + ` NULLS LAST, id` + dir +
+		` LIMIT ` + arg(q.Limit) + ` OFFSET ` + arg(q.Offset)
 	rows, err := s.Pool.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, classify(err)
+		return nil, 0, classify(err)
 	}
 	tasks, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (task.Task, error) { return scanTask(r) })
 	if tasks == nil {
 		tasks = []task.Task{}
 	}
-	return tasks, classify(err)
+	return tasks, total, classify(err)
+}
+
+// escapeLike makes s match itself in a LIKE pattern.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
