@@ -87,8 +87,8 @@ var sortKeys = map[string]string{
 
 // listParams are the list's query parameters; any other is an error,
 // never silently ignored.
-var listParams = []string{"status", "priority", "tag", "tags", "q", "search", "sort", "sort_by", "order", "sort_order",
-	"limit", "offset", "skip"}
+var listParams = []string{"status", "priority", "tag", "tags", "q", "search", "due_before", "due_after", "overdue",
+	"recurring", "parent_task_id", "sort", "sort_by", "order", "sort_order", "limit", "offset", "skip"}
 
 // parseList reads the list's query string. Values are read in any letter
 // case; tags repeat or are comma-separated (all must match).
@@ -126,6 +126,27 @@ func parseList(raw string, now time.Time) (store.ListQuery, error) {
 				lq.Tags = append(lq.Tags, tag)
 			}
 		}
+	}
+	for name, dst := range map[string]**time.Time{"due_before": &lq.DueBefore, "due_after": &lq.DueAfter} {
+		if v := get(name); v != "" {
+			at, err := task.ParseTime(v, time.UTC, false)
+			if err != nil {
+				return lq, apperr.Field(name, "%v", err)
+			}
+			*dst = &at
+		}
+	}
+	for name, dst := range map[string]**bool{"overdue": &lq.Overdue, "recurring": &lq.Recurring} {
+		if v := get(name); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return lq, apperr.Field(name, "must be true or false")
+			}
+			*dst = &b
+		}
+	}
+	if lq.ParentTaskID = strings.ToLower(get("parent_task_id")); lq.ParentTaskID != "" && !task.IsUUID(lq.ParentTaskID) {
+		return lq, apperr.Field("parent_task_id", "must be a UUID")
 	}
 	if s := strings.ToLower(get("sort", "sort_by")); s != "" {
 		desc := strings.HasPrefix(s, "-")

@@ -54,6 +54,7 @@ func TestHandlerListsAndReads(t *testing.T) {
 		"?status=Completed":        {"done"},
 		"?sort_by=title&order=asc": {"done", "in_progress", "pending"},
 		"?sort=-title&skip=1":      {"in_progress", "done"},
+		"?recurring=false&overdue=false&due_after=2000-01-01": {},
 	} {
 		rec := testenv.Do(t, h, "GET", "/api/"+user+"/tasks"+query, tok, nil)
 		var list []task.Task
@@ -96,6 +97,9 @@ func TestHandlerRefusals(t *testing.T) {
 		{"bad order", "/api/" + user + "/tasks?sort_by=title&order=up", tok, 400, "order"},
 		{"bad priority", "/api/" + user + "/tasks?priority=urgent", tok, 400, "priority"},
 		{"negative offset", "/api/" + user + "/tasks?skip=-1", tok, 400, "offset"},
+		{"bad due_before", "/api/" + user + "/tasks?due_before=soon", tok, 400, "due_before"},
+		{"bad recurring", "/api/" + user + "/tasks?recurring=maybe", tok, 400, "recurring"},
+		{"bad parent", "/api/" + user + "/tasks?parent_task_id=42", tok, 400, "parent_task_id"},
 	} {
 		_, field := testenv.ErrorCode(t, testenv.Do(t, h, "GET", tc.path, tc.token, nil), tc.status)
 		if field != tc.field {

@@ -141,6 +141,7 @@ func filtersSortsAndPages(t *testing.T, s impl) {
 		return title
 	}
 	past, future := now.Add(-time.Hour), now.Add(time.Hour)
+	yes, no := true, false
 	mk("Buy milk", "at the corner shop", task.PriorityHigh, []string{"home", "errand"}, &past)
 	mk("Call mum", "", task.PriorityLow, []string{"family"}, &future)
 	mk("Pay rent", "bank transfer", task.PriorityMedium, []string{"home"}, nil)
@@ -176,6 +177,11 @@ func filtersSortsAndPages(t *testing.T, s impl) {
 		"due descending":       {store.ListQuery{Sort: store.SortDue, Desc: true}, "Call mum,Buy milk,Pay rent", 3},
 		"priority descending":  {store.ListQuery{Sort: store.SortPriority, Desc: true}, "Buy milk,Pay rent,Call mum", 3},
 		"a page":               {store.ListQuery{Sort: store.SortTitle, Limit: 1, Offset: 1}, "Call mum", 3},
+		"due before":           {store.ListQuery{DueBefore: &now}, "Buy milk", 1},
+		"due after":            {store.ListQuery{DueAfter: &now}, "Call mum", 1},
+		"not overdue":          {store.ListQuery{Overdue: &no, Sort: store.SortTitle}, "Call mum,Pay rent", 2},
+		"not recurring":        {store.ListQuery{Recurring: &no, Sort: store.SortTitle}, "Buy milk,Call mum,Pay rent", 3},
+		"recurring":            {store.ListQuery{Recurring: &yes}, "", 0},
 		"past the end":         {store.ListQuery{Sort: store.SortTitle, Offset: 5}, "", 3},
 	} {
 		got, total := titles(tc.q)

@@ -138,6 +138,15 @@ func matches(t task.Task, q store.ListQuery) bool {
 			return false
 		}
 	}
+	overdue := t.Status != task.StatusDone && t.DueDate != nil && t.DueDate.Before(q.Now)
+	switch {
+	case q.DueBefore != nil && (t.DueDate == nil || !t.DueDate.Before(*q.DueBefore)),
+		q.DueAfter != nil && (t.DueDate == nil || !t.DueDate.After(*q.DueAfter)),
+		q.Overdue != nil && *q.Overdue != overdue,
+		q.Recurring != nil && *q.Recurring != t.Recurs(),
+		q.ParentTaskID != "" && (t.ParentTaskID == nil || *t.ParentTaskID != q.ParentTaskID):
+		return false
+	}
 	text := strings.ToLower(t.Title + " " + t.Description)
 	return q.Search == "" || strings.Contains(text, strings.ToLower(q.Search))
 }

@@ -94,11 +94,18 @@ type ListQuery struct {
 	Priority task.Priority
 	Tags     []string
 	Search   string
-	Sort     string // a Sort key; empty means created_at
-	Desc     bool
-	Limit    int
-	Offset   int
-	Now      time.Time // for overdue
+	// Due dates strictly before / after; nil does not filter.
+	DueBefore, DueAfter *time.Time
+	// Overdue (not done, due before Now) and Recurring select the tasks
+	// that are (true) or are not (false); nil does not filter.
+	Overdue, Recurring *bool
+	// ParentTaskID selects the next occurrence of that task.
+	ParentTaskID string
+	Sort         string // a Sort key; empty means created_at
+	Desc         bool
+	Limit        int
+	Offset       int
+	Now          time.Time // for overdue
 }
 
 // ListTasks returns userID's tasks that q selects, in q's order (ties by
@@ -123,6 +130,29 @@ func (s *Store) ListTasks(ctx context.Context, userID string, q ListQuery) ([]ta
 	}
 	if len(q.Tags) > 0 {
 		where += ` AND tags @> ` + arg(q.Tags)
+	}
+	if q.DueBefore != nil {
+		where += ` AND due_date < ` + arg(*q.DueBefore)
+	}
+	if q.DueAfter != nil {
+		where += ` AND due_date > ` + arg(*q.DueAfter)
+	}
+	if q.Overdue != nil {
+		overdue := `(status <> 'done' AND due_date IS NOT NULL AND due_date < ` + arg(q.Now) + `)`
+		if !*q.Overdue {
+			overdue = `NOT ` + overdue
+		}
+		where += ` AND ` + overdue
+	}
+	if q.Recurring != nil {
+		op := " = "
+		if *q.Recurring {
+			op = " <> "
+		}
+		where += ` AND recurring_type` + op + `'none'`
+	}
+	if q.ParentTaskID != "" {
+		where += ` AND parent_task_id = ` + arg(q.ParentTaskID)
 	}
 	if q.Search != "" {
 		like := arg("%" + escapeLike(q.Search) + "%")
