@@ -12,7 +12,6 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
 	"github.com/todoevents/todo/shared/app"
-	"github.com/todoevents/todo/shared/apperr"
 	"github.com/todoevents/todo/shared/config"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/httpx"
@@ -61,8 +60,8 @@ func (h Handler) delete(w http.ResponseWriter, r *http.Request) error {
 	ifMatch := r.Header.Get("If-Match")
 	now := h.Now()
 	err = h.Tasks.DeleteTask(r.Context(), user, id, func(t task.Task) (cloudevents.Event, error) {
-		if ifMatch != "" && ifMatch != "*" && ifMatch != t.ETag() {
-			return cloudevents.Event{}, apperr.New(apperr.StaleVersion, "task %s changed since version %s", id, ifMatch)
+		if err := t.CheckVersion(ifMatch); err != nil {
+			return cloudevents.Event{}, err
 		}
 		return events.ForTask(events.TypeTaskDeleted, Name, t, now)
 	})

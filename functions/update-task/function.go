@@ -13,7 +13,6 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
 	"github.com/todoevents/todo/shared/app"
-	"github.com/todoevents/todo/shared/apperr"
 	"github.com/todoevents/todo/shared/config"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/httpx"
@@ -71,8 +70,8 @@ func (h Handler) edit(full bool) httpx.HandlerFunc {
 		ifMatch := r.Header.Get("If-Match")
 		now := h.Now()
 		t, err := h.Tasks.UpdateTask(r.Context(), user, id, func(t *task.Task) (*cloudevents.Event, error) {
-			if ifMatch != "" && ifMatch != "*" && ifMatch != t.ETag() {
-				return nil, apperr.New(apperr.StaleVersion, "task %s changed since version %s (now %s)", id, ifMatch, t.ETag())
+			if err := t.CheckVersion(ifMatch); err != nil {
+				return nil, err
 			}
 			next, change, err := d.Apply(*t, now, full)
 			if err != nil || change == task.Unchanged {

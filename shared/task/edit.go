@@ -122,3 +122,12 @@ func same(a, b Task) bool {
 func (t Task) ETag() string {
 	return `"` + strconv.FormatInt(t.UpdatedAt.UnixMicro(), 36) + `"`
 }
+
+// CheckVersion compares an If-Match header with t's version: empty or "*"
+// accepts any version; another version than t's is a StaleVersion error.
+func (t Task) CheckVersion(ifMatch string) error {
+	if ifMatch == "" || ifMatch == "*" || ifMatch == t.ETag() {
+		return nil
+	}
+	return apperr.New(apperr.StaleVersion, "task %s changed since version %s (now %s)", t.ID, ifMatch, t.ETag())
+}
