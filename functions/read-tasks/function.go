@@ -1,6 +1,7 @@
 // Package function is the read-tasks function: GET /api/{user_id}/tasks
-// lists the user's tasks newest first, GET /api/{user_id}/tasks/{id} returns
-// one.
+// lists the user's tasks (filtered, sorted, paged), GET
+// /api/{user_id}/tasks/{id} returns one, …/{id}/chain its series, and GET
+// /api/{user_id}/tags the user's tags with their counts.
 package function
 
 import (
@@ -33,6 +34,8 @@ const (
 type Tasks interface {
 	GetTask(ctx context.Context, userID, id string) (task.Task, error)
 	ListTasks(ctx context.Context, userID string, q store.ListQuery) ([]task.Task, int, error)
+	Chain(ctx context.Context, userID, id string) ([]task.Task, error)
+	Tags(ctx context.Context, userID string) ([]store.TagCount, error)
 }
 
 // Function serves read-tasks.
@@ -66,6 +69,8 @@ func (h Handler) Routes() []httpx.Route {
 	return []httpx.Route{
 		{Method: http.MethodGet, Pattern: "/api/{user_id}/tasks", Handler: h.list},
 		{Method: http.MethodGet, Pattern: "/api/{user_id}/tasks/{id}", Handler: h.get},
+		{Method: http.MethodGet, Pattern: "/api/{user_id}/tasks/{id}/chain", Handler: h.chain},
+		{Method: http.MethodGet, Pattern: "/api/{user_id}/tags", Handler: h.tags},
 	}
 }
 
@@ -210,5 +215,40 @@ func (h Handler) get(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("ETag", t.ETag()) // for If-Match on PUT, PATCH and DELETE
 	httpx.WriteJSON(w, http.StatusOK, t)
+	return nil
+}
+
+// chain lists the series a task belongs to, oldest first.
+func (h Handler) chain(w http.ResponseWriter, r *http.Request) error {
+	user, err := h.Guard.User(r)
+	if err != nil {
+		return err
+	}
+	id, err := httpx.TaskID(r)
+	if err != nil {
+		return err
+	}
+	tasks, err := h.Tasks.Chain(r.Context(), user, id)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, tasks)
+	return nil
+}
+
+// tags lists the user's tags with how many tasks carry each.
+func (h Handler) tags(w http.ResponseWriter, r *http.Request) error {
+	user, err := h.Guard.User(r)
+	if err != nil {
+		return err
+	}
+	if r.URL.RawQuery != "" {
+		return apperr.New(apperr.Invalid, "the tag list takes no query parameters")
+	}
+	tags, err := h.Tasks.Tags(r.Context(), user)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, tags)
 	return nil
 }

@@ -3,6 +3,7 @@ package function
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,4 +107,24 @@ func TestHandlerRefusals(t *testing.T) {
 			t.Fatalf("%s: field %q, want %q", tc.name, field, tc.field)
 		}
 	}
+}
+
+func TestHandlerChainAndTags(t *testing.T) {
+	t.Parallel()
+	user := testenv.User()
+	h, tasks := fake(t, user, task.StatusPending)
+	tok := testenv.Token(t, user)
+	rec := testenv.Do(t, h, "GET", "/api/"+user+"/tasks/"+tasks[0].ID+"/chain", tok, nil)
+	var chain []task.Task
+	testenv.Decode(t, rec, &chain)
+	if rec.Code != http.StatusOK || len(chain) != 1 || chain[0].ID != tasks[0].ID {
+		t.Fatalf("chain: %d %v", rec.Code, chain)
+	}
+	testenv.ErrorCode(t, testenv.Do(t, h, "GET", "/api/"+user+"/tasks/"+uuid.NewString()+"/chain", tok, nil), http.StatusNotFound)
+	rec = testenv.Do(t, h, "GET", "/api/"+user+"/tags", tok, nil)
+	if rec.Code != http.StatusOK || strings.TrimSpace(rec.Body.String()) != "[]" {
+		t.Fatalf("tags: %d %s", rec.Code, rec.Body)
+	}
+	testenv.ErrorCode(t, testenv.Do(t, h, "GET", "/api/"+user+"/tags?limit=1", tok, nil), http.StatusBadRequest)
+	testenv.ErrorCode(t, testenv.Do(t, h, "GET", "/api/someone/tags", tok, nil), http.StatusForbidden)
 }

@@ -30,6 +30,8 @@ type impl interface {
 	RecordOccurrence(ctx context.Context, consumer, eventID, userID, parentID string, next store.NextFunc) (store.Outcome, *task.Task, error)
 	UnrecurredCompletions(ctx context.Context, grace time.Duration, limit int) ([]store.Completion, error)
 	DeleteTask(ctx context.Context, userID, id string, announced func(task.Task) (cloudevents.Event, error)) error
+	Chain(ctx context.Context, userID, id string) ([]task.Task, error)
+	Tags(ctx context.Context, userID string) ([]store.TagCount, error)
 }
 
 var (
@@ -56,6 +58,7 @@ func TestConformance(t *testing.T) {
 				{"one next occurrence per task", oneNextOccurrence},
 				{"updates write only when the mutation says so", updates},
 				{"deletes keep the next occurrence, unlinked", deletes},
+				{"chains and tags", chainsAndTags},
 			} {
 				t.Run(tc.name, func(t *testing.T) { tc.run(t, open(t)) })
 			}
@@ -305,5 +308,36 @@ func deletes(t *testing.T, s impl) {
 	}
 	if err := s.DeleteTask(ctx, user, parent.ID, announced); apperr.CodeOf(err) != apperr.NotFound {
 		t.Fatalf("second delete: %v", err)
+	}
+}
+
+func chainsAndTags(t *testing.T, s impl) {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	user := testenv.User()
+	var ids []string
+	var parent *string
+	for i := range 3 {
+		tk := newTask(user, fmt.Sprint("run ", i), now.Add(time.Duration(i)*time.Second), task.RecurDaily)
+		tk.ParentTaskID, tk.Tags = parent, []string{"health"}
+		if i == 0 {
+			tk.Tags = []string{"health", "outdoor"}
+		}
+		create(t, s, tk)
+		ids = append(ids, tk.ID)
+		parent = &ids[i]
+	}
+	create(t, s, newTask(user, "alone", now, task.RecurNone))
+	for _, from := range ids {
+		chain, err := s.Chain(ctx, user, from)
+		if err != nil || len(chain) != 3 || chain[0].ID != ids[0] || chain[2].ID != ids[2] {
+			t.Fatalf("chain from %s: %v, %v", from, chain, err)
+		}
+	}
+	if _, err := s.Chain(ctx, testenv.User(), ids[1]); apperr.CodeOf(err) != apperr.NotFound {
+		t.Fatalf("another user's chain: %v", err)
+	}
+	tags, err := s.Tags(ctx, user)
+	if err != nil || len(tags) != 2 || tags[0] != (store.TagCount{Tag: "health", Count: 3}) || tags[1] != (store.TagCount{Tag: "outdoor", Count: 1}) {
+		t.Fatalf("tags: %v, %v", tags, err)
 	}
 }

@@ -185,6 +185,72 @@ func less(a, b task.Task, q store.ListQuery) bool {
 	return c < 0
 }
 
+// Chain returns the series task id of userID belongs to, oldest first.
+func (s *Store) Chain(_ context.Context, userID, id string) ([]task.Task, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Err != nil {
+		return nil, s.Err
+	}
+	t, err := s.get(userID, id)
+	if err != nil {
+		return nil, err
+	}
+	chain := []task.Task{t}
+	for p := t.ParentTaskID; p != nil; {
+		parent, err := s.get(userID, *p)
+		if err != nil {
+			break
+		}
+		chain = append(chain, parent)
+		p = parent.ParentTaskID
+	}
+	for next := id; ; {
+		var child *task.Task
+		for _, c := range s.tasks {
+			if c.UserID == userID && c.ParentTaskID != nil && *c.ParentTaskID == next {
+				child = &c
+				break
+			}
+		}
+		if child == nil {
+			break
+		}
+		chain = append(chain, *child)
+		next = child.ID
+	}
+	sort.Slice(chain, func(i, j int) bool { return less(chain[i], chain[j], store.ListQuery{Sort: store.SortCreated}) })
+	return chain, nil
+}
+
+// Tags returns userID's tags with their counts, most used first.
+func (s *Store) Tags(_ context.Context, userID string) ([]store.TagCount, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Err != nil {
+		return nil, s.Err
+	}
+	counts := map[string]int{}
+	for _, t := range s.tasks {
+		if t.UserID == userID {
+			for _, tag := range t.Tags {
+				counts[tag]++
+			}
+		}
+	}
+	out := []store.TagCount{}
+	for tag, n := range counts {
+		out = append(out, store.TagCount{Tag: tag, Count: n})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Tag < out[j].Tag
+	})
+	return out, nil
+}
+
 // UpdateTask applies mutate to task id of userID and, if it produced an
 // event, stores the task and queues the event.
 func (s *Store) UpdateTask(_ context.Context, userID, id string, mutate store.Mutation) (task.Task, error) {

@@ -48,6 +48,12 @@ func TestUpdateAndDeleteThroughTheGateway(t *testing.T) {
 			t.Fatalf("%d %s events, want %d", n, typ, want)
 		}
 	}
+	r = call(t, "GET", path+"/chain", tok, nil)
+	var chain []map[string]any
+	r.json(t, &chain)
+	if r.status != http.StatusOK || len(chain) != 2 || chain[0]["id"] != id || chain[1]["parent_task_id"] != id {
+		t.Fatalf("chain: %d %v", r.status, chain)
+	}
 	// Deleting the completed task keeps its occurrence, which no longer
 	// names it; a second delete is 404; another user's task is 404.
 	if r := call(t, "DELETE", path, testenv.Token(t, "someone-else"), nil); r.status != http.StatusForbidden {

@@ -188,3 +188,47 @@ func (s *Store) ListTasks(ctx context.Context, userID string, q ListQuery) ([]ta
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
+
+// Chain returns the series task id of userID belongs to: its ancestors
+// through parent_task_id, the task, and its next occurrences, oldest first.
+func (s *Store) Chain(ctx context.Context, userID, id string) ([]task.Task, error) {
+	rows, err := s.Pool.Query(ctx, `WITH RECURSIVE
+		up AS (SELECT id, parent_task_id FROM tasks WHERE id = $1 AND user_id = $2
+			UNION SELECT t.id, t.parent_task_id FROM tasks t JOIN up ON t.id = up.parent_task_id WHERE t.user_id = $2),
+		down AS (SELECT id FROM tasks WHERE id = $1 AND user_id = $2
+			UNION SELECT t.id FROM tasks t JOIN down ON t.parent_task_id = down.id WHERE t.user_id = $2)
+		SELECT `+taskColumns+` FROM tasks WHERE user_id = $2 AND (id IN (SELECT id FROM up) OR id IN (SELECT id FROM down))
+		ORDER BY created_at, id`, id, userID)
+	if err != nil {
+		return nil, classify(err)
+	}
+	tasks, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (task.Task, error) { return scanTask(r) })
+	if err == nil && len(tasks) == 0 {
+		err = apperr.New(apperr.NotFound, "task %s not found", id)
+	}
+	return tasks, classify(err)
+}
+
+// TagCount is how many of a user's tasks carry a tag.
+type TagCount struct {
+	Tag   string `json:"tag"`
+	Count int    `json:"count"`
+}
+
+// Tags returns userID's tags with their counts, most used first.
+func (s *Store) Tags(ctx context.Context, userID string) ([]TagCount, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT tag, count(*) FROM tasks, unnest(tags) AS tag WHERE user_id = $1
+		GROUP BY tag ORDER BY count(*) DESC, tag`, userID)
+	if err != nil {
+		return nil, classify(err)
+	}
+	tags, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (TagCount, error) {
+		var tc TagCount
+		err := r.Scan(&tc.Tag, &tc.Count)
+		return tc, err
+	})
+	if tags == nil {
+		tags = []TagCount{}
+	}
+	return tags, classify(err)
+}
