@@ -55,11 +55,7 @@ type request struct {
 }
 
 func (h Handler) complete(w http.ResponseWriter, r *http.Request) error {
-	user, err := h.Guard.Writer(w, r)
-	if err != nil {
-		return err
-	}
-	id, err := httpx.TaskID(r)
+	user, id, err := h.Guard.WriterTask(w, r)
 	if err != nil {
 		return err
 	}

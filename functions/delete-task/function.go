@@ -49,11 +49,7 @@ func (h Handler) Routes() []httpx.Route {
 }
 
 func (h Handler) delete(w http.ResponseWriter, r *http.Request) error {
-	user, err := h.Guard.Writer(w, r)
-	if err != nil {
-		return err
-	}
-	id, err := httpx.TaskID(r)
+	user, id, err := h.Guard.WriterTask(w, r)
 	if err != nil {
 		return err
 	}

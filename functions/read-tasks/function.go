@@ -201,11 +201,7 @@ func (h Handler) list(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h Handler) get(w http.ResponseWriter, r *http.Request) error {
-	user, err := h.Guard.User(r)
-	if err != nil {
-		return err
-	}
-	id, err := httpx.TaskID(r)
+	user, id, err := h.Guard.Task(r)
 	if err != nil {
 		return err
 	}
@@ -220,11 +216,7 @@ func (h Handler) get(w http.ResponseWriter, r *http.Request) error {
 
 // chain lists the series a task belongs to, oldest first.
 func (h Handler) chain(w http.ResponseWriter, r *http.Request) error {
-	user, err := h.Guard.User(r)
-	if err != nil {
-		return err
-	}
-	id, err := httpx.TaskID(r)
+	user, id, err := h.Guard.Task(r)
 	if err != nil {
 		return err
 	}

@@ -55,11 +55,7 @@ func (h Handler) Routes() []httpx.Route {
 
 func (h Handler) edit(full bool) httpx.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		user, err := h.Guard.Writer(w, r)
-		if err != nil {
-			return err
-		}
-		id, err := httpx.TaskID(r)
+		user, id, err := h.Guard.WriterTask(w, r)
 		if err != nil {
 			return err
 		}

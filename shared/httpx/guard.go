@@ -50,6 +50,24 @@ func (g Guard) Writer(w http.ResponseWriter, r *http.Request) (string, error) {
 	return user, Limit(w, ok, wait)
 }
 
+// Task is User for a path that names one task: it also returns the
+// {id} of the path (an id that is not a UUID names no task).
+func (g Guard) Task(r *http.Request) (user, id string, err error) {
+	if user, err = g.User(r); err == nil {
+		id, err = TaskID(r)
+	}
+	return user, id, err
+}
+
+// WriterTask is Task for a request that changes the task: it also takes a
+// token from the user's write rate limit.
+func (g Guard) WriterTask(w http.ResponseWriter, r *http.Request) (user, id string, err error) {
+	if user, err = g.Writer(w, r); err == nil {
+		id, err = TaskID(r)
+	}
+	return user, id, err
+}
+
 // Limit turns a refused rate-limit token into a 429 error with a
 // Retry-After header (whole seconds, at least 1).
 func Limit(w http.ResponseWriter, ok bool, wait time.Duration) error {
