@@ -7,15 +7,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/rs/zerolog"
 
 	"github.com/todoevents/todo/internal/memstore"
 	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/app"
 	"github.com/todoevents/todo/shared/apperr"
-	"github.com/todoevents/todo/shared/auth"
 	"github.com/todoevents/todo/shared/events"
-	"github.com/todoevents/todo/shared/httpx"
 	"github.com/todoevents/todo/shared/task"
 )
 
@@ -36,8 +33,8 @@ func fake(t *testing.T, user string) (http.Handler, *memstore.Store, string) {
 		t.Fatal(err)
 	}
 	h := Handler{Tasks: st, Writes: app.Writes{Now: func() time.Time { return clock },
-		Guard: httpx.Guard{Auth: auth.Verifier{Secret: []byte(testenv.Secret)}}}}
-	return httpx.Serve(httpx.Middleware{Log: zerolog.Nop()}, h.Routes()...), st, tk.ID
+		Guard: testenv.Guard(nil)}}
+	return testenv.Serve(h.Routes()...), st, tk.ID
 }
 
 func TestHandlerTogglesAndSetsCompletion(t *testing.T) {

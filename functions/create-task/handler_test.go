@@ -6,15 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/todoevents/todo/internal/memstore"
 	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/app"
 	"github.com/todoevents/todo/shared/apperr"
-	"github.com/todoevents/todo/shared/auth"
 	"github.com/todoevents/todo/shared/events"
-	"github.com/todoevents/todo/shared/httpx"
 	"github.com/todoevents/todo/shared/ratelimit"
 )
 
@@ -22,9 +18,9 @@ import (
 func fake(writesPerSecond float64) (http.Handler, *memstore.Store, *int) {
 	st, committed := memstore.New(), 0
 	h := Handler{Tasks: st, Writes: app.Writes{Now: func() time.Time { return time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC) },
-		Guard:     httpx.Guard{Auth: auth.Verifier{Secret: []byte(testenv.Secret)}, Writes: ratelimit.New(writesPerSecond)},
+		Guard:     testenv.Guard(ratelimit.New(writesPerSecond)),
 		Committed: func() { committed++ }}}
-	return httpx.Serve(httpx.Middleware{Log: zerolog.Nop()}, h.Routes()...), st, &committed
+	return testenv.Serve(h.Routes()...), st, &committed
 }
 
 func TestHandlerStoresTheTaskWithItsEvent(t *testing.T) {
@@ -106,9 +102,9 @@ func TestHandlerTurnsFailuresIntoJSONErrors(t *testing.T) {
 	if code, _ := testenv.ErrorCode(t, rec, http.StatusServiceUnavailable); code != "unavailable" || rec.Header().Get("Retry-After") == "" {
 		t.Fatalf("database down: %s", rec.Body)
 	}
-	panicking := Handler{Tasks: memstore.New(), Writes: app.Writes{Guard: httpx.Guard{Auth: auth.Verifier{Secret: []byte(testenv.Secret)}},
+	panicking := Handler{Tasks: memstore.New(), Writes: app.Writes{Guard: testenv.Guard(nil),
 		Now: func() time.Time { panic("clock exploded") }}}
-	rec = testenv.Do(t, httpx.Serve(httpx.Middleware{Log: zerolog.Nop()}, panicking.Routes()...), "POST",
+	rec = testenv.Do(t, testenv.Serve(panicking.Routes()...), "POST",
 		"/api/"+user+"/tasks", testenv.Token(t, user), []byte(`{"title":"a"}`))
 	testenv.ErrorCode(t, rec, http.StatusInternalServerError)
 	if strings.Contains(rec.Body.String(), "exploded") {

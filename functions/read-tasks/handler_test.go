@@ -8,13 +8,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/rs/zerolog"
 
 	"github.com/todoevents/todo/internal/memstore"
 	"github.com/todoevents/todo/internal/testenv"
-	"github.com/todoevents/todo/shared/auth"
 	"github.com/todoevents/todo/shared/events"
-	"github.com/todoevents/todo/shared/httpx"
 	"github.com/todoevents/todo/shared/task"
 )
 
@@ -37,8 +34,8 @@ func fake(t *testing.T, user string, statuses ...task.Status) (http.Handler, []t
 		}
 		out = append(out, tk)
 	}
-	h := Handler{Tasks: st, Guard: httpx.Guard{Auth: auth.Verifier{Secret: []byte(testenv.Secret)}}}
-	return httpx.Serve(httpx.Middleware{Log: zerolog.Nop()}, h.Routes()...), out
+	h := Handler{Tasks: st, Guard: testenv.Guard(nil)}
+	return testenv.Serve(h.Routes()...), out
 }
 
 func TestHandlerListsAndReads(t *testing.T) {

@@ -18,7 +18,6 @@ import (
 	"github.com/todoevents/todo/shared/apperr"
 	"github.com/todoevents/todo/shared/config"
 	"github.com/todoevents/todo/shared/events"
-	"github.com/todoevents/todo/shared/httpx"
 	"github.com/todoevents/todo/shared/metrics"
 	"github.com/todoevents/todo/shared/ratelimit"
 	"github.com/todoevents/todo/shared/task"
@@ -29,7 +28,7 @@ func newRecurrer(st *memstore.Store) *Recurrer {
 }
 
 func serve(p PushHandler) http.Handler {
-	return httpx.Serve(httpx.Middleware{Log: zerolog.Nop()}, p.Routes()...)
+	return testenv.Serve(p.Routes()...)
 }
 
 // doneTask stores a daily task of a new user, completed at completedAt,

@@ -7,14 +7,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/rs/zerolog"
 
 	"github.com/todoevents/todo/internal/memstore"
 	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/app"
-	"github.com/todoevents/todo/shared/auth"
 	"github.com/todoevents/todo/shared/events"
-	"github.com/todoevents/todo/shared/httpx"
 	"github.com/todoevents/todo/shared/task"
 )
 
@@ -27,8 +24,8 @@ func TestHandlerEditsCompletesAndChecksVersions(t *testing.T) {
 	if err := st.CreateTask(context.Background(), tk, created); err != nil {
 		t.Fatal(err)
 	}
-	h := httpx.Serve(httpx.Middleware{Log: zerolog.Nop()}, Handler{Tasks: st, Writes: app.Writes{
-		Now: func() time.Time { return clock }, Guard: httpx.Guard{Auth: auth.Verifier{Secret: []byte(testenv.Secret)}}}}.Routes()...)
+	h := testenv.Serve(Handler{Tasks: st, Writes: app.Writes{
+		Now: func() time.Time { return clock }, Guard: testenv.Guard(nil)}}.Routes()...)
 	path, tok := "/api/"+user+"/tasks/"+tk.ID, testenv.Token(t, user)
 	steps := []struct {
 		method, body, ifMatch string

@@ -7,6 +7,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/todoevents/todo/shared/auth"
+	"github.com/todoevents/todo/shared/httpx"
 )
 
 // Request builds a request for target (a path, or a full URL for a real
@@ -82,4 +87,16 @@ func Scrape(tb testing.TB, metrics http.Handler) string {
 		tb.Fatalf("metrics: %d %s", rec.Code, rec.Body)
 	}
 	return rec.Body.String()
+}
+
+// Guard admits requests bearing tokens signed with Secret; writes is the
+// per-user write limit (nil: none).
+func Guard(writes httpx.Limiter) httpx.Guard {
+	return httpx.Guard{Auth: auth.Verifier{Secret: []byte(Secret)}, Writes: writes}
+}
+
+// Serve is a handler's routes inside the functions' middleware, logging
+// nowhere: what a unit test of a handler calls.
+func Serve(routes ...httpx.Route) http.Handler {
+	return httpx.Serve(httpx.Middleware{Log: zerolog.Nop()}, routes...)
 }
