@@ -151,6 +151,8 @@ func matches(t task.Task, q store.ListQuery) bool {
 	return q.Search == "" || strings.Contains(text, strings.ToLower(q.Search))
 }
 
+var priorityRank = map[task.Priority]int{task.PriorityLow: 0, task.PriorityMedium: 1, task.PriorityHigh: 2}
+
 // less orders a before b: by the sort key (missing due dates last), then
 // by id, in the query's direction.
 func less(a, b task.Task, q store.ListQuery) bool {
@@ -169,8 +171,7 @@ func less(a, b task.Task, q store.ListQuery) bool {
 	case store.SortUpdated:
 		c = a.UpdatedAt.Compare(b.UpdatedAt)
 	case store.SortPriority:
-		rank := map[task.Priority]int{task.PriorityLow: 0, task.PriorityMedium: 1, task.PriorityHigh: 2}
-		c = rank[a.Priority] - rank[b.Priority]
+		c = priorityRank[a.Priority] - priorityRank[b.Priority]
 	case store.SortTitle:
 		c = strings.Compare(strings.ToLower(a.Title), strings.ToLower(b.Title))
 	default:

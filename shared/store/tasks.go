@@ -22,11 +22,13 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-func scanTask(row pgx.Row) (task.Task, error) {
+// scanTask reads the task columns of row, and then any extra columns into
+// extra.
+func scanTask(row pgx.Row, extra ...any) (task.Task, error) {
 	var t task.Task
-	err := row.Scan(&t.ID, &t.UserID, &t.Title, &t.Description, &t.Status, &t.Priority, &t.Tags,
+	err := row.Scan(append([]any{&t.ID, &t.UserID, &t.Title, &t.Description, &t.Status, &t.Priority, &t.Tags,
 		&t.DueDate, &t.Timezone, &t.RecurringType, &t.RecurrenceBasis, &t.RecurringEndDate,
-		&t.SeriesAnchor, &t.ParentTaskID, &t.CompletedAt, &t.CreatedAt, &t.UpdatedAt)
+		&t.SeriesAnchor, &t.ParentTaskID, &t.CompletedAt, &t.CreatedAt, &t.UpdatedAt}, extra...)...)
 	return t, err
 }
 
@@ -159,10 +161,6 @@ func (s *Store) ListTasks(ctx context.Context, userID string, q ListQuery) ([]ta
 		where += ` AND (to_tsvector('simple', title || ' ' || description) @@ plainto_tsquery('simple', ` + arg(q.Search) +
 			`) OR title ILIKE ` + like + ` OR description ILIKE ` + like + `)`
 	}
-	var total int
-	if err := s.Pool.QueryRow(ctx, `SELECT count(*)`+where, args...).Scan(&total); err != nil {
-		return nil, 0, classify(err)
-	}
 	key, ok := sortSQL[q.Sort]
 	if !ok {
 		key = sortSQL[SortCreated]
@@ -171,17 +169,28 @@ func (s *Store) ListTasks(ctx context.Context, userID string, q ListQuery) ([]ta
 	if q.Desc {
 		dir = " DESC"
 	}
-	sql := `SELECT ` + taskColumns + where + ` ORDER BY ` + key + dir + ` NULLS LAST, id` + dir +
+	// One round trip: the page and, beside each row, the number of matches.
+	sql := `SELECT ` + taskColumns + `, count(*) OVER ()` + where + ` ORDER BY ` + key + dir + ` NULLS LAST, id` + dir +
 		` LIMIT ` + arg(q.Limit) + ` OFFSET ` + arg(q.Offset)
 	rows, err := s.Pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, 0, classify(err)
 	}
-	tasks, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (task.Task, error) { return scanTask(r) })
+	total := 0
+	tasks, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (task.Task, error) { return scanTask(r, &total) })
+	if err != nil {
+		return nil, 0, classify(err)
+	}
+	if len(tasks) == 0 && q.Offset > 0 {
+		// A page past the end carries no count: ask for it.
+		if err := s.Pool.QueryRow(ctx, `SELECT count(*)`+where, args[:len(args)-2]...).Scan(&total); err != nil {
+			return nil, 0, classify(err)
+		}
+	}
 	if tasks == nil {
 		tasks = []task.Task{}
 	}
-	return tasks, total, classify(err)
+	return tasks, total, nil
 }
 
 // escapeLike makes s match itself in a LIKE pattern.
