@@ -73,58 +73,48 @@ type objects struct {
 	resiliencies  []resiliencyv1alpha1.Resiliency
 }
 
+// decodeAs strictly decodes d into a new T and, when into is set, keeps it.
+func decodeAs[T any](t *testing.T, d doc, into *[]T) T {
+	t.Helper()
+	var v T
+	if err := yaml.UnmarshalStrict(d.raw, &v); err != nil {
+		t.Errorf("%v: %v", d, err)
+	}
+	if into != nil {
+		*into = append(*into, v)
+	}
+	return v
+}
+
 // decode strictly decodes every document of a kind it knows; Knative's
 // kinds are checked by a real API server elsewhere.
 func decode(t *testing.T, docs []doc) objects {
 	t.Helper()
 	o := objects{namespaces: map[string]bool{}, secrets: map[string]corev1.Secret{}, configMaps: map[string]corev1.ConfigMap{}}
-	strict := func(d doc, v any) {
-		t.Helper()
-		if err := yaml.UnmarshalStrict(d.raw, v); err != nil {
-			t.Errorf("%v: %v", d, err)
-		}
-	}
 	for _, d := range docs {
 		switch d.meta.APIVersion + " " + d.meta.Kind {
 		case "v1 Namespace":
-			var v corev1.Namespace
-			strict(d, &v)
-			o.namespaces[v.Name] = true
+			o.namespaces[decodeAs[corev1.Namespace](t, d, nil).Name] = true
 		case "v1 Secret":
-			var v corev1.Secret
-			strict(d, &v)
+			v := decodeAs[corev1.Secret](t, d, nil)
 			o.secrets[v.Namespace+"/"+v.Name] = v
 		case "v1 ConfigMap":
-			var v corev1.ConfigMap
-			strict(d, &v)
+			v := decodeAs[corev1.ConfigMap](t, d, nil)
 			o.configMaps[v.Namespace+"/"+v.Name] = v
 		case "v1 Service":
-			var v corev1.Service
-			strict(d, &v)
+			decodeAs[corev1.Service](t, d, nil)
 		case "apps/v1 Deployment":
-			var v appsv1.Deployment
-			strict(d, &v)
-			o.deployments = append(o.deployments, v)
+			decodeAs(t, d, &o.deployments)
 		case "apps/v1 StatefulSet":
-			var v appsv1.StatefulSet
-			strict(d, &v)
-			o.statefulSets = append(o.statefulSets, v)
+			decodeAs(t, d, &o.statefulSets)
 		case "batch/v1 Job":
-			var v batchv1.Job
-			strict(d, &v)
-			o.jobs = append(o.jobs, v)
+			decodeAs(t, d, &o.jobs)
 		case "dapr.io/v1alpha1 Component":
-			var v componentsv1alpha1.Component
-			strict(d, &v)
-			o.components = append(o.components, v)
+			decodeAs(t, d, &o.components)
 		case "dapr.io/v2alpha1 Subscription":
-			var v subscriptionsv2alpha1.Subscription
-			strict(d, &v)
-			o.subscriptions = append(o.subscriptions, v)
+			decodeAs(t, d, &o.subscriptions)
 		case "dapr.io/v1alpha1 Resiliency":
-			var v resiliencyv1alpha1.Resiliency
-			strict(d, &v)
-			o.resiliencies = append(o.resiliencies, v)
+			decodeAs(t, d, &o.resiliencies)
 		case "serving.knative.dev/v1 Service", "sources.knative.dev/v1beta1 KafkaSource":
 		default:
 			t.Errorf("%v: kind not checked here", d)
@@ -152,10 +142,14 @@ func TestKubernetesManifests(t *testing.T) {
 		}
 	}
 	// Every secret and config map a pod uses exists, with the key.
-	var pods []corev1.PodTemplateSpec
+	type pod struct {
+		ns   string
+		spec corev1.PodTemplateSpec
+	}
+	var pods []pod
 	appIDs := map[string]corev1.PodTemplateSpec{}
 	for _, d := range o.deployments {
-		pods = append(pods, d.Spec.Template)
+		pods = append(pods, pod{d.Namespace, d.Spec.Template})
 		if id := d.Spec.Template.Annotations["dapr.io/app-id"]; id != "" {
 			appIDs[id] = d.Spec.Template
 			if d.Spec.Template.Annotations["dapr.io/enabled"] != "true" {
@@ -164,16 +158,13 @@ func TestKubernetesManifests(t *testing.T) {
 		}
 	}
 	for _, s := range o.statefulSets {
-		pods = append(pods, s.Spec.Template)
+		pods = append(pods, pod{s.Namespace, s.Spec.Template})
 	}
 	for _, j := range o.jobs {
-		pods = append(pods, j.Spec.Template)
+		pods = append(pods, pod{j.Namespace, j.Spec.Template})
 	}
-	for i, p := range pods {
-		ns := "todo"
-		if len(p.Labels) > 0 && p.Labels["app"] == "redpanda" {
-			ns = "kafka"
-		}
+	for i, pd := range pods {
+		ns, p := pd.ns, pd.spec
 		for _, c := range p.Spec.Containers {
 			for _, e := range c.Env {
 				if ref := e.ValueFrom; ref != nil && ref.SecretKeyRef != nil {
