@@ -1,11 +1,15 @@
 // Package function is the read-tasks function: GET /api/{user_id}/tasks
 // lists the user's tasks (filtered, sorted, paged), GET
-// /api/{user_id}/tasks/{id} returns one, …/{id}/chain its series, and GET
-// /api/{user_id}/tags the user's tags with their counts.
+// /api/{user_id}/tasks/{id} returns one, …/{id}/chain its series, GET
+// /api/{user_id}/tasks/stats counts them, and GET /api/{user_id}/tags
+// lists the user's tags with their counts.
 package function
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
@@ -36,6 +40,7 @@ type Tasks interface {
 	ListTasks(ctx context.Context, userID string, q store.ListQuery) ([]task.Task, int, error)
 	Chain(ctx context.Context, userID, id string) ([]task.Task, error)
 	Tags(ctx context.Context, userID string) ([]store.TagCount, error)
+	Stats(ctx context.Context, userID string, c store.Calendar) (store.Stats, error)
 }
 
 // Function serves read-tasks.
@@ -70,8 +75,71 @@ func (h Handler) Routes() []httpx.Route {
 		{Method: http.MethodGet, Pattern: "/api/{user_id}/tasks", Handler: h.list},
 		{Method: http.MethodGet, Pattern: "/api/{user_id}/tasks/{id}", Handler: h.get},
 		{Method: http.MethodGet, Pattern: "/api/{user_id}/tasks/{id}/chain", Handler: h.chain},
+		{Method: http.MethodGet, Pattern: "/api/{user_id}/tasks/stats", Handler: h.stats},
 		{Method: http.MethodGet, Pattern: "/api/{user_id}/tags", Handler: h.tags},
 	}
+}
+
+// Cursors are opaque to clients: base64url of the last task's sort key
+// and id, and a digest of the filters and order they were made for.
+type cursorJSON struct {
+	Key   *string `json:"k"`
+	ID    string  `json:"i"`
+	Query string  `json:"q"`
+}
+
+// queryDigest identifies q's filters and order (not its page).
+func queryDigest(q store.ListQuery) string {
+	tags := slices.Sorted(slices.Values(q.Tags))
+	var due [2]string
+	for i, d := range []*time.Time{q.DueBefore, q.DueAfter} {
+		if d != nil {
+			due[i] = d.UTC().Format(time.RFC3339Nano)
+		}
+	}
+	flag := func(b *bool) string {
+		if b == nil {
+			return ""
+		}
+		return strconv.FormatBool(*b)
+	}
+	sum := sha256.Sum256([]byte(strings.Join([]string{string(q.Status), string(q.Priority), strings.Join(tags, ","),
+		q.Search, due[0], due[1], flag(q.Overdue), flag(q.Recurring), q.ParentTaskID, q.Sort,
+		strconv.FormatBool(q.Desc)}, "\x00")))
+	return base64.RawURLEncoding.EncodeToString(sum[:9])
+}
+
+func encodeCursor(c store.Cursor, q store.ListQuery) string {
+	b, _ := json.Marshal(cursorJSON{Key: c.Key, ID: c.ID, Query: queryDigest(q)}) // plain strings: cannot fail
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeCursor reads a cursor made for q's filters and order.
+func decodeCursor(s string, q store.ListQuery) (*store.Cursor, error) {
+	var c cursorJSON
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err == nil && c.Key != nil {
+		_, err = store.KeyValue(q.Sort, *c.Key)
+	}
+	if err != nil || !task.IsUUID(c.ID) {
+		return nil, apperr.Field("cursor", "is not a cursor this API made (use X-Next-Cursor or the Link header as given)")
+	}
+	if c.Query != queryDigest(q) {
+		return nil, apperr.Field("cursor", "was made for other filters or another order: repeat them with it")
+	}
+	return &store.Cursor{Key: c.Key, ID: strings.ToLower(c.ID)}, nil
+}
+
+// nextURL is u with its page replaced by cursor.
+func nextURL(u *url.URL, cursor string) string {
+	q := u.Query()
+	q.Del("offset")
+	q.Del("skip")
+	q.Set("cursor", cursor)
+	return u.EscapedPath() + "?" + q.Encode()
 }
 
 // filters maps ?status= values (any letter case) to store filters. "pending" is what the
@@ -93,7 +161,7 @@ var sortKeys = map[string]string{
 // listParams are the list's query parameters; any other is an error,
 // never silently ignored.
 var listParams = []string{"status", "priority", "tag", "tags", "q", "search", "due_before", "due_after", "overdue",
-	"recurring", "parent_task_id", "sort", "sort_by", "order", "sort_order", "limit", "offset", "skip"}
+	"recurring", "parent_task_id", "sort", "sort_by", "order", "sort_order", "limit", "offset", "skip", "cursor"}
 
 // parseList reads the list's query string. Values are read in any letter
 // case; tags repeat or are comma-separated (all must match).
@@ -179,6 +247,14 @@ func parseList(raw string, now time.Time) (store.ListQuery, error) {
 			return lq, apperr.Field("offset", "must be a number from 0 to 1000000")
 		}
 	}
+	if s := get("cursor"); s != "" {
+		if get("offset", "skip") != "" {
+			return lq, apperr.Field("cursor", "cannot be combined with offset or skip")
+		}
+		if lq.After, err = decodeCursor(s, lq); err != nil {
+			return lq, err
+		}
+	}
 	return lq, nil
 }
 
@@ -191,9 +267,16 @@ func (h Handler) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	q.Limit++ // one more than the page tells whether a next page exists
 	tasks, total, err := h.Tasks.ListTasks(r.Context(), user, q)
 	if err != nil {
 		return err
+	}
+	if q.Limit--; len(tasks) > q.Limit {
+		tasks = tasks[:q.Limit]
+		next := encodeCursor(store.CursorOf(tasks[len(tasks)-1], q.Sort), q)
+		w.Header().Set("X-Next-Cursor", next)
+		w.Header().Set("Link", `<`+nextURL(r.URL, next)+`>; rel="next"`)
 	}
 	w.Header().Set("X-Total-Count", strconv.Itoa(total))
 	httpx.WriteJSON(w, http.StatusOK, tasks)
@@ -242,5 +325,34 @@ func (h Handler) tags(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	httpx.WriteJSON(w, http.StatusOK, tags)
+	return nil
+}
+
+// stats counts the user's tasks: by status, overdue, due today and
+// completed this week, days and weeks (from Monday) in ?timezone= (an
+// IANA name, UTC by default).
+func (h Handler) stats(w http.ResponseWriter, r *http.Request) error {
+	user, err := h.Guard.User(r)
+	if err != nil {
+		return err
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return apperr.New(apperr.Invalid, "malformed query string")
+	}
+	loc := time.UTC
+	for name := range q {
+		if name != "timezone" {
+			return apperr.Field(name, "unknown query parameter (known: timezone)")
+		}
+		if loc, err = task.ValidLocation(q.Get(name)); err != nil {
+			return apperr.Field("timezone", "must be an IANA time zone such as Europe/Paris")
+		}
+	}
+	st, err := h.Tasks.Stats(r.Context(), user, store.CalendarAt(h.now(), loc))
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, st)
 	return nil
 }

@@ -98,6 +98,11 @@ func TestHandlerRefusals(t *testing.T) {
 		{"bad due_before", "/api/" + user + "/tasks?due_before=soon", tok, 400, "due_before"},
 		{"bad recurring", "/api/" + user + "/tasks?recurring=maybe", tok, 400, "recurring"},
 		{"bad parent", "/api/" + user + "/tasks?parent_task_id=42", tok, 400, "parent_task_id"},
+		{"garbage cursor", "/api/" + user + "/tasks?cursor=abc", tok, 400, "cursor"},
+		{"cursor and offset", "/api/" + user + "/tasks?cursor=abc&offset=1", tok, 400, "cursor"},
+		{"stats in no zone", "/api/" + user + "/tasks/stats?timezone=Mars/Olympus", tok, 400, "timezone"},
+		{"stats with a filter", "/api/" + user + "/tasks/stats?status=done", tok, 400, "status"},
+		{"another user's stats", "/api/someone/tasks/stats", tok, 403, ""},
 	} {
 		_, field := testenv.ErrorCode(t, testenv.Do(t, h, "GET", tc.path, tc.token, nil), tc.status)
 		if field != tc.field {
@@ -124,4 +129,73 @@ func TestHandlerChainAndTags(t *testing.T) {
 	}
 	testenv.ErrorCode(t, testenv.Do(t, h, "GET", "/api/"+user+"/tags?limit=1", tok, nil), http.StatusBadRequest)
 	testenv.ErrorCode(t, testenv.Do(t, h, "GET", "/api/someone/tags", tok, nil), http.StatusForbidden)
+}
+
+// TestHandlerCursorPages follows the Link header from the first page to
+// the last and meets every task once, in order; a cursor only serves the
+// filters and order it was made for.
+func TestHandlerCursorPages(t *testing.T) {
+	t.Parallel()
+	user := testenv.User()
+	h, tasks := fake(t, user, task.StatusPending, task.StatusDone, task.StatusPending, task.StatusInProgress, task.StatusDone)
+	tok := testenv.Token(t, user)
+	var seen []string
+	next := "/api/" + user + "/tasks?limit=2&sort=created_at"
+	for pages := 0; next != ""; pages++ {
+		if pages > 3 {
+			t.Fatal("more pages than tasks")
+		}
+		rec := testenv.Do(t, h, "GET", next, tok, nil)
+		var page []task.Task
+		testenv.Decode(t, rec, &page)
+		if rec.Code != http.StatusOK || rec.Header().Get("X-Total-Count") != "5" {
+			t.Fatalf("%s: %d, total %q", next, rec.Code, rec.Header().Get("X-Total-Count"))
+		}
+		for _, tk := range page {
+			seen = append(seen, tk.ID)
+		}
+		link, cursor := rec.Header().Get("Link"), rec.Header().Get("X-Next-Cursor")
+		next = ""
+		if link != "" {
+			target, rel, _ := strings.Cut(link, ">; ")
+			next = strings.TrimPrefix(target, "<")
+			if rel != `rel="next"` || !strings.Contains(next, "cursor="+cursor) || !strings.Contains(next, "limit=2") {
+				t.Fatalf("Link %q with X-Next-Cursor %q", link, cursor)
+			}
+		}
+	}
+	var want []string
+	for _, tk := range tasks {
+		want = append(want, tk.ID)
+	}
+	if strings.Join(seen, ",") != strings.Join(want, ",") {
+		t.Fatalf("pages gave %v, want %v", seen, want)
+	}
+	rec := testenv.Do(t, h, "GET", "/api/"+user+"/tasks?limit=2&sort=title", tok, nil)
+	cursor := rec.Header().Get("X-Next-Cursor")
+	if cursor == "" {
+		t.Fatal("no cursor on a first page of 2 of 5")
+	}
+	_, field := testenv.ErrorCode(t, testenv.Do(t, h, "GET", "/api/"+user+"/tasks?limit=2&sort=-title&cursor="+cursor, tok, nil), 400)
+	if field != "cursor" {
+		t.Fatalf("a cursor in another order: field %q", field)
+	}
+}
+
+func TestHandlerStats(t *testing.T) {
+	t.Parallel()
+	user := testenv.User()
+	h, _ := fake(t, user, task.StatusPending, task.StatusDone, task.StatusInProgress)
+	tok := testenv.Token(t, user)
+	rec := testenv.Do(t, h, "GET", "/api/"+user+"/tasks/stats?timezone=Europe/Paris", tok, nil)
+	var st struct {
+		Total    int            `json:"total"`
+		ByStatus map[string]int `json:"by_status"`
+		Timezone string         `json:"timezone"`
+	}
+	testenv.Decode(t, rec, &st)
+	if rec.Code != http.StatusOK || st.Total != 3 || st.ByStatus["done"] != 1 || st.Timezone != "Europe/Paris" {
+		t.Fatalf("stats: %d %s", rec.Code, rec.Body)
+	}
+	testenv.ErrorCode(t, testenv.Do(t, h, "DELETE", "/api/"+user+"/tasks/stats", tok, nil), http.StatusMethodNotAllowed)
 }

@@ -32,6 +32,7 @@ type impl interface {
 	DeleteTask(ctx context.Context, userID, id string, announced func(task.Task) (cloudevents.Event, error)) error
 	Chain(ctx context.Context, userID, id string) ([]task.Task, error)
 	Tags(ctx context.Context, userID string) ([]store.TagCount, error)
+	Stats(ctx context.Context, userID string, c store.Calendar) (store.Stats, error)
 }
 
 var (
@@ -55,6 +56,8 @@ func TestConformance(t *testing.T) {
 				{"tasks are the user's own", tasksAreTheUsersOwn},
 				{"lists newest first by status", listsNewestFirstByStatus},
 				{"filters, sorts and pages", filtersSortsAndPages},
+				{"cursors walk every order without gaps", cursorsWalkEveryOrder},
+				{"statistics on the user's calendar", statistics},
 				{"one next occurrence per task", oneNextOccurrence},
 				{"updates write only when the mutation says so", updates},
 				{"deletes keep the next occurrence, unlinked", deletes},
@@ -192,6 +195,93 @@ func filtersSortsAndPages(t *testing.T, s impl) {
 			t.Errorf("%s: %v of %d, want %s of %d", name, got, total, tc.want, tc.total)
 		}
 	}
+}
+
+// cursorsWalkEveryOrder pages through tasks with tied keys and missing
+// due dates, two at a time by cursor, in every sort and direction, and
+// gets the same tasks in the same order as one big page.
+func cursorsWalkEveryOrder(t *testing.T, s impl) {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	user := testenv.User()
+	due := now.Add(time.Hour)
+	for i, title := range []string{"b", "B", "a", "c", "a", "C", "d"} {
+		tk := newTask(user, title, now.Add(time.Duration(i%3)*time.Second), task.RecurNone)
+		tk.Priority = []task.Priority{task.PriorityLow, task.PriorityHigh}[i%2]
+		if i%3 != 0 {
+			tk.DueDate = &due
+		}
+		create(t, s, tk)
+	}
+	for _, sortKey := range []string{store.SortCreated, store.SortUpdated, store.SortDue, store.SortPriority, store.SortTitle} {
+		for _, desc := range []bool{false, true} {
+			q := store.ListQuery{Sort: sortKey, Desc: desc, Limit: 100, Now: now}
+			all, _, err := s.ListTasks(ctx, user, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var walked []task.Task
+			q.Limit = 2
+			for range 10 {
+				page, total, err := s.ListTasks(ctx, user, q)
+				if err != nil {
+					t.Fatalf("%s desc=%v: %v", sortKey, desc, err)
+				}
+				if total != 7 {
+					t.Fatalf("%s desc=%v: total %d, want 7", sortKey, desc, total)
+				}
+				walked = append(walked, page...)
+				if len(page) < q.Limit {
+					break
+				}
+				c := store.CursorOf(page[len(page)-1], sortKey)
+				q.After = &c
+			}
+			if ids(walked) != ids(all) || len(all) != 7 {
+				t.Errorf("%s desc=%v: walked %s, want %s", sortKey, desc, ids(walked), ids(all))
+			}
+		}
+	}
+}
+
+// statistics counts on a calendar in a zone ahead of UTC: a task due at
+// 23:30 UTC the day before is due today in Tokyo.
+func statistics(t *testing.T, s impl) {
+	tokyo, _ := time.LoadLocation("Asia/Tokyo")
+	now := time.Date(2026, 3, 4, 12, 0, 0, 0, tokyo) // a Wednesday
+	user := testenv.User()
+	add := func(due time.Time, done bool, kind task.Recurring) {
+		tk := newTask(user, "t", now.Add(-48*time.Hour), kind)
+		tk.DueDate = &due
+		create(t, s, tk)
+		if done {
+			complete(t, s, tk, now.Add(-time.Hour))
+		}
+	}
+	add(time.Date(2026, 3, 3, 23, 30, 0, 0, time.UTC), false, task.RecurNone) // 08:30 today in Tokyo: overdue too
+	add(now.Add(-time.Hour), false, task.RecurDaily)                          // overdue and today
+	add(now.Add(-72*time.Hour), false, task.RecurNone)                        // overdue
+	add(now.Add(48*time.Hour), true, task.RecurNone)                          // done this week
+	c := store.CalendarAt(now, tokyo)
+	if c.Week != time.Date(2026, 3, 2, 0, 0, 0, 0, tokyo) {
+		t.Fatalf("week starts %v, want Monday 2 March", c.Week)
+	}
+	st, err := s.Stats(ctx, user, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := store.Stats{Total: 4, ByStatus: map[string]int{"pending": 3, "in_progress": 0, "done": 1}, Overdue: 3,
+		DueToday: 2, CompletedThisWeek: 1, Recurring: 1, Timezone: "Asia/Tokyo"}
+	if fmt.Sprint(st) != fmt.Sprint(want) {
+		t.Fatalf("stats %+v, want %+v", st, want)
+	}
+}
+
+func ids(tasks []task.Task) string {
+	var out []string
+	for _, tk := range tasks {
+		out = append(out, tk.ID)
+	}
+	return strings.Join(out, ",")
 }
 
 // complete marks tk done at `at` through UpdateTask.

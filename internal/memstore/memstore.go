@@ -111,6 +111,9 @@ func (s *Store) ListTasks(_ context.Context, userID string, q store.ListQuery) (
 	}
 	sort.Slice(out, func(i, j int) bool { return less(out[i], out[j], q) })
 	total := len(out)
+	if q.After != nil {
+		out = slices.DeleteFunc(out, func(t task.Task) bool { return !before(*q.After, store.CursorOf(t, q.Sort), q) })
+	}
 	out = out[min(q.Offset, len(out)):]
 	return out[:min(q.Limit, len(out))], total, nil
 }
@@ -151,31 +154,29 @@ func matches(t task.Task, q store.ListQuery) bool {
 	return q.Search == "" || strings.Contains(text, strings.ToLower(q.Search))
 }
 
-var priorityRank = map[task.Priority]int{task.PriorityLow: 0, task.PriorityMedium: 1, task.PriorityHigh: 2}
-
 // less orders a before b: by the sort key (missing due dates last), then
 // by id, in the query's direction.
 func less(a, b task.Task, q store.ListQuery) bool {
-	var c int
-	switch q.Sort {
-	case store.SortDue:
-		switch {
-		case a.DueDate == nil && b.DueDate == nil:
-		case a.DueDate == nil:
-			return false
-		case b.DueDate == nil:
-			return true
-		default:
-			c = a.DueDate.Compare(*b.DueDate)
+	return before(store.CursorOf(a, q.Sort), store.CursorOf(b, q.Sort), q)
+}
+
+// before tells whether position a comes before b in q's order.
+func before(a, b store.Cursor, q store.ListQuery) bool {
+	if (a.Key == nil) != (b.Key == nil) {
+		return b.Key == nil // missing keys last, either direction
+	}
+	c := 0
+	if a.Key != nil {
+		ka, _ := store.KeyValue(q.Sort, *a.Key)
+		kb, _ := store.KeyValue(q.Sort, *b.Key)
+		switch ka := ka.(type) {
+		case time.Time:
+			c = ka.Compare(kb.(time.Time))
+		case int:
+			c = ka - kb.(int)
+		case string:
+			c = strings.Compare(strings.ToLower(ka), strings.ToLower(kb.(string)))
 		}
-	case store.SortUpdated:
-		c = a.UpdatedAt.Compare(b.UpdatedAt)
-	case store.SortPriority:
-		c = priorityRank[a.Priority] - priorityRank[b.Priority]
-	case store.SortTitle:
-		c = strings.Compare(strings.ToLower(a.Title), strings.ToLower(b.Title))
-	default:
-		c = a.CreatedAt.Compare(b.CreatedAt)
 	}
 	if c == 0 {
 		c = strings.Compare(a.ID, b.ID)
@@ -250,6 +251,40 @@ func (s *Store) Tags(_ context.Context, userID string) ([]store.TagCount, error)
 		return out[i].Tag < out[j].Tag
 	})
 	return out, nil
+}
+
+// Stats counts userID's tasks on calendar c, as the PostgreSQL store does.
+func (s *Store) Stats(_ context.Context, userID string, c store.Calendar) (store.Stats, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Err != nil {
+		return store.Stats{}, s.Err
+	}
+	st := store.Stats{ByStatus: map[string]int{"pending": 0, "in_progress": 0, "done": 0}, Timezone: c.Zone}
+	in := func(t *time.Time, from, to time.Time) bool {
+		return t != nil && !t.Before(from) && (to.IsZero() || t.Before(to))
+	}
+	for _, t := range s.tasks {
+		if t.UserID != userID {
+			continue
+		}
+		st.Total++
+		st.ByStatus[string(t.Status)]++
+		open := !t.Completed()
+		if open && t.DueDate != nil && t.DueDate.Before(c.Now) {
+			st.Overdue++
+		}
+		if open && in(t.DueDate, c.Today, c.Tomorrow) {
+			st.DueToday++
+		}
+		if !open && in(t.CompletedAt, c.Week, time.Time{}) {
+			st.CompletedThisWeek++
+		}
+		if t.Recurs() {
+			st.Recurring++
+		}
+	}
+	return st, nil
 }
 
 // UpdateTask applies mutate to task id of userID and, if it produced an

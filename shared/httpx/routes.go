@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/todoevents/todo/shared/apperr"
@@ -14,10 +15,17 @@ type Route struct {
 	Handler         HandlerFunc
 }
 
+// methods are the methods a path without them answers with 405. HEAD is
+// left to GET where the path has GET.
+var methods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+	http.MethodDelete, http.MethodOptions, http.MethodTrace, http.MethodConnect}
+
 // NewMux serves each route by serve(route), answers another method on a
 // known path with a JSON 405 whose Allow header lists every method the
 // path has, and an unknown path with a JSON 404; those two answers go
-// through wrap.
+// through wrap. The 405s are registered per method, so a literal path
+// (/tasks/stats) may sit beside a wildcard one (/tasks/{id}) that has
+// other methods.
 func NewMux(routes []Route, serve func(Route) http.Handler, wrap func(http.Handler) http.Handler) *http.ServeMux {
 	mux := http.NewServeMux()
 	allowed := map[string][]string{}
@@ -25,8 +33,13 @@ func NewMux(routes []Route, serve func(Route) http.Handler, wrap func(http.Handl
 		mux.Handle(rt.Method+" "+rt.Pattern, serve(rt))
 		allowed[rt.Pattern] = append(allowed[rt.Pattern], rt.Method)
 	}
-	for pattern, methods := range allowed {
-		mux.Handle(pattern, wrap(MethodNotAllowed(strings.Join(methods, ", "))))
+	for pattern, have := range allowed {
+		refuse := wrap(MethodNotAllowed(strings.Join(have, ", ")))
+		for _, m := range methods {
+			if !slices.Contains(have, m) && (m != http.MethodHead || !slices.Contains(have, http.MethodGet)) {
+				mux.Handle(m+" "+pattern, refuse)
+			}
+		}
 	}
 	if _, ok := allowed["/"]; !ok {
 		mux.Handle("/", wrap(http.HandlerFunc(NotFound)))

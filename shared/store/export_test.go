@@ -1,0 +1,4 @@
+package store
+
+// ListSQL exposes the list's queries to the plan test.
+var ListSQL = listSQL
