@@ -5,15 +5,21 @@ package function
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"net/http"
+	"strings"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/uuid"
 
 	"github.com/todoevents/todo/shared/app"
+	"github.com/todoevents/todo/shared/apperr"
 	"github.com/todoevents/todo/shared/config"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/httpx"
+	"github.com/todoevents/todo/shared/store"
 	"github.com/todoevents/todo/shared/task"
 )
 
@@ -22,9 +28,10 @@ const Name = "create-task"
 
 // Tasks stores a new task together with the event announcing it, in one
 // transaction; a parent task must be the same user's and have no next
-// occurrence yet.
+// occurrence yet. CreateTaskOnce does it at most once per idempotency key.
 type Tasks interface {
 	CreateTask(ctx context.Context, t task.Task, evt cloudevents.Event) error
+	CreateTaskOnce(ctx context.Context, t task.Task, evt cloudevents.Event, once store.Once) (task.Task, bool, error)
 }
 
 // Function serves create-task.
@@ -66,10 +73,45 @@ func (h Handler) create(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := h.Tasks.CreateTask(r.Context(), t, evt); err != nil {
+	once, err := idempotency(r, draft)
+	if err != nil {
+		return err
+	}
+	if once == nil {
+		err = h.Tasks.CreateTask(r.Context(), t, evt)
+	} else {
+		var replayed bool
+		if t, replayed, err = h.Tasks.CreateTaskOnce(r.Context(), t, evt, *once); replayed {
+			w.Header().Set("Idempotent-Replayed", "true")
+		}
+	}
+	if err != nil {
 		return err
 	}
 	h.Commit()
+	w.Header().Set("Location", r.URL.EscapedPath()+"/"+t.ID)
+	w.Header().Set("ETag", t.ETag())
 	httpx.WriteJSON(w, http.StatusCreated, t)
 	return nil
+}
+
+// idempotency reads the Idempotency-Key header: none, or a key of 1–255
+// visible ASCII characters with the digest of the decoded body, so the
+// same task sent with other spacing or key order is the same request.
+func idempotency(r *http.Request, draft task.Draft) (*store.Once, error) {
+	values := r.Header.Values("Idempotency-Key")
+	if len(values) == 0 {
+		return nil, nil
+	}
+	key := strings.TrimSpace(values[0])
+	if len(values) > 1 || key == "" || len(key) > 255 ||
+		strings.IndexFunc(key, func(c rune) bool { return c < '!' || c > '~' }) >= 0 {
+		return nil, apperr.Field("Idempotency-Key", "must be one header of 1 to 255 visible ASCII characters")
+	}
+	body, err := json.Marshal(draft)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(body)
+	return &store.Once{Key: key, Digest: hex.EncodeToString(sum[:])}, nil
 }

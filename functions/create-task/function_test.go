@@ -2,8 +2,11 @@ package function
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -200,5 +203,64 @@ func TestEventsWaitInTheOutboxWhilePublishingIsOff(t *testing.T) {
 	testenv.Eventually(t, "the backlog published once publishing is on", 10*time.Second, func() bool { return pending() == 0 })
 	if n := len(testenv.ReadTopic(t, brokers, events.TopicTaskEvents)); n != 1 {
 		t.Fatalf("%d records, want 1", n)
+	}
+}
+
+// TestIdempotencyKey: concurrent retries with one key and body create one
+// task and one event and all answer with it; the same key with another
+// body is 422 and writes nothing; a malformed key is 400.
+func TestIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	f := testenv.Start(t, New(), nil)
+	user := testenv.User()
+	tok := testenv.Token(t, user)
+	post := func(body string, key ...string) *httptest.ResponseRecorder {
+		var headers []string
+		for _, k := range key {
+			headers = append(headers, "Idempotency-Key", k)
+		}
+		return testenv.Do(t, f, "POST", "/api/"+user+"/tasks", tok, []byte(body), headers...)
+	}
+	ids := make([]string, 6)
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Go(func() {
+			// The same task, spelled differently each time.
+			body := []string{`{"title":"Pay rent","priority":"high"}`, `{ "priority": "high", "title": "Pay rent" }`}[i%2]
+			rec := post(body, "rent-2026-12")
+			var got map[string]any
+			if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil || rec.Code != http.StatusCreated {
+				t.Errorf("attempt %d: %d %s", i, rec.Code, rec.Body)
+				return
+			}
+			ids[i], _ = got["id"].(string)
+		})
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if id != ids[0] || id == "" {
+			t.Fatalf("retries answered different tasks: %v", ids)
+		}
+	}
+	if n := rowCount(t, f, `SELECT count(*) FROM tasks WHERE user_id = $1`, user); n != 1 {
+		t.Fatalf("%d tasks, want 1", n)
+	}
+	if n := rowCount(t, f, `SELECT count(*) FROM outbox WHERE partition_key = $1`, user); n != 1 {
+		t.Fatalf("%d events, want 1", n)
+	}
+	if rec := post(`{"title":"Pay rent","priority":"high"}`, "rent-2026-12"); rec.Header().Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("a replay is not marked: %v", rec.Header())
+	}
+	code, _ := testenv.ErrorCode(t, post(`{"title":"Pay rent twice"}`, "rent-2026-12"), http.StatusUnprocessableEntity)
+	if code != "idempotency_key_reused" {
+		t.Fatalf("code %q", code)
+	}
+	for _, key := range [][]string{{""}, {"a key"}, {strings.Repeat("k", 256)}, {"a", "b"}} {
+		if _, field := testenv.ErrorCode(t, post(`{"title":"x"}`, key...), http.StatusBadRequest); field != "Idempotency-Key" {
+			t.Fatalf("key %q: field %q", key, field)
+		}
+	}
+	if n := rowCount(t, f, `SELECT count(*) FROM tasks WHERE user_id = $1`, user); n != 1 {
+		t.Fatalf("%d tasks after refusals, want 1", n)
 	}
 }

@@ -18,10 +18,11 @@ const reconcileBatch = 500
 
 // Completions is what the reconciler needs of the database: done recurring
 // tasks whose completion no event ever handled, the purge of old processed
-// event ids, and a lock that elects one reconciler.
+// event ids and idempotency keys, and a lock that elects one reconciler.
 type Completions interface {
 	UnrecurredCompletions(ctx context.Context, grace time.Duration, limit int) ([]store.Completion, error)
 	PurgeProcessedEvents(ctx context.Context, retention time.Duration) (int64, error)
+	PurgeIdempotencyKeys(ctx context.Context) (int64, error)
 	Leading(ctx context.Context, key int64, fn func(context.Context) error) (bool, error)
 }
 
@@ -77,9 +78,13 @@ func (rc *Reconciler) Reconcile(ctx context.Context) (created int, err error) {
 		if err != nil {
 			return err
 		}
-		if len(pending) > 0 || purged > 0 {
+		keys, err := rc.Completions.PurgeIdempotencyKeys(ctx) // the database's housekeeping, by its one leader
+		if err != nil {
+			return err
+		}
+		if len(pending) > 0 || purged > 0 || keys > 0 {
 			rc.Log.Info().Int("completions", len(pending)).Int("created", created).Int64("processed_ids_purged", purged).
-				Msg("reconciliation pass")
+				Int64("idempotency_keys_purged", keys).Msg("reconciliation pass")
 		}
 		return nil
 	})

@@ -33,6 +33,8 @@ type impl interface {
 	Chain(ctx context.Context, userID, id string) ([]task.Task, error)
 	Tags(ctx context.Context, userID string) ([]store.TagCount, error)
 	Stats(ctx context.Context, userID string, c store.Calendar) (store.Stats, error)
+	CreateTaskOnce(ctx context.Context, t task.Task, evt cloudevents.Event, once store.Once) (task.Task, bool, error)
+	PurgeIdempotencyKeys(ctx context.Context) (int64, error)
 }
 
 var (
@@ -58,6 +60,7 @@ func TestConformance(t *testing.T) {
 				{"filters, sorts and pages", filtersSortsAndPages},
 				{"cursors walk every order without gaps", cursorsWalkEveryOrder},
 				{"statistics on the user's calendar", statistics},
+				{"an idempotency key creates once", idempotencyKeys},
 				{"one next occurrence per task", oneNextOccurrence},
 				{"updates write only when the mutation says so", updates},
 				{"deletes keep the next occurrence, unlinked", deletes},
@@ -273,6 +276,39 @@ func statistics(t *testing.T, s impl) {
 		DueToday: 2, CompletedThisWeek: 1, Recurring: 1, Timezone: "Asia/Tokyo"}
 	if fmt.Sprint(st) != fmt.Sprint(want) {
 		t.Fatalf("stats %+v, want %+v", st, want)
+	}
+}
+
+// idempotencyKeys: a key with the same digest returns the first task and
+// creates nothing; with another digest it is refused; keys are per user.
+func idempotencyKeys(t *testing.T, s impl) {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	user := testenv.User()
+	attempt := func(user, digest string) (task.Task, task.Task, bool, error) {
+		tk := newTask(user, "once", now, task.RecurNone)
+		e, _ := events.ForTask(events.TypeTaskCreated, "test", tk, now)
+		got, replayed, err := s.CreateTaskOnce(ctx, tk, e, store.Once{Key: "key-1", Digest: digest})
+		return tk, got, replayed, err
+	}
+	first, got, replayed, err := attempt(user, "d1")
+	if err != nil || replayed || got.ID != first.ID {
+		t.Fatalf("first: %v replayed=%v", err, replayed)
+	}
+	_, got, replayed, err = attempt(user, "d1")
+	if err != nil || !replayed || got.ID != first.ID || !got.CreatedAt.Equal(first.CreatedAt) {
+		t.Fatalf("retry: %v replayed=%v got %s, want %s", err, replayed, got.ID, first.ID)
+	}
+	if _, _, _, err = attempt(user, "d2"); apperr.CodeOf(err) != apperr.KeyReused {
+		t.Fatalf("other body: %v", err)
+	}
+	if _, total, _ := s.ListTasks(ctx, user, store.ListQuery{Limit: 10}); total != 1 {
+		t.Fatalf("%d tasks, want 1", total)
+	}
+	if _, _, replayed, err = attempt(testenv.User(), "d2"); err != nil || replayed {
+		t.Fatalf("another user's key: %v replayed=%v", err, replayed)
+	}
+	if n, err := s.PurgeIdempotencyKeys(ctx); err != nil || n != 0 {
+		t.Fatalf("purged %d fresh keys: %v", n, err)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -27,7 +28,8 @@ type Store struct {
 	mu        sync.Mutex
 	tasks     map[string]task.Task
 	recurred  map[string]bool
-	processed map[string]time.Time // consumer/event id → when
+	processed map[string]time.Time  // consumer/event id → when
+	keys      map[[2]string]usedKey // user, idempotency key
 	events    []cloudevents.Event
 	// Err, when set, is returned by every call (a database that is down).
 	Err error
@@ -35,7 +37,14 @@ type Store struct {
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{tasks: map[string]task.Task{}, recurred: map[string]bool{}, processed: map[string]time.Time{}}
+	return &Store{tasks: map[string]task.Task{}, recurred: map[string]bool{}, processed: map[string]time.Time{},
+		keys: map[[2]string]usedKey{}}
+}
+
+type usedKey struct {
+	digest string
+	first  task.Task
+	at     time.Time
 }
 
 // Events returns the events queued so far, in order.
@@ -69,6 +78,41 @@ func (s *Store) CreateTask(_ context.Context, t task.Task, evt cloudevents.Event
 	if s.Err != nil {
 		return s.Err
 	}
+	return s.create(t, evt)
+}
+
+// CreateTaskOnce creates t unless once's key was used, as the PostgreSQL
+// store does.
+func (s *Store) CreateTaskOnce(_ context.Context, t task.Task, evt cloudevents.Event, once store.Once) (task.Task, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Err != nil {
+		return task.Task{}, false, s.Err
+	}
+	k := [2]string{t.UserID, once.Key}
+	if used, ok := s.keys[k]; ok && time.Since(used.at) < store.IdempotencyKeyTTL {
+		if used.digest != once.Digest {
+			return task.Task{}, false, apperr.New(apperr.KeyReused, "Idempotency-Key %q was used for another request body", once.Key)
+		}
+		return used.first, true, nil
+	}
+	if err := s.create(t, evt); err != nil {
+		return task.Task{}, false, err
+	}
+	s.keys[k] = usedKey{digest: once.Digest, first: t, at: time.Now()}
+	return t, false, nil
+}
+
+// PurgeIdempotencyKeys forgets keys older than store.IdempotencyKeyTTL.
+func (s *Store) PurgeIdempotencyKeys(context.Context) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.keys)
+	maps.DeleteFunc(s.keys, func(_ [2]string, u usedKey) bool { return time.Since(u.at) >= store.IdempotencyKeyTTL })
+	return int64(n - len(s.keys)), s.Err
+}
+
+func (s *Store) create(t task.Task, evt cloudevents.Event) error {
 	if t.ParentTaskID != nil {
 		if _, err := s.get(t.UserID, *t.ParentTaskID); err != nil {
 			return apperr.Field("parent_task_id", "no task %s of this user", *t.ParentTaskID)

@@ -33,8 +33,13 @@ func Request(tb testing.TB, method, target, token string, body []byte, headers .
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	given := map[string]bool{}
 	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
+		if !given[headers[i]] { // a name given twice is sent twice
+			req.Header.Del(headers[i])
+			given[headers[i]] = true
+		}
+		req.Header.Add(headers[i], headers[i+1])
 	}
 	return req
 }

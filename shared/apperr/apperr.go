@@ -19,6 +19,7 @@ const (
 	MethodNotAllowed Code = "method_not_allowed"
 	Conflict         Code = "conflict"
 	StaleVersion     Code = "precondition_failed"
+	KeyReused        Code = "idempotency_key_reused"
 	TooLarge         Code = "too_large"
 	RateLimited      Code = "rate_limited"
 	Unavailable      Code = "unavailable"

@@ -60,7 +60,7 @@ func TestStatusOf(t *testing.T) {
 	t.Parallel()
 	cases := map[apperr.Code]int{
 		apperr.Invalid: 400, apperr.Unauthorized: 401, apperr.Forbidden: 403, apperr.NotFound: 404,
-		apperr.MethodNotAllowed: 405, apperr.Conflict: 409, apperr.StaleVersion: 412, apperr.TooLarge: 413, apperr.RateLimited: 429,
+		apperr.MethodNotAllowed: 405, apperr.Conflict: 409, apperr.StaleVersion: 412, apperr.KeyReused: 422, apperr.TooLarge: 413, apperr.RateLimited: 429,
 		apperr.Unavailable: 503, apperr.Internal: 500, apperr.Code("bogus"): 500,
 	}
 	for code, want := range cases {

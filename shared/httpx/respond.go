@@ -21,6 +21,7 @@ var statusOf = map[apperr.Code]int{
 	apperr.MethodNotAllowed: http.StatusMethodNotAllowed,
 	apperr.Conflict:         http.StatusConflict,
 	apperr.StaleVersion:     http.StatusPreconditionFailed,
+	apperr.KeyReused:        http.StatusUnprocessableEntity,
 	apperr.TooLarge:         http.StatusRequestEntityTooLarge,
 	apperr.RateLimited:      http.StatusTooManyRequests,
 	apperr.Unavailable:      http.StatusServiceUnavailable,

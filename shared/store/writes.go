@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/jackc/pgx/v5"
@@ -15,26 +16,75 @@ import (
 // CreateTask inserts t and, in the same transaction, queues the event that
 // announces it. A parent task must exist and belong to the same user.
 func (s *Store) CreateTask(ctx context.Context, t task.Task, evt cloudevents.Event) error {
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		if t.ParentTaskID != nil {
-			if _, err := getTask(ctx, tx, t.UserID, *t.ParentTaskID, false); err != nil {
-				if apperr.CodeOf(err) == apperr.NotFound {
-					return apperr.Field("parent_task_id", "no task %s of this user", *t.ParentTaskID)
-				}
-				return err
-			}
+	return s.inTx(ctx, func(tx pgx.Tx) error { return createTask(ctx, tx, t, evt) })
+}
+
+// Once names a create by the client's idempotency key and the digest of
+// what it asked for.
+type Once struct{ Key, Digest string }
+
+// IdempotencyKeyTTL is how long an idempotency key is remembered.
+const IdempotencyKeyTTL = 24 * time.Hour
+
+// CreateTaskOnce creates t as CreateTask does, unless once's key was used
+// by the user within IdempotencyKeyTTL: then, if the digest is the same,
+// it returns the task that request created (replayed true) and writes
+// nothing; with another digest it is an error. Concurrent requests with
+// one key wait for each other on the key's row.
+func (s *Store) CreateTaskOnce(ctx context.Context, t task.Task, evt cloudevents.Event, once Once) (task.Task, bool, error) {
+	first, replayed := t, false
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (user_id, key, digest, response) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (user_id, key) DO UPDATE SET digest = EXCLUDED.digest, response = EXCLUDED.response, created_at = now()
+			WHERE idempotency_keys.created_at < now() - make_interval(secs => $5)`,
+			t.UserID, once.Key, once.Digest, t, IdempotencyKeyTTL.Seconds())
+		if err != nil {
+			return err
 		}
-		if _, err := tx.Exec(ctx, insertTaskSQL, taskArgs(t)...); err != nil {
-			if isUniqueViolation(err, "tasks_parent_task_id_key") {
-				return apperr.New(apperr.Conflict, "task %s already has a next occurrence", *t.ParentTaskID)
-			}
-			if isUniqueViolation(err, "tasks_pkey") {
-				return apperr.New(apperr.Conflict, "task %s already exists", t.ID)
+		if tag.RowsAffected() == 1 {
+			return createTask(ctx, tx, t, evt)
+		}
+		var digest string
+		if err := tx.QueryRow(ctx, `SELECT digest, response FROM idempotency_keys WHERE user_id = $1 AND key = $2`,
+			t.UserID, once.Key).Scan(&digest, &first); err != nil {
+			return err
+		}
+		if digest != once.Digest {
+			return apperr.New(apperr.KeyReused, "Idempotency-Key %q was used for another request body", once.Key)
+		}
+		replayed = true
+		return nil
+	})
+	return first, replayed, err
+}
+
+// PurgeIdempotencyKeys forgets idempotency keys older than
+// IdempotencyKeyTTL and returns how many.
+func (s *Store) PurgeIdempotencyKeys(ctx context.Context) (int64, error) {
+	tag, err := s.Pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $1)`,
+		IdempotencyKeyTTL.Seconds())
+	return tag.RowsAffected(), classify(err)
+}
+
+func createTask(ctx context.Context, tx pgx.Tx, t task.Task, evt cloudevents.Event) error {
+	if t.ParentTaskID != nil {
+		if _, err := getTask(ctx, tx, t.UserID, *t.ParentTaskID, false); err != nil {
+			if apperr.CodeOf(err) == apperr.NotFound {
+				return apperr.Field("parent_task_id", "no task %s of this user", *t.ParentTaskID)
 			}
 			return err
 		}
-		return outbox.Enqueue(ctx, tx, evt)
-	})
+	}
+	if _, err := tx.Exec(ctx, insertTaskSQL, taskArgs(t)...); err != nil {
+		if isUniqueViolation(err, "tasks_parent_task_id_key") {
+			return apperr.New(apperr.Conflict, "task %s already has a next occurrence", *t.ParentTaskID)
+		}
+		if isUniqueViolation(err, "tasks_pkey") {
+			return apperr.New(apperr.Conflict, "task %s already exists", t.ID)
+		}
+		return err
+	}
+	return outbox.Enqueue(ctx, tx, evt)
 }
 
 // Mutation changes a locked task in place and returns the event announcing
