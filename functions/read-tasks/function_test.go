@@ -1,9 +1,16 @@
 package function
 
 import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"net/http"
+	"net/http/httptest"
 	"testing"
+	"time"
 
+	"github.com/MicahParks/jwkset"
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
 	"github.com/todoevents/todo/internal/testenv"
@@ -98,5 +105,56 @@ func TestGetAndAccess(t *testing.T) {
 			}
 			testenv.ErrorCode(t, testenv.Do(t, f, "GET", tc.path, tok, nil), tc.status)
 		})
+	}
+}
+
+// TestBetterAuthTokens starts the function with only BETTER_AUTH_URL, as a
+// deployment behind a Better Auth frontend: its EdDSA tokens from the JWKS
+// at /api/auth/jwks are accepted, with iss and aud the site's URL.
+func TestBetterAuthTokens(t *testing.T) {
+	t.Parallel()
+	pub, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwk, err := jwkset.NewJWKFromKey(pub, jwkset.JWKOptions{Metadata: jwkset.JWKMetadataOptions{KID: "k1", ALG: jwkset.AlgEdDSA}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := jwkset.NewMemoryStorage()
+	if err := set.KeyWrite(context.Background(), jwk); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/auth/jwks", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := set.JSONPublic(r.Context())
+		_, _ = w.Write(body)
+	})
+	site := httptest.NewServer(mux)
+	defer site.Close()
+	f := testenv.Start(t, New(), map[string]string{"BETTER_AUTH_URL": site.URL, "AUTH_JWT_SECRET": ""})
+	user := testenv.User()
+	token := func(iss string, signer ed25519.PrivateKey) string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, jwt.MapClaims{"sub": user, "iss": iss, "aud": site.URL,
+			"iat": time.Now().Unix(), "exp": time.Now().Add(15 * time.Minute).Unix(), "email": "a@example.com"})
+		tok.Header["kid"] = "k1"
+		s, err := tok.SignedString(signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if rec := testenv.Do(t, f, "GET", "/api/"+user+"/tasks", token(site.URL, key), nil); rec.Code != http.StatusOK {
+		t.Fatalf("Better Auth token: %d %s", rec.Code, rec.Body)
+	}
+	_, stranger, _ := ed25519.GenerateKey(rand.Reader)
+	for name, tok := range map[string]string{
+		"another issuer":     token("https://elsewhere.example", key),
+		"another key":        token(site.URL, stranger),
+		"an HS256 dev token": testenv.Token(t, user),
+	} {
+		if rec := testenv.Do(t, f, "GET", "/api/"+user+"/tasks", tok, nil); rec.Code != http.StatusUnauthorized {
+			t.Errorf("%s: %d", name, rec.Code)
+		}
 	}
 }

@@ -64,8 +64,17 @@ func Open(ctx context.Context, name string, env map[string]string, needs config.
 		return nil, err
 	}
 	bg, cancel := context.WithCancel(context.Background())
+	verifier := auth.Verifier{Secret: []byte(cfg.JWTSecret), Issuer: cfg.Issuer, Audience: cfg.Audience}
+	if needs.Auth && cfg.JWKSURL != "" {
+		onError := func(url string, err error) { log.Warn().Err(err).Str("jwks", url).Msg("fetching the JWKS failed") }
+		if verifier.Keys, err = auth.JWKS(bg, cfg.JWKSURL, nil, onError); err != nil {
+			cancel()
+			st.Close()
+			return nil, err
+		}
+	}
 	rt := &Runtime{Name: name, Config: cfg, Log: log, Store: st, Now: Now, Metrics: metrics.New(),
-		Guard: httpx.Guard{Auth: auth.Verifier{Secret: []byte(cfg.JWTSecret)}, Writes: ratelimit.New(cfg.UserRate)},
+		Guard: httpx.Guard{Auth: verifier, Writes: ratelimit.New(cfg.UserRate)},
 		ctx:   bg, cancel: cancel}
 	rt.Metrics.WatchOutbox(st.OutboxBacklog)
 	if needs.Relay {

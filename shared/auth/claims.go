@@ -38,14 +38,3 @@ func (n *numericDate) UnmarshalJSON(b []byte) error {
 	n.date = new(jwt.NumericDate)
 	return n.date.UnmarshalJSON(b)
 }
-
-// parserOptions verify the algorithm, require exp, and refuse tokens not
-// yet valid or issued in the future, beyond Leeway.
-func parserOptions(now func() time.Time) []jwt.ParserOption {
-	opts := []jwt.ParserOption{jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(), jwt.WithLeeway(Leeway)}
-	if now != nil {
-		opts = append(opts, jwt.WithTimeFunc(now))
-	}
-	return opts
-}

@@ -25,7 +25,8 @@ const (
 // Variables names every environment variable Load reads.
 var Variables = []string{
 	"PORT", "DATABASE_URL", "DB_MAX_CONNS", "KAFKA_BROKERS", "KAFKA_PARTITIONS", "KAFKA_CONSUMER_GROUP",
-	"KAFKA_CONSUME", "AUTH_JWT_SECRET", "BETTER_AUTH_SECRET", "CORS_ORIGINS", "LOG_FORMAT", "LOG_LEVEL",
+	"KAFKA_CONSUME", "AUTH_JWT_SECRET", "BETTER_AUTH_SECRET", "AUTH_JWKS_URL", "BETTER_AUTH_URL", "AUTH_ISSUER",
+	"AUTH_AUDIENCE", "CORS_ORIGINS", "LOG_FORMAT", "LOG_LEVEL",
 	"OUTBOX_RELAY", "OUTBOX_RETENTION", "APP_API_TOKEN", "PUSH_AUTH", "RATE_LIMIT_PER_USER",
 	"RATE_LIMIT_PUSH_PER_CLIENT", "RECONCILE_EVERY", "RECONCILE_GRACE", "PROCESSED_EVENTS_RETENTION",
 	"HTTP_READ_TIMEOUT", "HTTP_WRITE_TIMEOUT", "HTTP_IDLE_TIMEOUT", "HTTP_HEADER_TIMEOUT", "HTTP_MAX_HEADER_BYTES",
@@ -46,6 +47,9 @@ type Config struct {
 	KafkaPartitions int32
 	ConsumerGroup   string
 	JWTSecret       string
+	// JWKSURL is the key set of asymmetric tokens; Issuer and Audience,
+	// when set, must be every token's iss and one of its aud.
+	JWKSURL, Issuer, Audience string
 	CORSOrigins     []string
 	LogFormat       string
 	LogLevel        string
@@ -180,9 +184,7 @@ func Load(env map[string]string, needs Needs) (Config, error) {
 	} else if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		l.fail("DATABASE_URL must be a postgres:// URL")
 	}
-	if needs.Auth && len(c.JWTSecret) < MinSecretLen {
-		l.fail("AUTH_JWT_SECRET (or BETTER_AUTH_SECRET) must be set, at least %d characters", MinSecretLen)
-	}
+	l.auth(&c, needs)
 	if c.AppAPIToken != "" && len(c.AppAPIToken) < MinSecretLen {
 		l.fail("APP_API_TOKEN must be at least %d characters", MinSecretLen)
 	}
@@ -196,6 +198,30 @@ func Load(env map[string]string, needs Needs) (Config, error) {
 		l.fail("PROCESSED_EVENTS_RETENTION must be longer than RECONCILE_GRACE")
 	}
 	return c, errors.Join(l.errs...)
+}
+
+// auth reads how tokens are verified: an HS256 secret, a JWKS (from
+// AUTH_JWKS_URL, or Better Auth's at BETTER_AUTH_URL/api/auth/jwks), or
+// both; iss and aud default to BETTER_AUTH_URL, as Better Auth signs them.
+func (l *loader) auth(c *Config, needs Needs) {
+	site := strings.TrimRight(l.get("BETTER_AUTH_URL", ""), "/")
+	c.JWKSURL = l.get("AUTH_JWKS_URL", "")
+	if c.JWKSURL == "" && site != "" {
+		c.JWKSURL = site + "/api/auth/jwks"
+	}
+	c.Issuer = l.get("AUTH_ISSUER", site)
+	c.Audience = l.get("AUTH_AUDIENCE", site)
+	for name, v := range map[string]string{"BETTER_AUTH_URL": site, "AUTH_JWKS_URL": c.JWKSURL} {
+		if u, err := url.Parse(v); v != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+			l.fail("%s must be an http(s) URL, not %q", name, v)
+		}
+	}
+	switch {
+	case c.JWTSecret != "" && len(c.JWTSecret) < MinSecretLen:
+		l.fail("AUTH_JWT_SECRET (or BETTER_AUTH_SECRET) must be at least %d characters", MinSecretLen)
+	case needs.Auth && c.JWTSecret == "" && c.JWKSURL == "":
+		l.fail("set AUTH_JWT_SECRET (HS256 tokens), or AUTH_JWKS_URL or BETTER_AUTH_URL (tokens signed by a JWKS key), or both")
+	}
 }
 
 func (l *loader) http() HTTP {
