@@ -21,6 +21,7 @@ import (
 	"github.com/todoevents/todo/shared/apperr"
 	"github.com/todoevents/todo/shared/config"
 	"github.com/todoevents/todo/shared/httpx"
+	"github.com/todoevents/todo/shared/openapi"
 	"github.com/todoevents/todo/shared/store"
 	"github.com/todoevents/todo/shared/task"
 )
@@ -77,6 +78,7 @@ func (h Handler) Routes() []httpx.Route {
 		{Method: http.MethodGet, Pattern: "/api/{user_id}/tasks/{id}/chain", Handler: h.chain},
 		{Method: http.MethodGet, Pattern: "/api/{user_id}/tasks/stats", Handler: h.stats},
 		{Method: http.MethodGet, Pattern: "/api/{user_id}/tags", Handler: h.tags},
+		openapi.Route(), // the contract of the whole API, from the function that reads
 	}
 }
 

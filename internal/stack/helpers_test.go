@@ -83,15 +83,18 @@ func (r reply) task(tb testing.TB) map[string]any {
 	return m
 }
 
-// call sends a request over HTTP to the gateway.
+// call sends a request over HTTP to the gateway and checks the exchange
+// against the OpenAPI document.
 func call(tb testing.TB, method, path, token string, body []byte, headers ...string) reply {
 	tb.Helper()
-	resp, err := http.DefaultClient.Do(testenv.Request(tb, method, env.srv.URL+path, token, body, headers...))
+	req := testenv.Request(tb, method, env.srv.URL+path, token, body, headers...)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	testenv.CheckContract(tb, req, body, resp.StatusCode, resp.Header, b)
 	return reply{status: resp.StatusCode, header: resp.Header, body: b}
 }
 

@@ -52,6 +52,7 @@ type Options struct {
 type Stack struct {
 	Env     map[string]string
 	Handler http.Handler
+	Routes  []httpx.Route      // what Handler serves besides /health/
 	Broker  *kfake.Cluster     // nil when external brokers are used
 	PG      *pgcluster.Cluster // nil when DATABASE_URL was given
 	// Notes are things start-up recovered from, for the operator.
@@ -161,6 +162,7 @@ func (s *Stack) gateway(api []routed, recur routed, wrap func(http.Handler) http
 		r2.URL.Path = "/"
 		recur.Handle(w, r2)
 	})
+	s.Routes = routes
 	mux := httpx.NewMux(routes, func(rt httpx.Route) http.Handler { return owner[rt.Method+" "+rt.Pattern] }, wrap)
 	mux.Handle("GET /health/", server.Health(s.Ready))
 	return mux

@@ -44,12 +44,14 @@ func Request(tb testing.TB, method, target, token string, body []byte, headers .
 	return req
 }
 
-// Do serves one Request on h.
+// Do serves one Request on h and checks the exchange against the API's
+// OpenAPI document (CheckContract).
 func Do(tb testing.TB, h http.Handler, method, path, token string, body []byte, headers ...string) *httptest.ResponseRecorder {
 	tb.Helper()
 	req := Request(tb, method, path, token, body, headers...)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
+	CheckContract(tb, req, body, rec.Code, rec.Header(), rec.Body.Bytes())
 	return rec
 }
 

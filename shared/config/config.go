@@ -50,12 +50,12 @@ type Config struct {
 	// JWKSURL is the key set of asymmetric tokens; Issuer and Audience,
 	// when set, must be every token's iss and one of its aud.
 	JWKSURL, Issuer, Audience string
-	CORSOrigins     []string
-	LogFormat       string
-	LogLevel        string
-	RelayEnabled    bool
-	Consume         bool
-	OutboxRetention time.Duration
+	CORSOrigins               []string
+	LogFormat                 string
+	LogLevel                  string
+	RelayEnabled              bool
+	Consume                   bool
+	OutboxRetention           time.Duration
 
 	// Transport is TransportKafka or TransportDapr; Publish false is the
 	// rollback switch: events stay in the outbox until it is true again.
