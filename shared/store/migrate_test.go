@@ -16,7 +16,7 @@ func TestMigrationsUpDownUp(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	url := testenv.Database(t) // already migrated up
-	want := []string{"tasks", "outbox", "processed_events"}
+	want := []string{"tasks", "outbox", "processed_events", "idempotency_keys"}
 	for _, name := range want {
 		if !testenv.Tables(t, url)[name] {
 			t.Fatalf("after up: table %s missing", name)
