@@ -14,11 +14,11 @@ import (
 
 	"github.com/todoevents/todo/internal/pgcluster"
 	"github.com/todoevents/todo/internal/testenv"
+	"github.com/todoevents/todo/migrations"
 	"github.com/todoevents/todo/shared/auth"
-	"github.com/todoevents/todo/shared/store"
 )
 
-func runMigrations(ctx context.Context, url string) error { return store.Migrate(ctx, url) }
+func runMigrations(ctx context.Context, url string) error { return migrations.Up(ctx, url) }
 
 var client = &http.Client{Timeout: 30 * time.Second}
 

@@ -14,10 +14,10 @@ import (
 
 	"github.com/todoevents/todo/internal/daprd"
 	"github.com/todoevents/todo/internal/stack"
+	"github.com/todoevents/todo/migrations"
 	"github.com/todoevents/todo/shared/auth"
 	"github.com/todoevents/todo/shared/config"
 	"github.com/todoevents/todo/shared/server"
-	"github.com/todoevents/todo/shared/store"
 )
 
 // run starts the whole system and serves it until ctx ends. Its state
@@ -134,9 +134,9 @@ func migrate(ctx context.Context, args []string) error {
 	}
 	switch direction {
 	case "up":
-		return store.Migrate(ctx, url)
+		return migrations.Up(ctx, url)
 	case "down":
-		return store.MigrateDownAll(ctx, url)
+		return migrations.DownAll(ctx, url)
 	}
 	return fmt.Errorf("migrate: %q is not up or down", direction)
 }

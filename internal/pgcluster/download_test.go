@@ -23,7 +23,7 @@ import (
 	"github.com/todoevents/todo/internal/maven"
 	"github.com/todoevents/todo/internal/pgcluster"
 	"github.com/todoevents/todo/internal/testenv"
-	"github.com/todoevents/todo/shared/store"
+	"github.com/todoevents/todo/migrations"
 )
 
 // fakeDistribution is a jar shaped like the published ones: a .txz holding
@@ -146,13 +146,13 @@ func TestClusterFromTheDownloadedDistribution(t *testing.T) {
 	}
 	defer c.Remove()
 	url := c.URL("postgres")
-	if err := store.Migrate(ctx, url); err != nil {
+	if err := migrations.Up(ctx, url); err != nil {
 		t.Fatal(err)
 	}
 	if !testenv.Tables(t, url)["outbox"] {
 		t.Fatal("migrations did not create the outbox")
 	}
-	if err := store.MigrateDownAll(ctx, url); err != nil {
+	if err := migrations.DownAll(ctx, url); err != nil {
 		t.Fatal(err)
 	}
 	if left := testenv.Tables(t, url); len(left) != 0 {

@@ -22,9 +22,9 @@ import (
 	recurtask "github.com/todoevents/todo/functions/recur-task"
 	updatetask "github.com/todoevents/todo/functions/update-task"
 	"github.com/todoevents/todo/internal/pgcluster"
+	"github.com/todoevents/todo/migrations"
 	"github.com/todoevents/todo/shared/httpx"
 	"github.com/todoevents/todo/shared/server"
-	"github.com/todoevents/todo/shared/store"
 )
 
 // Options configure Start.
@@ -86,7 +86,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		s.tempPG = opts.DataDir == ""
 		s.Env["DATABASE_URL"] = s.PG.URL("postgres")
 	}
-	if err := store.Migrate(ctx, s.Env["DATABASE_URL"]); err != nil {
+	if err := migrations.Up(ctx, s.Env["DATABASE_URL"]); err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	if s.Env["KAFKA_BROKERS"] == "" {

@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/todoevents/todo/internal/pgcluster"
+	"github.com/todoevents/todo/migrations"
 	"github.com/todoevents/todo/shared/auth"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/store"
@@ -84,7 +85,7 @@ func NewDatabase() (string, error) {
 		return "", err
 	}
 	url := cluster.URL(name)
-	return url, store.Migrate(ctx, url)
+	return url, migrations.Up(ctx, url)
 }
 
 // Broker starts an in-process broker with the task topics, closed when the

@@ -1,4 +1,4 @@
-package store_test
+package migrations_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/todoevents/todo/internal/testenv"
-	"github.com/todoevents/todo/shared/store"
+	"github.com/todoevents/todo/migrations"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -22,16 +22,16 @@ func TestMigrationsUpDownUp(t *testing.T) {
 			t.Fatalf("after up: table %s missing", name)
 		}
 	}
-	if err := store.Migrate(ctx, url); err != nil {
+	if err := migrations.Up(ctx, url); err != nil {
 		t.Fatalf("second up must be a no-op: %v", err)
 	}
-	if err := store.MigrateDownAll(ctx, url); err != nil {
+	if err := migrations.DownAll(ctx, url); err != nil {
 		t.Fatalf("down: %v", err)
 	}
 	if left := testenv.Tables(t, url); len(left) != 0 {
 		t.Fatalf("after down: tables left %v", left)
 	}
-	if err := store.Migrate(ctx, url); err != nil {
+	if err := migrations.Up(ctx, url); err != nil {
 		t.Fatalf("up again: %v", err)
 	}
 	for _, name := range want {
