@@ -2,11 +2,13 @@
 SHELL := /bin/bash
 GO ?= go
 FUNCTIONS := create-task complete-task read-tasks update-task delete-task recur-task
+# Every package of the workspace (go.work): the root module, shared, and each function's module.
+PKGS := ./... ./shared/... $(foreach f,$(FUNCTIONS),./functions/$(f)/...)
 TOOLS := $(HOME)/.cache/todo-tools
 STATICCHECK := $(TOOLS)/staticcheck
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: all build bootstrap run run-dapr migrate test e2e fuzz unit lint fmt tools clean
+.PHONY: all build images bootstrap run run-dapr migrate test e2e fuzz unit lint fmt tidy tools clean
 
 all: build
 
@@ -15,6 +17,11 @@ build:
 	@mkdir -p bin
 	@for f in $(FUNCTIONS); do $(GO) build -o bin/$$f ./functions/$$f/cmd || exit 1; done
 	$(GO) build -o bin/todo ./cmd/todo
+
+## images: each function's image (static binary, empty base, non-root) as a tarball in dist/images, without Docker
+REGISTRY ?= registry.example.com/todo
+images:
+	$(GO) run ./internal/image/build -out dist/images -registry $(REGISTRY)
 
 ## bootstrap: install (as root on Debian/Ubuntu) or name the system packages the tests need
 bootstrap:
@@ -42,8 +49,8 @@ migrate:
 ## test: bootstrap, lint, then every test with the race detector: unit, integration (private PostgreSQL,
 ## kfake), end-to-end (function binaries, a real Kafka broker, fault injection), fuzz seed corpora
 test: bootstrap lint
-	$(GO) test -race -count=1 -timeout 25m ./...
-	cd k8s/check && $(GO) test -count=1 ./...
+	$(GO) test -race -count=1 -timeout 25m $(PKGS)
+	cd k8s/check && GOWORK=off $(GO) test -count=1 ./...
 
 ## e2e: only the end-to-end tier on the real broker (E2E_REPORT=file collects its counts)
 e2e: bootstrap
@@ -59,18 +66,22 @@ fuzz:
 
 ## unit: the fast tests only: no database, no broker (handlers run on in-memory fakes)
 unit:
-	$(GO) test -short -count=1 ./...
+	$(GO) test -short -count=1 $(PKGS)
 
 ## lint: gofmt, go vet (also as a macOS build), staticcheck
 lint: $(STATICCHECK)
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
-	GOOS=darwin $(GO) vet ./...
-	cd k8s/check && $(GO) vet ./...
-	$(STATICCHECK) ./...
+	$(GO) vet $(PKGS)
+	GOOS=darwin $(GO) vet $(PKGS)
+	cd k8s/check && GOWORK=off $(GO) vet ./...
+	$(STATICCHECK) $(PKGS)
 
 fmt:
 	gofmt -w .
+
+## tidy: go mod tidy in every module (they require each other at the version a release tags; see README)
+tidy:
+	$(GO) run ./internal/modproxy/tidy
 
 $(STATICCHECK):
 	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
@@ -78,4 +89,4 @@ $(STATICCHECK):
 tools: $(STATICCHECK)
 
 clean:
-	rm -rf bin .data
+	rm -rf bin dist .data

@@ -13,6 +13,6 @@ fi
 src=$(cd "$(dirname "$0")/../e2e/daprd" && pwd)
 mkdir -p "$(dirname "$out")"
 echo "building daprd $version from the Go module proxy (5 to 20 minutes, once)..." >&2
-(cd "$src" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -tags stablecomponents -o "$out.partial" github.com/dapr/dapr/cmd/daprd)
+(cd "$src" && GOWORK=off CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -tags stablecomponents -o "$out.partial" github.com/dapr/dapr/cmd/daprd)
 mv "$out.partial" "$out"
 echo "$out"

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	_ "golang.org/x/crypto/x509roots/fallback" // TLS roots (JWKS, PostgreSQL) on an image with no system roots
 
 	"github.com/todoevents/todo/shared/auth"
 	"github.com/todoevents/todo/shared/config"

@@ -30,7 +30,7 @@ func JWKS(ctx context.Context, url string, client *http.Client, onError func(url
 		HTTPTimeout:       fetchTimeout,
 		RefreshInterval:   RefreshEvery,
 		RefreshUnknownKID: rate.NewLimiter(rate.Every(UnknownKeyEvery), 1),
-		RateLimitWaitMax:  time.Millisecond, // refuse rather than hold a request for the limiter
+		RateLimitWaitMax:  250 * time.Millisecond, // refuse at once unless the limiter frees up within it
 		RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
 			return func(_ context.Context, err error) { onError(u, err) }
 		},

@@ -1,0 +1,222 @@
+package check
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// functions are the function directories, each a Knative Service.
+var functions = []string{"create-task", "complete-task", "read-tasks", "update-task", "delete-task", "recur-task"}
+
+// readmeVariables are the variables of the README's configuration table.
+func readmeVariables(t *testing.T) map[string]bool {
+	t.Helper()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `([A-Z0-9_]+)` \\|").FindAllStringSubmatch(string(b), -1) {
+		out[m[1]] = true
+	}
+	if len(out) < 20 {
+		t.Fatalf("found %d variables in the README's table", len(out))
+	}
+	return out
+}
+
+// checkKustomization checks that a kustomization lists files that exist,
+// and every manifest of its directory.
+func checkKustomization(t *testing.T, d doc) {
+	t.Helper()
+	var k struct {
+		APIVersion string   `json:"apiVersion"`
+		Kind       string   `json:"kind"`
+		Resources  []string `json:"resources"`
+	}
+	if err := yaml.UnmarshalStrict(d.raw, &k); err != nil {
+		t.Errorf("%v: %v", d, err)
+	}
+	dir := filepath.Dir(d.file)
+	for _, r := range k.Resources {
+		if _, err := os.Stat(filepath.Join(dir, r)); err != nil {
+			t.Errorf("%v: resource %s: %v", d, r, err)
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	for _, f := range files {
+		if base := filepath.Base(f); base != "kustomization.yaml" && !slices.Contains(k.Resources, base) {
+			t.Errorf("%v: %s is not listed", d, base)
+		}
+	}
+}
+
+// checkKnative cross-checks the Knative variant: a Service per function
+// with its image, probes and a restricted security context; recur-task
+// cluster-local and fed by an ordered KafkaSource with a dead-letter sink
+// on task-events-dlq and a consumer group no other variant uses; the
+// route of the single API host reaching every API function; and the
+// func.yaml files naming what exists.
+func checkKnative(t *testing.T, o objects, documented map[string]bool) {
+	t.Helper()
+	ksvcs := map[string]bool{}
+	for _, k := range o.ksvcs {
+		ksvcs[k.Name] = true
+		c := k.Spec.Template.Spec.Containers[0]
+		if c.Image != "registry.example.com/todo/"+k.Name+":latest" {
+			t.Errorf("ksvc %s: image %s", k.Name, c.Image)
+		}
+		if c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet.Path != "/health/readiness" ||
+			c.LivenessProbe == nil || c.LivenessProbe.HTTPGet.Path != "/health/liveness" {
+			t.Errorf("ksvc %s: probes", k.Name)
+		}
+		sc := c.SecurityContext
+		if sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.AllowPrivilegeEscalation == nil ||
+			*sc.AllowPrivilegeEscalation || sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) ||
+			sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+			t.Errorf("ksvc %s: the security context is not restricted", k.Name)
+		}
+		if (k.Labels["networking.knative.dev/visibility"] == "cluster-local") != (k.Name == "recur-task") {
+			t.Errorf("ksvc %s: only recur-task is cluster-local", k.Name)
+		}
+		if k.Spec.Template.Spec.ContainerConcurrency == nil || k.Spec.Template.Annotations["autoscaling.knative.dev/max-scale"] == "" {
+			t.Errorf("ksvc %s: no container concurrency or max scale", k.Name)
+		}
+	}
+	for _, fn := range functions {
+		if !ksvcs[fn] {
+			t.Errorf("no Knative Service of %s", fn)
+		}
+	}
+	for key := range o.configMaps["todo/todo-config"].Data {
+		if !documented[key] {
+			t.Errorf("config map todo-config: %s is not a documented variable", key)
+		}
+	}
+	sinks := map[string]string{}
+	for _, s := range o.kafkaSinks {
+		sinks[s.Name] = s.Spec.Topic
+	}
+	if len(o.kafkaSources) != 1 {
+		t.Fatalf("%d KafkaSources, want 1", len(o.kafkaSources))
+	}
+	src := o.kafkaSources[0]
+	groups := map[string]string{"knative": src.Spec.ConsumerGroup, "dapr": daprGroup(o), "plain": plainGroup(o)}
+	seen := map[string]string{}
+	for variant, g := range groups {
+		if other, dup := seen[g]; dup || g == "" {
+			t.Errorf("consumer group %q of the %s variant is empty or also %s's", g, variant, other)
+		}
+		seen[g] = variant
+	}
+	if src.Annotations["kafka.eventing.knative.dev/delivery.order"] != "ordered" || !slices.Equal(src.Spec.Topics, []string{"task-events"}) ||
+		src.Spec.Sink.Ref.Kind != "Service" || src.Spec.Sink.Ref.Name != "recur-task" ||
+		src.Spec.Delivery.Retry == nil || src.Spec.Delivery.DeadLetterSink.Ref.Kind != "KafkaSink" ||
+		sinks[src.Spec.Delivery.DeadLetterSink.Ref.Name] != "task-events-dlq" {
+		t.Errorf("KafkaSource %s: %+v", src.Name, src.Spec)
+	}
+	routed := map[string]bool{}
+	for _, r := range o.routes {
+		for _, rule := range r.Spec.Rules {
+			for _, b := range rule.BackendRefs {
+				if !ksvcs[string(b.Name)] {
+					t.Errorf("route %s: backend %s is no Knative Service", r.Name, b.Name)
+				}
+				routed[string(b.Name)] = true
+			}
+		}
+		for _, p := range r.Spec.ParentRefs {
+			if !slices.ContainsFunc(o.gateways, func(g gatewayv1.Gateway) bool { return g.Name == string(p.Name) }) {
+				t.Errorf("route %s: gateway %s does not exist", r.Name, p.Name)
+			}
+		}
+	}
+	for _, fn := range functions {
+		if routed[fn] == (fn == "recur-task") {
+			t.Errorf("the API host routes to %s: %v (recur-task is internal, the others are the API)", fn, routed[fn])
+		}
+	}
+	checkFuncYAML(t, o, documented)
+}
+
+func daprGroup(o objects) string {
+	for _, c := range o.components {
+		if g := metadataValue(c, "consumerGroup"); g != "" {
+			return g
+		}
+	}
+	return ""
+}
+
+func plainGroup(o objects) string {
+	for _, d := range o.deployments {
+		for _, c := range d.Spec.Template.Spec.Containers {
+			for _, e := range c.Env {
+				if e.Name == "KAFKA_CONSUMER_GROUP" {
+					return e.Value
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// checkFuncYAML reads each function's func.yaml: its name, invoke (every
+// Handle has the HTTP signature), health endpoints, and envs that name
+// documented variables, existing secrets and config maps.
+func checkFuncYAML(t *testing.T, o objects, documented map[string]bool) {
+	t.Helper()
+	ref := regexp.MustCompile(`^\{\{ (secret|configMap):([a-z0-9-]+)(?::([A-Za-z0-9_.-]+))? \}\}$`)
+	for _, fn := range functions {
+		b, err := os.ReadFile(filepath.Join("..", "..", "functions", fn, "func.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f struct {
+			Name   string `json:"name"`
+			Invoke string `json:"invoke"`
+			Run    struct {
+				Envs []struct{ Name, Value string } `json:"envs"`
+			} `json:"run"`
+			Deploy struct {
+				Namespace       string                               `json:"namespace"`
+				HealthEndpoints struct{ Liveness, Readiness string } `json:"healthEndpoints"`
+			} `json:"deploy"`
+		}
+		if err := yaml.Unmarshal(b, &f); err != nil {
+			t.Fatalf("%s/func.yaml: %v", fn, err)
+		}
+		if f.Name != fn || f.Invoke != "http" || f.Deploy.Namespace != "todo" ||
+			f.Deploy.HealthEndpoints.Liveness != "/health/liveness" || f.Deploy.HealthEndpoints.Readiness != "/health/readiness" {
+			t.Errorf("%s/func.yaml: %+v", fn, f)
+		}
+		for _, e := range f.Run.Envs {
+			if e.Name != "" && !documented[e.Name] {
+				t.Errorf("%s/func.yaml: %s is not a documented variable", fn, e.Name)
+			}
+			m := ref.FindStringSubmatch(e.Value)
+			switch {
+			case m == nil && strings.HasPrefix(e.Value, "{{"):
+				t.Errorf("%s/func.yaml: %q is no secret or config map reference", fn, e.Value)
+			case m == nil:
+			case m[1] == "secret":
+				if _, ok := o.secrets["todo/"+m[2]].StringData[m[3]]; !ok {
+					t.Errorf("%s/func.yaml: secret %s key %s does not exist", fn, m[2], m[3])
+				}
+			default:
+				cm, ok := o.configMaps["todo/"+m[2]]
+				if _, has := cm.Data[m[3]]; !ok || (m[3] != "" && !has) {
+					t.Errorf("%s/func.yaml: config map %s key %q does not exist", fn, m[2], m[3])
+				}
+			}
+		}
+	}
+}
