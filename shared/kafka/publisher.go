@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -70,6 +71,47 @@ func (p *Publisher) Publish(ctx context.Context, topic string, e event.Event) er
 		return err
 	}
 	return markRefused(sender.Send(binding.WithForceStructured(ctx), binding.ToMessage(&e)))
+}
+
+// PublishBatch sends events[i] to topics[i], all at once: the producer
+// groups them into as few requests as the partitions allow and keeps each
+// partition's order. It returns once every record was acknowledged or
+// failed; errs[i] is record i's error (nil when acknowledged), with a
+// Permanent method for records the broker refuses for good.
+func (p *Publisher) PublishBatch(ctx context.Context, topics []string, events []event.Event) []error {
+	errs := make([]error, len(events))
+	p.mu.Lock()
+	err := p.connect()
+	producer := p.producer
+	p.mu.Unlock()
+	msgs := make([]*sarama.ProducerMessage, 0, len(events))
+	index := make(map[*sarama.ProducerMessage]int, len(events))
+	for i := range events {
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		msg := &sarama.ProducerMessage{Topic: topics[i]}
+		if werr := kafka_sarama.WriteProducerMessage(binding.WithForceStructured(ctx), binding.ToMessage(&events[i]), msg); werr != nil {
+			errs[i] = refusedError{werr} // an event that cannot be encoded never will be
+			continue
+		}
+		msgs = append(msgs, msg)
+		index[msg] = i
+	}
+	if len(msgs) == 0 {
+		return errs
+	}
+	var perRecord sarama.ProducerErrors
+	if err := producer.SendMessages(msgs); err != nil && !errors.As(err, &perRecord) {
+		for _, m := range msgs {
+			errs[index[m]] = markRefused(err)
+		}
+	}
+	for _, pe := range perRecord {
+		errs[index[pe.Msg]] = markRefused(pe.Err)
+	}
+	return errs
 }
 
 // PublishRaw sends a record as is (used to dead-letter records that are not

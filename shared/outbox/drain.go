@@ -17,10 +17,14 @@ type row struct {
 	body  []byte
 }
 
-// drain publishes pending rows in seq order, stopping at the first transient
-// failure so per-key order is kept. A row that can never be published (not
-// a CloudEvent, or refused by the broker for good) is set aside with its
-// error and the rows behind it go on. It returns how many rows it handled.
+// drain publishes a batch of pending rows in seq order in one go and marks
+// the published ones in one statement. A row that can never be published
+// (not a CloudEvent, or refused by the broker for good, when sent on its
+// own) is set aside with its error and the rows behind it go on. After a transient failure only
+// the rows before it are marked: the rest are sent again with it on the
+// next pass (a duplicate, which consumers drop by event id, rather than an
+// event overtaking an earlier one of the same user). It returns how many
+// rows it marked or set aside, and the first transient failure.
 func (r *Relay) drain(ctx context.Context, conn *pgx.Conn) (int, error) {
 	rows, err := conn.Query(ctx, `SELECT seq, topic, event::text FROM outbox
 		WHERE published_at IS NULL AND failed_at IS NULL ORDER BY seq LIMIT $1`, r.batch())
@@ -35,36 +39,68 @@ func (r *Relay) drain(ctx context.Context, conn *pgx.Conn) (int, error) {
 	if err != nil {
 		return 0, dbError{err}
 	}
-	for i, rw := range pending {
+	var sendable []row
+	var topics []string
+	var events []cloudevents.Event
+	handled := 0
+	for _, rw := range pending {
 		var e cloudevents.Event
 		if err := e.UnmarshalJSON(rw.body); err != nil {
 			if err := r.setAside(ctx, conn, rw.seq, fmt.Errorf("not a CloudEvent: %w", err)); err != nil {
-				return i, err
+				return handled, err
 			}
+			handled++
 			continue
 		}
-		if err := r.Publisher.Publish(ctx, rw.topic, e); err != nil {
-			r.Failed.Inc()
-			if permanent(err) {
-				if err := r.setAside(ctx, conn, rw.seq, err); err != nil {
-					return i, err
-				}
-				continue
-			}
-			if _, dbErr := conn.Exec(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $2
-				WHERE seq = $1`, rw.seq, err.Error()); dbErr != nil {
-				return i, dbError{dbErr}
-			}
-			return i, fmt.Errorf("publish event %s: %w", e.ID(), err)
-		}
-		if _, err := conn.Exec(ctx, `UPDATE outbox SET published_at = now(), attempts = attempts + 1,
-			last_error = NULL WHERE seq = $1`, rw.seq); err != nil {
-			return i, dbError{err}
-		}
-		r.Published.Inc()
-		r.Log.Debug().Str("event_id", e.ID()).Str("type", e.Type()).Str("topic", rw.topic).Msg("event published")
+		sendable, topics, events = append(sendable, rw), append(topics, rw.topic), append(events, e)
 	}
-	return len(pending), nil
+	if len(events) == 0 {
+		return handled, nil
+	}
+	errs := r.batcher().PublishBatch(ctx, topics, events)
+	if len(events) > 1 {
+		// A broker refuses a partition's whole request for one bad record:
+		// only a record refused on its own is set aside.
+		for i, err := range errs {
+			if err != nil && permanent(err) {
+				errs[i] = r.Publisher.Publish(ctx, topics[i], events[i])
+			}
+		}
+	}
+	var published []int64
+	var failure error
+	for i, err := range errs {
+		switch {
+		case err == nil && failure == nil:
+			published = append(published, sendable[i].seq)
+			r.Log.Debug().Str("event_id", events[i].ID()).Str("type", events[i].Type()).Str("topic", topics[i]).
+				Msg("event published")
+		case err == nil, errors.Is(err, errNotSent):
+		case permanent(err):
+			r.Failed.Inc()
+			if err := r.setAside(ctx, conn, sendable[i].seq, err); err != nil {
+				return handled, err
+			}
+			handled++
+		case failure == nil:
+			r.Failed.Inc()
+			failure = fmt.Errorf("publish event %s: %w", events[i].ID(), err)
+			if _, dbErr := conn.Exec(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $2
+				WHERE seq = $1`, sendable[i].seq, err.Error()); dbErr != nil {
+				return handled, dbError{dbErr}
+			}
+		default:
+			r.Failed.Inc()
+		}
+	}
+	if len(published) > 0 {
+		if _, err := conn.Exec(ctx, `UPDATE outbox SET published_at = now(), attempts = attempts + 1,
+			last_error = NULL WHERE seq = ANY($1)`, published); err != nil {
+			return handled, dbError{err}
+		}
+		r.Published.Add(float64(len(published)))
+	}
+	return handled + len(published), failure
 }
 
 // permanent reports whether err says the event can never be published (an

@@ -26,6 +26,44 @@ type Publisher interface {
 	Publish(ctx context.Context, topic string, e cloudevents.Event) error
 }
 
+// BatchPublisher sends many events at once, returning after the broker
+// acknowledged or refused each: errs[i] is events[i]'s outcome. A Kafka
+// producer sends them in a few requests, in order per partition.
+type BatchPublisher interface {
+	PublishBatch(ctx context.Context, topics []string, events []cloudevents.Event) (errs []error)
+}
+
+// errNotSent marks the events a one-at-a-time publisher did not try after
+// a failure (sending them would overtake the failed one).
+var errNotSent = errors.New("not sent: an earlier event failed")
+
+// oneByOne publishes a batch through a Publisher, in order, stopping at
+// the first transient failure.
+type oneByOne struct{ Publisher }
+
+func (o oneByOne) PublishBatch(ctx context.Context, topics []string, events []cloudevents.Event) []error {
+	errs := make([]error, len(events))
+	stopped := false
+	for i := range events {
+		if stopped {
+			errs[i] = errNotSent
+			continue
+		}
+		if errs[i] = o.Publish(ctx, topics[i], events[i]); errs[i] != nil && !permanent(errs[i]) {
+			stopped = true
+		}
+	}
+	return errs
+}
+
+// batcher is the relay's publisher as a BatchPublisher.
+func (r *Relay) batcher() BatchPublisher {
+	if b, ok := r.Publisher.(BatchPublisher); ok {
+		return b
+	}
+	return oneByOne{r.Publisher}
+}
+
 // Relay moves outbox rows to the broker.
 type Relay struct {
 	Pool      *pgxpool.Pool
@@ -36,7 +74,7 @@ type Relay struct {
 	// Retention is how long published rows are kept before being deleted;
 	// CleanEvery is how often the active relay deletes them (default 1m).
 	Retention, CleanEvery time.Duration
-	// Batch is the number of rows read per pass.
+	// Batch is the number of rows read, published and marked per pass.
 	Batch int
 	// Published and Failed count publish outcomes (optional).
 	Published, Failed prometheus.Counter
@@ -108,7 +146,7 @@ func (r *Relay) cleanEvery() time.Duration {
 
 func (r *Relay) batch() int {
 	if r.Batch <= 0 {
-		return 100
+		return 500
 	}
 	return r.Batch
 }

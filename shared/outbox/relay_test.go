@@ -2,6 +2,7 @@ package outbox_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -283,5 +284,86 @@ func TestOutboxRefusesEventsThatAreNotCloudEvents(t *testing.T) {
 		VALUES ('w1', 'task-events', '', '{"specversion":"1.0","id":"w1","type":"x"}')`)
 	if err == nil || !strings.Contains(err.Error(), "outbox_event_is_cloudevent") {
 		t.Fatalf("the schema accepted an event without a source: %v", err)
+	}
+}
+
+// flaky publishes batches through a real producer but fails the record at
+// index failAt of the first batch it sees with a transient error.
+type flaky struct {
+	*kafka.Publisher
+	mu      sync.Mutex
+	failAt  int
+	batches [][]string // event ids per batch
+}
+
+func (f *flaky) PublishBatch(ctx context.Context, topics []string, evts []cloudevents.Event) []error {
+	f.mu.Lock()
+	first := len(f.batches) == 0
+	var ids []string
+	for _, e := range evts {
+		ids = append(ids, e.ID())
+	}
+	f.batches = append(f.batches, ids)
+	f.mu.Unlock()
+	errs := f.Publisher.PublishBatch(ctx, topics, evts)
+	if first && f.failAt < len(errs) {
+		errs[f.failAt] = errors.New("broker unreachable (injected)")
+	}
+	return errs
+}
+
+// TestBatchesKeepEachUsersOrderAcrossAFailure: the relay sends a backlog
+// in batches and marks each batch with one statement; when a record in the
+// middle of a batch fails, the rows before it are done and it is sent
+// again together with everything behind it, so the topic holds every event
+// with each user's events in order from the first send of the failed one
+// on (a few duplicates, which consumers drop by id).
+func TestBatchesKeepEachUsersOrderAcrossAFailure(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	users := []string{testenv.User(), testenv.User(), testenv.User()}
+	ids := r.write(t, 300, users)
+	pub, err := kafka.NewPublisher(strings.Split(r.brokers, ","), "relay-test-flaky")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	f := &flaky{Publisher: pub, failAt: 40}
+	r.relay(t, func(rl *outbox.Relay) { rl.Publisher, rl.Batch = f, 100 })
+	testenv.Eventually(t, "backlog published", 30*time.Second, func() bool { return r.pending(t) == 0 })
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.batches) < 4 || len(f.batches[0]) != 100 || f.batches[1][0] != ids[40] {
+		t.Fatalf("batches of %d, %d, ...; the second starts with %s, want the failed %s", len(f.batches[0]),
+			len(f.batches[1]), f.batches[1][0], ids[40])
+	}
+	msgs := testenv.ReadTopic(t, r.brokers, events.TopicTaskEvents)
+	seen := map[string]int{}
+	last := map[string]int{} // user → position in ids of the last event first seen
+	pos := map[string]int{}
+	for i, id := range ids {
+		pos[id] = i
+	}
+	for _, u := range users {
+		last[u] = -1
+	}
+	for _, m := range msgs { // in offset order per partition, and a user's events share one
+		e := testenv.Event(t, m)
+		if seen[e.ID()]++; seen[e.ID()] > 1 {
+			continue
+		}
+		user := testenv.Extension(e, events.ExtPartitionKey)
+		if pos[e.ID()] < last[user] {
+			t.Fatalf("event %d of user %s first arrived after event %d", pos[e.ID()], user, last[user])
+		}
+		last[user] = pos[e.ID()]
+	}
+	for _, id := range ids {
+		if seen[id] == 0 {
+			t.Fatalf("event %s never published", id)
+		}
+	}
+	if len(msgs) > len(ids)+60 {
+		t.Fatalf("%d records for %d events: more duplicates than the failed batch's tail", len(msgs), len(ids))
 	}
 }
