@@ -2,9 +2,10 @@
 # Installs the system packages `make run` or `make test` need and Go cannot
 # fetch itself, so both work on a fresh machine. As root on Debian/Ubuntu it
 # installs what is missing with apt-get; otherwise it prints what to install
-# and stops before anything runs. For the tests it also builds daprd once
-# (scripts/daprd.sh). PostgreSQL and the Kafka broker's jars are not needed
-# here: the code downloads them (verified) into ~/.cache.
+# and stops before anything runs. For the tests it also builds daprd and
+# kube-apiserver once (scripts/daprd.sh, scripts/kube-apiserver.sh).
+# PostgreSQL and the Kafka broker's jars are not needed here: the code
+# downloads them (verified) into ~/.cache.
 #
 # usage: scripts/bootstrap.sh run|test
 set -euo pipefail
@@ -33,6 +34,9 @@ packages=() # Debian package names
 if [ "$target" = test ] && [ "$(java_major)" -lt 17 ]; then
 	packages+=(openjdk-17-jre-headless) # the real Kafka broker of the end-to-end tier
 fi
+if [ "$target" = test ] && ! command -v etcd >/dev/null; then
+	packages+=(etcd-server) # the store of the API server that validates k8s/
+fi
 
 root=false
 [ "$(id -u)" = 0 ] && root=true
@@ -52,9 +56,16 @@ if [ ${#packages[@]} -gt 0 ]; then
 	fi
 fi
 
-# The end-to-end tier runs real Dapr sidecars: build daprd once (cached).
+# The end-to-end tier runs real Dapr sidecars, and the manifests are
+# validated by a real API server: build daprd and kube-apiserver once
+# (cached), and check kubectl is there.
 if [ "$target" = test ]; then
 	bash "$(dirname "$0")/daprd.sh" >/dev/null
+	bash "$(dirname "$0")/kube-apiserver.sh" >/dev/null
+	if ! command -v kubectl >/dev/null; then
+		echo "bootstrap: kubectl (1.30 or newer) is needed to validate k8s/; install it (https://kubernetes.io/docs/tasks/tools/)." >&2
+		exit 1
+	fi
 fi
 
 # PostgreSQL refuses to run as root: local clusters run as 'postgres'.

@@ -1,0 +1,229 @@
+package check
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// apiServer is a real kube-apiserver on etcd, on loopback, for this test.
+type apiServer struct {
+	dir, kubeconfig string
+}
+
+// freePort returns a port nothing listens on.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startAPIServer runs etcd and the kube-apiserver binary at bin until the
+// test ends, with a token for an administrator.
+func startAPIServer(t *testing.T, bin string) *apiServer {
+	t.Helper()
+	etcd, err := exec.LookPath("etcd")
+	if err != nil {
+		t.Fatalf("etcd is not installed (Debian: etcd-server): %v", err)
+	}
+	dir := t.TempDir()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	saKey := write("sa.key", pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
+	saPub := write("sa.pub", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}))
+	tokens := write("tokens.csv", []byte("admintoken,admin,admin,system:masters\n"))
+	ctx, cancel := context.WithCancel(context.Background())
+	start := func(name string, args ...string) {
+		cmd := exec.CommandContext(ctx, name, args...)
+		logf, err := os.Create(filepath.Join(dir, filepath.Base(name)+".log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stdout, cmd.Stderr = logf, logf
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cancel(); _ = cmd.Wait(); logf.Close() })
+	}
+	client, peer, secure := freePort(t), freePort(t), freePort(t)
+	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", client)
+	peerURL := fmt.Sprintf("http://127.0.0.1:%d", peer)
+	start(etcd, "--name", "check", "--data-dir", filepath.Join(dir, "etcd"), "--listen-client-urls", etcdURL,
+		"--advertise-client-urls", etcdURL, "--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
+		"--initial-cluster", "check="+peerURL)
+	start(bin, "--etcd-servers="+etcdURL, "--bind-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", secure),
+		"--cert-dir="+filepath.Join(dir, "certs"), "--service-account-issuer=https://kubernetes.default.svc",
+		"--service-account-key-file="+saPub, "--service-account-signing-key-file="+saKey,
+		"--token-auth-file="+tokens, "--authorization-mode=RBAC", "--service-cluster-ip-range=10.96.0.0/16")
+	s := &apiServer{dir: dir, kubeconfig: write("kubeconfig", []byte(fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters: [{name: check, cluster: {server: "https://127.0.0.1:%d", insecure-skip-tls-verify: true}}]
+users: [{name: admin, user: {token: admintoken}}]
+contexts: [{name: check, context: {cluster: check, user: admin}}]
+current-context: check
+`, secure)))}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if _, err := s.kubectl(nil, "get", "--raw", "/readyz"); err == nil {
+			return s
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(dir, filepath.Base(bin)+".log"))
+			t.Fatalf("the API server did not get ready:\n%s", tail(string(log), 3000))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// kubectl runs kubectl against the server with stdin.
+func (s *apiServer) kubectl(stdin []byte, args ...string) (string, error) {
+	cmd := exec.Command("kubectl", append([]string{"--kubeconfig", s.kubeconfig}, args...)...)
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// moduleDir downloads module path@version (once, into the module cache)
+// and returns its directory.
+func moduleDir(t *testing.T, pathAtVersion string) string {
+	t.Helper()
+	cmd := exec.Command("go", "mod", "download", "-json", pathAtVersion)
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+	out, err := cmd.Output()
+	var m struct{ Dir, Error string }
+	if err == nil {
+		err = json.Unmarshal(out, &m)
+	}
+	if err != nil || m.Dir == "" {
+		t.Fatalf("go mod download %s: %v %s", pathAtVersion, err, m.Error)
+	}
+	return m.Dir
+}
+
+// kindsElsewhere are kinds whose CRDs no module served here publishes:
+// Knative Eventing's Kafka extension (KafkaSource, KafkaSink). The other
+// tests cross-check their fields.
+var kindsElsewhere = []string{"KafkaSource", "KafkaSink"}
+
+// TestManifestsOnARealAPIServer installs the CRDs of Knative Serving,
+// Gateway API and Dapr, from their Go modules (Serving's newest; the others
+// at the versions whose Go types the other tests decode into), on a real
+// kube-apiserver, then has it validate every
+// manifest of both variants, as rendered by kustomize, with
+// kubectl apply --dry-run=server --validate=strict: schemas, unknown
+// fields, defaults and admission, as a cluster would.
+func TestManifestsOnARealAPIServer(t *testing.T) {
+	bin := os.Getenv("KUBE_APISERVER")
+	if bin == "" {
+		t.Skip("KUBE_APISERVER is not set (make test builds the API server once and sets it)")
+	}
+	s := startAPIServer(t, bin)
+	var crds []string
+	for path, glob := range map[string]string{
+		"knative.dev/serving@v0.51.0":    "config/core/300-resources/*.yaml",
+		"sigs.k8s.io/gateway-api@v1.2.1": "config/crd/standard/*.yaml",
+		"github.com/dapr/dapr@v1.14.0":   "charts/dapr/crds/*.yaml",
+	} {
+		files, _ := filepath.Glob(filepath.Join(moduleDir(t, path), glob))
+		if len(files) == 0 {
+			t.Fatalf("no CRDs in %s/%s", path, glob)
+		}
+		crds = append(crds, files...)
+	}
+	args := []string{"apply", "--server-side"}
+	for _, f := range crds {
+		args = append(args, "-f", f)
+	}
+	if out, err := s.kubectl(nil, args...); err != nil {
+		t.Fatalf("installing the CRDs: %v\n%s", err, out)
+	}
+	if out, err := s.kubectl(nil, "wait", "--for=condition=established", "--timeout=60s", "crd", "--all"); err != nil {
+		t.Fatalf("CRDs not established: %v\n%s", err, out)
+	}
+	// Namespaces exist in a real cluster before its objects are checked.
+	for _, ns := range []string{"todo", "kafka"} {
+		if out, err := s.kubectl(nil, "create", "namespace", ns, "--save-config"); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+	}
+	check := func(name string, manifest []byte) {
+		t.Helper()
+		out, err := s.kubectl(withoutKinds(manifest, kindsElsewhere...), "apply", "--dry-run=server", "--validate=strict", "-f", "-")
+		if err != nil {
+			t.Errorf("%s is refused by the API server: %v\n%s", name, err, out)
+		}
+	}
+	for _, variant := range []string{"k8s/knative", "k8s/dapr"} {
+		rendered, err := exec.Command("kubectl", "kustomize", filepath.Join("..", "..", variant)).Output()
+		if err != nil {
+			t.Fatalf("kubectl kustomize %s: %v", variant, err)
+		}
+		check(variant, rendered)
+	}
+	for _, file := range []string{"k8s/plain/recur-task.yaml", "k8s/secrets.example.yaml", "config/dapr/kafka-pubsub.yaml",
+		"config/dapr/subscription.yaml", "config/dapr/resiliency.yaml"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(file, b)
+	}
+	// The check is strict: an unknown field is refused.
+	bad := []byte("apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata: {name: x, namespace: todo}\n" +
+		"spec: {template: {spec: {containers: [{image: x, colour: red}]}}}\n")
+	if out, err := s.kubectl(bad, "apply", "--dry-run=server", "--validate=strict", "-f", "-"); err == nil {
+		t.Fatalf("an unknown field passed the API server:\n%s", out)
+	}
+}
+
+// withoutKinds drops the documents of kinds from a multi-document YAML.
+func withoutKinds(manifest []byte, kinds ...string) []byte {
+	var keep []string
+	for _, doc := range strings.Split(string(manifest), "\n---\n") {
+		drop := false
+		for _, k := range kinds {
+			if strings.Contains("\n"+doc, "\nkind: "+k+"\n") {
+				drop = true
+			}
+		}
+		if !drop {
+			keep = append(keep, doc)
+		}
+	}
+	return []byte(strings.Join(keep, "\n---\n"))
+}
