@@ -33,12 +33,29 @@ func tidy() error {
 	if err != nil {
 		return err
 	}
-	// Twice: the second pass sees the requirements the first one wrote.
-	for range 2 {
+	gomodcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	if err != nil {
+		return err
+	}
+	// A module cache of this run's own: the repository's modules change
+	// while their version does not, and a shared cache would keep the first
+	// copy. Other modules come from the machine's cache (a proxy on disk)
+	// before the network.
+	cache, err := os.MkdirTemp("", "modcache")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = exec.Command("chmod", "-R", "u+w", cache).Run(); _ = os.RemoveAll(cache) }()
+	via := "file://" + filepath.Join(strings.TrimSpace(string(gomodcache)), "cache", "download") + "," +
+		strings.TrimSpace(string(upstream))
+	// Until nothing changes: each pass sees the requirements the previous
+	// one wrote into the other modules.
+	for pass := 1; ; pass++ {
 		mods, err := modproxy.Modules(root)
 		if err != nil {
 			return err
 		}
+		before := snapshot(mods)
 		proxy, err := os.MkdirTemp("", "modproxy")
 		if err != nil {
 			return err
@@ -49,7 +66,8 @@ func tidy() error {
 		}
 		for _, m := range mods {
 			cmd := exec.Command("go", "mod", "tidy")
-			cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = m.Dir, modproxy.Env(proxy, strings.TrimSpace(string(upstream))), os.Stdout, os.Stderr
+			cmd.Dir, cmd.Stdout, cmd.Stderr = m.Dir, os.Stdout, os.Stderr
+			cmd.Env = append(modproxy.Env(proxy, via), "GOMODCACHE="+cache)
 			if err := cmd.Run(); err != nil {
 				return fmt.Errorf("%s: %w", m.Dir, err)
 			}
@@ -57,8 +75,25 @@ func tidy() error {
 				return err
 			}
 		}
+		if snapshot(mods) == before {
+			return nil
+		}
+		if pass == 5 {
+			return fmt.Errorf("the modules' requirements still change after %d passes", pass)
+		}
 	}
-	return nil
+}
+
+// snapshot is the content of every module's go.mod and go.sum.
+func snapshot(mods []modproxy.Module) string {
+	var b strings.Builder
+	for _, m := range mods {
+		for _, f := range []string{"go.mod", "go.sum"} {
+			data, _ := os.ReadFile(filepath.Join(m.Dir, f))
+			b.Write(data)
+		}
+	}
+	return b.String()
 }
 
 // dropOwnSums removes the lines of the repository's own modules from a
