@@ -37,6 +37,9 @@ fi
 if [ "$target" = test ] && ! command -v etcd >/dev/null; then
 	packages+=(etcd-server) # the store of the API server that validates k8s/
 fi
+if [ "$target" = test ] && ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+	packages+=(chromium) # the headless browser that tests the web app
+fi
 
 root=false
 [ "$(id -u)" = 0 ] && root=true

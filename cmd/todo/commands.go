@@ -107,6 +107,7 @@ func printWelcome(out io.Writer, env map[string]string) error {
 	base := "http://localhost:" + env["PORT"]
 	_, err = fmt.Fprintf(out, `
 todo backend ready on %[1]s
+  web app:  %[1]s/  (sign in with any user name: a development-only sign-in)
   database: %[2]s
   brokers:  %[3]s
   app token for pushed events (dapr-api-token or Authorization: Bearer on POST %[1]s/events/recur-task):

@@ -20,6 +20,10 @@ import (
 
 // contract is the OpenAPI document, loaded and checked once.
 var contract = sync.OnceValues(func() (routers.Router, error) {
+	// The web app's files and the event stream are text, checked as such.
+	for _, kind := range []string{"text/html", "text/javascript", "text/css", "text/event-stream"} {
+		openapi3filter.RegisterBodyDecoder(kind, openapi3filter.RegisteredBodyDecoder("text/plain"))
+	}
 	doc, err := openapi3.NewLoader().LoadFromData(openapi.Document)
 	if err != nil {
 		return nil, fmt.Errorf("loading the OpenAPI document: %w", err)

@@ -1,0 +1,244 @@
+package function
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/rs/zerolog"
+
+	"github.com/todoevents/todo/shared/backoff"
+	"github.com/todoevents/todo/shared/events"
+	"github.com/todoevents/todo/shared/kafka"
+)
+
+// Entry is one task event as a page receives it. ID is "<partition>-<offset>"
+// of its Kafka record: a user's events share a partition (the record key is
+// the user id), so a page resumes from the last ID it saw.
+type Entry struct {
+	ID     string          `json:"id"`
+	Type   string          `json:"type"`
+	Time   time.Time       `json:"time"`
+	TaskID string          `json:"task_id"`
+	Title  string          `json:"title,omitempty"`
+	Data   json.RawMessage `json:"data,omitempty"`
+
+	user      string
+	partition int32
+	offset    int64
+}
+
+// BufferPerPartition is how many recent events of each partition a feed
+// keeps to replay after a reconnect.
+const BufferPerPartition = 4096
+
+// subscriberBuffer is how many events wait for a slow page before it is
+// cut off (it reconnects and resumes from its Last-Event-ID).
+const subscriberBuffer = 256
+
+// Feed reads every partition of task-events from its end and hands each
+// event to the open pages of the event's user, keeping recent events for
+// pages that reconnect. Each instance reads every partition itself (no
+// consumer group): its pages' users may be anywhere.
+type Feed struct {
+	Brokers    []string
+	Partitions int32
+	Log        zerolog.Logger
+
+	mu      sync.Mutex
+	recent  map[int32][]Entry // per partition, oldest first
+	first   map[int32]int64   // the offset the feed started reading each partition at
+	pages   map[string]map[chan Entry]struct{}
+	started chan struct{}
+	once    sync.Once
+}
+
+// NewFeed returns a feed over brokers; Run reads.
+func NewFeed(brokers []string, partitions int32, log zerolog.Logger) *Feed {
+	return &Feed{Brokers: brokers, Partitions: partitions, Log: log, recent: map[int32][]Entry{},
+		first: map[int32]int64{}, pages: map[string]map[chan Entry]struct{}{}, started: make(chan struct{})}
+}
+
+// Started is closed once the feed reads every partition.
+func (f *Feed) Started() <-chan struct{} { return f.started }
+
+// Run reads until ctx ends, reconnecting while the brokers are away.
+func (f *Feed) Run(ctx context.Context) error {
+	var retry backoff.Backoff
+	for ctx.Err() == nil {
+		err := kafka.EnsureTopics(f.Brokers, max(f.Partitions, 1), events.TopicTaskEvents)
+		if err == nil {
+			err = f.read(ctx)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		f.Log.Warn().Err(err).Msg("live feed cannot read task-events; retrying")
+		retry.Wait(ctx)
+	}
+	return nil
+}
+
+func (f *Feed) read(ctx context.Context) error {
+	consumer, err := sarama.NewConsumer(f.Brokers, kafka.Config("live-updates"))
+	if err != nil {
+		return err
+	}
+	defer consumer.Close()
+	parts, err := consumer.Partitions(events.TopicTaskEvents)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(parts))
+	var wg sync.WaitGroup
+	for _, p := range parts {
+		start := f.resumeAt(p)
+		pc, err := consumer.ConsumePartition(events.TopicTaskEvents, p, start)
+		if err != nil {
+			return err
+		}
+		f.mu.Lock()
+		if _, ok := f.first[p]; !ok {
+			f.first[p] = pc.HighWaterMarkOffset()
+		}
+		f.mu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer pc.AsyncClose()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case msg, ok := <-pc.Messages():
+					if !ok {
+						errs <- fmt.Errorf("partition %d closed", p)
+						return
+					}
+					f.add(ctx, msg)
+				case err := <-pc.Errors():
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	f.once.Do(func() { close(f.started) })
+	select {
+	case err = <-errs:
+	case <-ctx.Done():
+	}
+	cancel()
+	wg.Wait()
+	return err
+}
+
+// resumeAt is where to read partition p from: after the last event kept,
+// or its end on first sight.
+func (f *Feed) resumeAt(p int32) int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r := f.recent[p]; len(r) > 0 {
+		return r[len(r)-1].offset + 1
+	}
+	if off, ok := f.first[p]; ok {
+		return off
+	}
+	return sarama.OffsetNewest
+}
+
+// add keeps msg's event and hands it to its user's pages. A page whose
+// buffer is full is cut off; it resumes when it reconnects.
+func (f *Feed) add(ctx context.Context, msg *sarama.ConsumerMessage) {
+	e, err := kafka.DecodeRecord(ctx, msg)
+	if err != nil {
+		return // not a CloudEvent: nothing a page could show
+	}
+	user, _ := e.Extensions()[events.ExtPartitionKey].(string)
+	if user == "" || !strings.HasPrefix(e.Type(), "com.todo.task.") {
+		return
+	}
+	entry := Entry{ID: fmt.Sprintf("%d-%d", msg.Partition, msg.Offset), Type: e.Type(), Time: e.Time(),
+		TaskID: e.Subject(), Data: e.Data(), user: user, partition: msg.Partition, offset: msg.Offset}
+	var data struct {
+		Title string `json:"title"`
+	}
+	if json.Unmarshal(e.Data(), &data) == nil {
+		entry.Title = data.Title
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := append(f.recent[msg.Partition], entry)
+	if len(r) > BufferPerPartition {
+		r = r[len(r)-BufferPerPartition:]
+	}
+	f.recent[msg.Partition] = r
+	for ch := range f.pages[user] {
+		select {
+		case ch <- entry:
+		default:
+			delete(f.pages[user], ch)
+			close(ch)
+		}
+	}
+}
+
+// errTooOld says a page's last event is older than what the feed keeps.
+var errTooOld = fmt.Errorf("the events after it are no longer kept")
+
+// Subscribe registers a page of user. After lastID ("" for none) it returns
+// the user's kept events that came after it; errTooOld means some may be
+// missing (the page reloads its list). The channel closes when the page is
+// too slow; cancel ends the subscription.
+func (f *Feed) Subscribe(user, lastID string) (missed []Entry, ch chan Entry, cancel func(), err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if lastID != "" {
+		missed, err = f.after(user, lastID)
+	}
+	ch = make(chan Entry, subscriberBuffer)
+	if f.pages[user] == nil {
+		f.pages[user] = map[chan Entry]struct{}{}
+	}
+	f.pages[user][ch] = struct{}{}
+	return missed, ch, func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if _, ok := f.pages[user][ch]; ok {
+			delete(f.pages[user], ch)
+			close(ch)
+		}
+	}, err
+}
+
+// after lists user's kept events after id; f.mu is held.
+func (f *Feed) after(user, id string) ([]Entry, error) {
+	ps, os, ok := strings.Cut(id, "-")
+	p, perr := strconv.ParseInt(ps, 10, 32)
+	o, oerr := strconv.ParseInt(os, 10, 64)
+	if !ok || perr != nil || oerr != nil {
+		return nil, errTooOld
+	}
+	r := f.recent[int32(p)]
+	start, known := f.first[int32(p)]
+	if len(r) > 0 {
+		start = r[0].offset
+	}
+	if !known || o+1 < start {
+		return nil, errTooOld
+	}
+	var out []Entry
+	for _, e := range r {
+		if e.offset > o && e.user == user {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}

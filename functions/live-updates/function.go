@@ -1,0 +1,129 @@
+// Package function is the live-updates function: it reads task-events and
+// streams each user's own events to their open pages as Server-Sent
+// Events (GET /api/{user_id}/events, resumable with Last-Event-ID), and
+// serves the web app that shows them (GET /).
+package function
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/todoevents/todo/shared/app"
+	"github.com/todoevents/todo/shared/config"
+	"github.com/todoevents/todo/shared/httpx"
+)
+
+// Name is the function's name.
+const Name = "live-updates"
+
+// Heartbeat is how often an idle stream gets a comment, so proxies keep it
+// open and a dead page is noticed.
+const Heartbeat = 15 * time.Second
+
+// Function serves live-updates.
+type Function struct {
+	app.Function
+	feed *Feed
+}
+
+// New returns an unstarted function (Start connects it). It writes
+// nothing, so it runs no outbox relay.
+func New() *Function {
+	f := &Function{}
+	f.Function = app.NewFunction(Name, config.Needs{Auth: true}, func(rt *app.Runtime) []httpx.Route {
+		f.feed = NewFeed(rt.Config.KafkaBrokers, rt.Config.KafkaPartitions, rt.Log.With().Str("part", "feed").Logger())
+		if len(f.feed.Brokers) > 0 {
+			rt.Go(f.feed.Run)
+		} else {
+			rt.Log.Warn().Msg("no KAFKA_BROKERS: pages get no live events")
+		}
+		return append(Handler{Feed: f.feed, Guard: rt.Guard}.Routes(), WebRoutes()...)
+	})
+	return f
+}
+
+// Ready reports whether the database answers and, with brokers, whether
+// the feed reads every partition (a page that connected earlier could miss
+// events).
+func (f *Function) Ready(ctx context.Context) (bool, error) {
+	ok, err := f.Function.Ready(ctx)
+	if !ok || err != nil || f.feed == nil || len(f.feed.Brokers) == 0 {
+		return ok, err
+	}
+	select {
+	case <-f.feed.Started():
+		return true, nil
+	default:
+		return false, nil
+	}
+}
+
+// Handler streams events.
+type Handler struct {
+	Feed  *Feed
+	Guard httpx.Guard
+}
+
+// Routes are the function's API.
+func (h Handler) Routes() []httpx.Route {
+	return []httpx.Route{{Method: http.MethodGet, Pattern: "/api/{user_id}/events", Handler: h.stream}}
+}
+
+// stream sends the user's events as they happen: first those after the
+// Last-Event-ID header (or query parameter) the page last saw, then live
+// ones. A "reset" event says events may have been missed (the page reloads
+// its list). Browsers' EventSource cannot send an Authorization header, so
+// the page reads the stream with fetch, which can: the token never goes
+// into a URL.
+func (h Handler) stream(w http.ResponseWriter, r *http.Request) error {
+	user, err := h.Guard.User(r)
+	if err != nil {
+		return err
+	}
+	last := r.Header.Get("Last-Event-ID")
+	missed, ch, cancel, err := h.Feed.Subscribe(user, last)
+	defer cancel()
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's write timeout
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, "retry: 1000\n\n")
+	if errors.Is(err, errTooOld) {
+		fmt.Fprint(w, "event: reset\ndata: {}\n\n")
+	}
+	for _, e := range missed {
+		writeEvent(w, e)
+	}
+	if err := rc.Flush(); err != nil {
+		return nil
+	}
+	beat := time.NewTicker(Heartbeat)
+	defer beat.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return nil
+		case e, ok := <-ch:
+			if !ok {
+				return nil // too slow: the page reconnects and resumes
+			}
+			writeEvent(w, e)
+		case <-beat.C:
+			fmt.Fprint(w, ": keep-alive\n\n")
+		}
+		if err := rc.Flush(); err != nil {
+			return nil
+		}
+	}
+}
+
+func writeEvent(w http.ResponseWriter, e Entry) {
+	b, _ := json.Marshal(e) // plain fields and raw JSON: cannot fail
+	fmt.Fprintf(w, "id: %s\nevent: task\ndata: %s\n\n", e.ID, b)
+}

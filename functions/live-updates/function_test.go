@@ -1,0 +1,215 @@
+package function
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/rs/zerolog"
+
+	"github.com/todoevents/todo/internal/testenv"
+	"github.com/todoevents/todo/shared/events"
+	"github.com/todoevents/todo/shared/kafka"
+	"github.com/todoevents/todo/shared/task"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// sse is one event read from a stream.
+type sse struct {
+	id, event string
+	entry     Entry
+}
+
+// stream opens user's event stream with a token and returns its events as
+// they come; cancel closes it.
+func stream(t *testing.T, base, user, token, lastID string) (<-chan sse, *http.Response, context.CancelFunc) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/"+user+"/events", nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	out := make(chan sse, 100)
+	go func() {
+		defer close(out)
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		var cur sse
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case line == "":
+				if cur.event != "" {
+					out <- cur
+				}
+				cur = sse{}
+			case strings.HasPrefix(line, "id: "):
+				cur.id = strings.TrimPrefix(line, "id: ")
+			case strings.HasPrefix(line, "event: "):
+				cur.event = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "data: "):
+				_ = json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &cur.entry)
+			}
+		}
+	}()
+	return out, resp, cancel
+}
+
+func next(t *testing.T, ch <-chan sse) sse {
+	t.Helper()
+	select {
+	case e, ok := <-ch:
+		if !ok {
+			t.Fatal("the stream ended")
+		}
+		return e
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event within 10s")
+	}
+	return sse{}
+}
+
+// publish sends a task.created event of user titled title to the broker,
+// as a relay would.
+func publish(t *testing.T, pub *kafka.Publisher, user, title string) {
+	t.Helper()
+	now := time.Now().UTC()
+	tk := task.Task{ID: uuid.NewString(), UserID: user, Title: title, Status: task.StatusPending, Priority: task.PriorityMedium,
+		Timezone: "UTC", RecurringType: task.RecurNone, RecurrenceBasis: task.BasisCompletion, Tags: []string{},
+		CreatedAt: now, UpdatedAt: now}
+	e, err := events.ForTask(events.TypeTaskCreated, "/functions/test", tk, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Publish(context.Background(), events.TopicTaskEvents, e); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestEachUserGetsTheirOwnEventsInOrder: two users' pages each receive
+// exactly their own events, in order; a page that reconnects with the
+// last id it saw gets what happened meanwhile, and nothing twice; an id
+// older than what the feed keeps says "reset"; a stream needs the user's
+// token.
+func TestEachUserGetsTheirOwnEventsInOrder(t *testing.T) {
+	t.Parallel()
+	brokers := testenv.Broker(t, 3)
+	f := testenv.Start(t, New(), map[string]string{"KAFKA_BROKERS": brokers})
+	testenv.Eventually(t, "the feed reads every partition", 20*time.Second, func() bool {
+		ok, _ := f.Ready(context.Background())
+		return ok
+	})
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	alice, bob := testenv.User(), testenv.User()
+	aliceCh, _, closeAlice := stream(t, srv.URL, alice, testenv.Token(t, alice), "")
+	bobCh, _, closeBob := stream(t, srv.URL, bob, testenv.Token(t, bob), "")
+	defer closeBob()
+	pub, err := kafka.NewPublisher(strings.Split(brokers, ","), "live-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	for i := range 3 {
+		publish(t, pub, alice, "alice "+string(rune('a'+i)))
+		publish(t, pub, bob, "bob "+string(rune('a'+i)))
+	}
+	var last string
+	for i := range 3 {
+		a, b := next(t, aliceCh), next(t, bobCh)
+		if a.event != "task" || a.entry.Title != "alice "+string(rune('a'+i)) || a.entry.Type != events.TypeTaskCreated ||
+			b.entry.Title != "bob "+string(rune('a'+i)) || a.id == "" || a.id != a.entry.ID {
+			t.Fatalf("event %d: alice got %+v, bob got %+v", i, a, b)
+		}
+		last = a.id
+	}
+	closeAlice()
+	publish(t, pub, alice, "while away 1")
+	publish(t, pub, alice, "while away 2")
+	publish(t, pub, bob, "not alice's")
+	time.Sleep(300 * time.Millisecond) // the feed has read them
+	back, _, closeBack := stream(t, srv.URL, alice, testenv.Token(t, alice), last)
+	defer closeBack()
+	for _, want := range []string{"while away 1", "while away 2"} {
+		if e := next(t, back); e.entry.Title != want {
+			t.Fatalf("after reconnecting: %q, want %q", e.entry.Title, want)
+		}
+	}
+	publish(t, pub, alice, "live again")
+	if e := next(t, back); e.entry.Title != "live again" {
+		t.Fatalf("after the replay: %q", e.entry.Title)
+	}
+	old, _, closeOld := stream(t, srv.URL, alice, testenv.Token(t, alice), "not-an-id")
+	defer closeOld()
+	if e := next(t, old); e.event != "reset" {
+		t.Fatalf("an id the feed cannot place: %+v, want reset", e)
+	}
+	for name, tc := range map[string]struct{ user, token string }{
+		"no token":             {alice, ""},
+		"another user's token": {alice, testenv.Token(t, bob)},
+	} {
+		_, resp, cancel := stream(t, srv.URL, tc.user, tc.token, "")
+		cancel()
+		if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s: %d", name, resp.StatusCode)
+		}
+	}
+}
+
+// TestFeedKnowsWhatItNoLongerKeeps: an id from before the events the feed
+// holds asks for a reset; one within them replays only the user's events.
+func TestFeedKnowsWhatItNoLongerKeeps(t *testing.T) {
+	t.Parallel()
+	f := NewFeed(nil, 1, zerolog.Nop())
+	f.first[0] = 10
+	for off := int64(10); off < 10+BufferPerPartition+5; off++ {
+		f.recent[0] = append(f.recent[0], Entry{ID: fmt.Sprint("0-", off), user: []string{"a", "b"}[off%2], offset: off})
+	}
+	f.recent[0] = f.recent[0][5:] // what the feed trimmed
+	if _, _, cancel, err := f.Subscribe("a", "0-12"); err != errTooOld {
+		t.Fatalf("an id before the kept events: %v", err)
+	} else {
+		cancel()
+	}
+	missed, _, cancel, err := f.Subscribe("a", fmt.Sprint("0-", 10+BufferPerPartition))
+	defer cancel()
+	if err != nil || len(missed) != 2 || missed[0].user != "a" {
+		t.Fatalf("replay: %v, %d events", err, len(missed))
+	}
+}
+
+// TestWebAppIsServedWithAStrictPolicy: the page, its script and styles,
+// each with a Content-Security-Policy that allows no inline script and no
+// other origin.
+func TestWebAppIsServedWithAStrictPolicy(t *testing.T) {
+	t.Parallel()
+	h := testenv.Serve(WebRoutes()...)
+	for path, kind := range map[string]string{"/": "text/html", "/app.js": "text/javascript", "/app.css": "text/css"} {
+		rec := testenv.Do(t, h, "GET", path, "", nil)
+		csp := rec.Header().Get("Content-Security-Policy")
+		if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), kind) ||
+			!strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") || rec.Body.Len() == 0 {
+			t.Errorf("%s: %d %v", path, rec.Code, rec.Header())
+		}
+	}
+	page := testenv.Do(t, h, "GET", "/", "", nil).Body.String()
+	if strings.Contains(page, "<script>") || strings.Contains(page, "http://") || strings.Contains(page, "https://") {
+		t.Error("the page has inline script or loads from another origin")
+	}
+}

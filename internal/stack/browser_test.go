@@ -1,0 +1,240 @@
+package stack_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/todoevents/todo/internal/testenv"
+)
+
+// browser starts headless Chromium for the test; each tab it opens is a
+// page of its own (its own sessionStorage, so its own signed-in user).
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	bin := ""
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			bin = p
+			break
+		}
+	}
+	if bin == "" {
+		t.Fatal("no Chromium on PATH (Debian: chromium; make test's bootstrap installs it)")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox,
+		chromedp.Flag("disable-gpu", true), chromedp.WindowSize(1280, 900))
+	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	return alloc
+}
+
+// tab is one browser page that records console errors and uncaught
+// exceptions, and accepts confirm() dialogs.
+type tab struct {
+	ctx    context.Context
+	mu     sync.Mutex
+	errors []string
+}
+
+func openTab(t *testing.T, alloc context.Context) *tab {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(alloc)
+	t.Cleanup(cancel)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(cancelTimeout)
+	if err := chromedp.Do(ctx); err != nil { // opens the tab
+		t.Fatal(err)
+	}
+	tb := &tab{ctx: ctx}
+	messages := chromedp.Console(ctx)
+	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			// Answers the API gives on purpose (a 400 for an invalid title)
+			// are logged by the browser's network layer; they are not errors
+			// of the page.
+			if m.IsException() || (m.Type == "error" && m.Source != "network") {
+				tb.mu.Lock()
+				tb.errors = append(tb.errors, m.String())
+				tb.mu.Unlock()
+			}
+		}
+	}()
+	go func() {
+		for _, err := range dialogs {
+			if err != nil {
+				return
+			}
+			_, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+		}
+	}()
+	return tb
+}
+
+func (tb *tab) do(t *testing.T, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(tb.ctx, actions...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func get[T any](t *testing.T, tb *tab, what string, action chromedp.Action[T]) T {
+	t.Helper()
+	v, err := chromedp.Run(tb.ctx, action)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return v
+}
+
+func (tb *tab) noErrors(t *testing.T) {
+	t.Helper()
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	if len(tb.errors) > 0 {
+		t.Fatalf("errors in the page: %v", tb.errors)
+	}
+}
+
+// screenshot saves the page as name.png among the test's artifacts.
+func (tb *tab) screenshot(t *testing.T, dir, name string) {
+	t.Helper()
+	png := get(t, tb, "screenshot "+name, chromedp.FullScreenshot(100) /* 100: PNG */)
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func signIn(t *testing.T, tb *tab, user string) {
+	t.Helper()
+	tb.do(t, "sign in as "+user,
+		chromedp.Navigate(env.srv.URL+"/"),
+		chromedp.WaitVisible(chromedp.ID("sign-in-user")),
+		chromedp.SendKeys(chromedp.ID("sign-in-user"), user),
+		chromedp.Click(chromedp.CSS(`#sign-in button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("app-view")),
+		chromedp.WaitVisible(chromedp.CSS("#live.on")),
+		// A marker that a reload would wipe: updates must come without one.
+		chromedp.Evaluate[chromedp.Void](`window.__noReload = true`))
+}
+
+// taskItem selects the list item titled title.
+func taskItem(title string) string {
+	return fmt.Sprintf(`//li[contains(@class,"task")][.//p[@class="title" and text()=%q]]`, title)
+}
+
+// TestWebApp drives the web app in a real headless Chromium against the
+// whole system: sign in, create a daily task in Tokyo time, complete it and
+// see its next occurrence appear with the right local due date without a
+// reload, edit, reopen and delete; the API's message beside an invalid
+// title; another user's page sees none of it; no console errors.
+func TestWebApp(t *testing.T) {
+	t.Parallel()
+	shots := os.Getenv("SCREENSHOTS_DIR")
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	alloc := browser(t)
+	ann, bob := openTab(t, alloc), openTab(t, alloc)
+	annName, bobName := "ann-"+testenv.User()[5:13], "bob-"+testenv.User()[5:13]
+	signIn(t, ann, annName)
+	signIn(t, bob, bobName)
+
+	// A daily task due tomorrow 09:00 in Tokyo, counted on the schedule.
+	tokyo, _ := time.LoadLocation("Asia/Tokyo")
+	due := time.Now().In(tokyo).AddDate(0, 0, 1)
+	dueValue := due.Format("2006-01-02") + "T09:00"
+	ann.do(t, "create a task",
+		chromedp.Click(chromedp.ID("new-task")),
+		chromedp.WaitVisible(chromedp.ID("task-dialog")),
+		chromedp.SendKeys(chromedp.ID("f-title"), "Water the plants"),
+		chromedp.SendKeys(chromedp.ID("f-tags"), "home, garden"),
+		chromedp.SetValue(chromedp.ID("f-due"), dueValue),
+		chromedp.SetValue(chromedp.ID("f-timezone"), "Asia/Tokyo"),
+		chromedp.SetValue(chromedp.ID("f-recurring"), "daily"),
+		chromedp.SetValue(chromedp.ID("f-basis"), "schedule"), // the next one is due the day after, whenever it is done
+		chromedp.Evaluate[chromedp.Void](`document.querySelector("#f-recurring").dispatchEvent(new Event("input"))`))
+	preview := get(t, ann, "the preview", chromedp.Text(chromedp.ID("preview")))
+	if strings.Count(preview, "09:00") != 3 || !strings.Contains(preview, "Asia/Tokyo") {
+		t.Fatalf("preview %q, want three 09:00 dates in Asia/Tokyo", preview)
+	}
+	ann.screenshot(t, shots, "task-form")
+	ann.do(t, "save it",
+		chromedp.Click(chromedp.ID("save")),
+		chromedp.WaitNotVisible(chromedp.ID("task-dialog")),
+		chromedp.WaitVisible(taskItem("Water the plants")))
+	dueText := get(t, ann, "the due date", chromedp.Text(taskItem("Water the plants")+`//span[contains(@class,"due")]`))
+	if !strings.Contains(dueText, "09:00") || !strings.Contains(dueText, "Asia/Tokyo") || !strings.Contains(dueText, fmt.Sprint(due.Day())) {
+		t.Fatalf("due shown as %q, want %d at 09:00 (Asia/Tokyo)", dueText, due.Day())
+	}
+
+	// Completing it: the next occurrence arrives through the event stream.
+	start := time.Now()
+	next := due.AddDate(0, 0, 1)
+	ann.do(t, "complete it and see the next occurrence",
+		chromedp.Click(taskItem("Water the plants")+`//input[@type="checkbox"]`),
+		chromedp.WaitVisible(fmt.Sprintf(`//li[contains(@class,"task")][@data-due=%q]`, next.Format("2006-01-02")+"T09:00")))
+	t.Logf("next occurrence shown %v after the click", time.Since(start).Round(time.Millisecond))
+	noReload := get(t, ann, "the marker", chromedp.Evaluate[bool](`window.__noReload === true`))
+	ann.do(t, "events shown", chromedp.WaitVisible(chromedp.CSS("#activity li.completed")))
+	activity := get(t, ann, "the activity", chromedp.Text(chromedp.ID("activity")))
+	if !noReload || !strings.Contains(activity, "completed") || !strings.Contains(activity, "created") {
+		t.Fatalf("reloaded: %v; activity %q", !noReload, activity)
+	}
+	ann.screenshot(t, shots, "live-view")
+
+	// Edit the new occurrence; an invalid title shows the API's message.
+	ann.do(t, "edit",
+		chromedp.Click(taskItem("Water the plants")+`//button[text()="Edit"]`),
+		chromedp.WaitVisible(chromedp.ID("task-dialog")),
+		chromedp.SetValue(chromedp.ID("f-title"), "Water the orchids"),
+		chromedp.Click(chromedp.ID("save")),
+		chromedp.WaitVisible(taskItem("Water the orchids")))
+	ann.do(t, "an invalid title",
+		chromedp.Click(chromedp.ID("new-task")),
+		chromedp.WaitVisible(chromedp.ID("task-dialog")),
+		chromedp.SetValue(chromedp.ID("f-title"), "   "),
+		chromedp.Click(chromedp.ID("save")),
+		chromedp.WaitVisible(chromedp.CSS(`.error[data-for="title"]:not(:empty)`)))
+	titleError := get(t, ann, "the title's error", chromedp.Text(chromedp.CSS(`.error[data-for="title"]`)))
+	if !strings.Contains(titleError, "title") && !strings.Contains(titleError, "empty") {
+		t.Fatalf("title error %q", titleError)
+	}
+	ann.screenshot(t, shots, "field-error")
+	ann.do(t, "cancel", chromedp.Click(chromedp.ID("cancel")), chromedp.WaitNotVisible(chromedp.ID("task-dialog")))
+
+	// Reopen the completed one from the Done tab, then delete it.
+	ann.do(t, "reopen and delete",
+		chromedp.Click(chromedp.CSS(`.tabs button[data-status="done"]`)),
+		chromedp.WaitVisible(taskItem("Water the plants")),
+		chromedp.Click(taskItem("Water the plants")+`//input[@type="checkbox"]`),
+		chromedp.WaitNotPresent(taskItem("Water the plants")),
+		chromedp.Click(chromedp.CSS(`.tabs button[data-status="pending"]`)),
+		chromedp.WaitVisible(taskItem("Water the plants")),
+		chromedp.Click(taskItem("Water the plants")+`//button[text()="Delete"]`),
+		chromedp.WaitNotPresent(taskItem("Water the plants")),
+		chromedp.WaitVisible(chromedp.CSS(`#activity li.deleted`)))
+
+	// Bob, signed in all along in another page, saw none of it.
+	bob.do(t, "the other user's page", chromedp.Sleep(500*time.Millisecond))
+	bobTasks := get(t, bob, "bob's tasks", chromedp.Evaluate[int](`document.querySelectorAll("#tasks li").length`))
+	bobActivity := get(t, bob, "bob's events", chromedp.Evaluate[int](`document.querySelectorAll("#activity li").length`))
+	if bobTasks != 0 || bobActivity != 0 {
+		t.Fatalf("bob sees %d tasks and %d events of ann's", bobTasks, bobActivity)
+	}
+	ann.noErrors(t)
+	bob.noErrors(t)
+}
