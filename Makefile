@@ -8,7 +8,7 @@ TOOLS := $(HOME)/.cache/todo-tools
 STATICCHECK := $(TOOLS)/staticcheck
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: all build images bootstrap run run-dapr migrate test e2e fuzz unit lint fmt tidy tools clean
+.PHONY: all build images bench bootstrap run run-dapr migrate test e2e fuzz unit lint fmt tidy tools clean
 
 all: build
 
@@ -55,6 +55,10 @@ test: bootstrap lint
 ## e2e: only the end-to-end tier on the real broker (E2E_REPORT=file collects its counts)
 e2e: bootstrap
 	$(GO) test -count=1 -v -timeout 20m ./e2e/
+
+## bench: measure on the real stack against baselines in the same run; writes docs/benchmarks.{md,json,png}
+bench: bootstrap
+	$(GO) run ./e2e/bench -out docs
 
 ## fuzz: run each fuzz target for FUZZTIME (default 1m)
 FUZZTIME ?= 1m

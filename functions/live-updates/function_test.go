@@ -93,7 +93,7 @@ func publish(t *testing.T, pub *kafka.Publisher, user, title string) {
 	tk := task.Task{ID: uuid.NewString(), UserID: user, Title: title, Status: task.StatusPending, Priority: task.PriorityMedium,
 		Timezone: "UTC", RecurringType: task.RecurNone, RecurrenceBasis: task.BasisCompletion, Tags: []string{},
 		CreatedAt: now, UpdatedAt: now}
-	e, err := events.ForTask(events.TypeTaskCreated, "/functions/test", tk, now)
+	e, err := events.ForTask(events.TypeTaskCreated, "test", tk, now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,9 @@ type Process struct {
 	done chan struct{}
 }
 
+// Pid is the process's id.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
 // Start starts cmd; onExit (optional) runs once it has exited.
 func Start(cmd *exec.Cmd, onExit func()) (*Process, error) {
 	if err := cmd.Start(); err != nil {

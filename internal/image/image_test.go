@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
@@ -130,33 +128,9 @@ func run(t *testing.T, dir, rootfs string) {
 	cmd.Dir = rootfs
 	cmd.Env = []string{"PORT=" + strconv.Itoa(port), "DATABASE_URL=" + testenv.Database(t), "AUTH_JWT_SECRET=" + testenv.Secret,
 		"HOME=/nonexistent", "TMPDIR=" + rootfs}
-	out := &strings.Builder{}
-	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	ok := false
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && !ok; time.Sleep(50 * time.Millisecond) {
-		resp, err := http.Get(base + "/health/readiness")
-		if err == nil {
-			ok = resp.StatusCode == http.StatusOK
-			resp.Body.Close()
-		}
-	}
-	if !ok {
-		t.Fatalf("the image's binary did not get ready; output:\n%s", out)
-	}
-	user := testenv.User()
-	req, _ := http.NewRequest("GET", base+"/api/"+user+"/tasks", nil)
-	req.Header.Set("Authorization", "Bearer "+testenv.Token(t, user))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Total-Count") != "0" {
-		t.Fatalf("list through the image's binary: %d", resp.StatusCode)
-	}
+	testenv.Serves(t, "http://127.0.0.1:"+strconv.Itoa(port), "the image's binary")
 }

@@ -4,13 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/mod/modfile"
 
@@ -198,22 +196,5 @@ func serve(t *testing.T, bin string) {
 		t.Fatal(err)
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	testenv.Eventually(t, "the scaffolded function is ready", 20*time.Second, func() bool {
-		resp, err := http.Get("http://" + addr + "/health/readiness")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == http.StatusOK
-	})
-	user := testenv.User()
-	req, _ := http.NewRequest("GET", "http://"+addr+"/api/"+user+"/tasks", nil)
-	req.Header.Set("Authorization", "Bearer "+testenv.Token(t, user))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Total-Count") != "0" {
-		t.Fatalf("list through the scaffolded function: %d %v", resp.StatusCode, resp.Header)
-	}
+	testenv.Serves(t, "http://"+addr, "the scaffolded function")
 }

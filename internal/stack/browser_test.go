@@ -195,6 +195,15 @@ func TestWebApp(t *testing.T) {
 		t.Fatalf("reloaded: %v; activity %q", !noReload, activity)
 	}
 	ann.screenshot(t, shots, "live-view")
+	ann.do(t, "its series",
+		chromedp.Click(taskItem("Water the plants")+`//button[text()="Series"]`),
+		chromedp.WaitVisible(chromedp.CSS("#chain-dialog li + li")))
+	series := get(t, ann, "the series", chromedp.Text(chromedp.ID("chain")))
+	if strings.Count(series, "Water the plants") != 2 || !strings.Contains(series, "✓") {
+		t.Fatalf("series %q, want the completed task and its next occurrence", series)
+	}
+	ann.do(t, "close the series", chromedp.Click(chromedp.CSS("#chain-dialog button")),
+		chromedp.WaitNotVisible(chromedp.ID("chain-dialog")))
 
 	// Edit the new occurrence; an invalid title shows the API's message.
 	ann.do(t, "edit",

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/todoevents/todo/e2e/harness"
+	"github.com/todoevents/todo/internal/pgcluster"
+	"github.com/todoevents/todo/internal/testenv"
+	"github.com/todoevents/todo/migrations"
+	"github.com/todoevents/todo/shared/events"
+	"github.com/todoevents/todo/shared/kafka"
+)
+
+// system is the stack under measurement.
+type system struct {
+	dir, bin string
+	pg       *pgcluster.Cluster
+	db       *pgxpool.Pool
+	kafka    *harness.Kafka
+	brokers  []string
+	env      map[string]string
+	create   *harness.Proc
+}
+
+// poolSize is DB_MAX_CONNS of the functions, and the baseline's pool.
+const poolSize = 10
+
+// baselineTopic is where the bare producer of scenario 2's baseline writes
+// (created with the others, long before it is used).
+const baselineTopic = "bench-baseline"
+
+func startSystem(ctx context.Context, dir string) (*system, error) {
+	s := &system{dir: dir, bin: filepath.Join(dir, "bin")}
+	var err error
+	log("PostgreSQL")
+	if s.pg, err = pgcluster.Start(ctx, pgcluster.Options{}); err != nil {
+		return nil, err
+	}
+	url := s.pg.URL("postgres")
+	if err := migrations.Up(ctx, url); err != nil {
+		return s, err
+	}
+	if s.db, err = pgxpool.New(ctx, url+"&pool_max_conns="+fmt.Sprint(poolSize)); err != nil {
+		return s, err
+	}
+	log("Kafka")
+	if s.kafka, err = harness.NewKafka(filepath.Join(dir, "kafka"), 0); err != nil {
+		return s, err
+	}
+	if err := s.kafka.Start(); err != nil {
+		return s, err
+	}
+	s.brokers = []string{s.kafka.Addr()}
+	if err := kafka.EnsureTopics(s.brokers, 3, events.TopicTaskEvents, events.TopicDeadLetters, baselineTopic); err != nil {
+		return s, err
+	}
+	log("function binaries")
+	if err := harness.Build(s.bin); err != nil {
+		return s, err
+	}
+	s.env = map[string]string{"DATABASE_URL": url, "AUTH_JWT_SECRET": testenv.Secret, "KAFKA_BROKERS": s.brokers[0],
+		"LOG_LEVEL": "warn", "RATE_LIMIT_PER_USER": "0", "DB_MAX_CONNS": fmt.Sprint(poolSize)}
+	if s.create, err = harness.StartProc(filepath.Join(s.bin, "create-task"), "create-task", s.env, dir); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+func (s *system) stop() {
+	if s.create != nil {
+		s.create.Stop()
+	}
+	if s.kafka != nil {
+		s.kafka.Stop()
+	}
+	if s.db != nil {
+		s.db.Close()
+	}
+	if s.pg != nil {
+		s.pg.Stop()
+	}
+}
+
+// machine describes where the figures were measured.
+func machine() map[string]string {
+	m := map[string]string{"cores": fmt.Sprint(runtime.NumCPU()), "os": runtime.GOOS + "/" + runtime.GOARCH, "go": runtime.Version()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m["cpu"] = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		first, _, _ := strings.Cut(string(b), "\n")
+		m["memory"] = strings.Join(strings.Fields(first)[1:], " ")
+	}
+	if out, err := exec.Command("java", "-version").CombinedOutput(); err == nil {
+		first, _, _ := strings.Cut(string(out), "\n")
+		m["java"] = first
+	}
+	return m
+}
