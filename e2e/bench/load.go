@@ -15,6 +15,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/auth"
@@ -153,12 +154,7 @@ func plainWrite(ctx context.Context, s *system, user string) error {
 		return err
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // after Commit it does nothing
-	if _, err := tx.Exec(ctx, `INSERT INTO tasks (id, user_id, title, description, status, priority, tags, due_date,
-		timezone, recurring_type, recurrence_basis, recurring_end_date, series_anchor, parent_task_id, completed_at,
-		created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`,
-		t.ID, t.UserID, t.Title, t.Description, string(t.Status), string(t.Priority), t.Tags, t.DueDate, t.Timezone,
-		string(t.RecurringType), string(t.RecurrenceBasis), t.RecurringEndDate, t.SeriesAnchor, t.ParentTaskID,
-		t.CompletedAt, t.CreatedAt, t.UpdatedAt); err != nil {
+	if err := insertTask(ctx, tx, t); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO outbox (event_id, topic, partition_key, event) VALUES ($1, $2, $3, $4)`,
@@ -166,6 +162,19 @@ func plainWrite(ctx context.Context, s *system, user string) error {
 		return err
 	}
 	return tx.Commit(ctx)
+}
+
+// insertTask writes t's row, as the store does, through db.
+func insertTask(ctx context.Context, db interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+}, t task.Task) error {
+	_, err := db.Exec(ctx, `INSERT INTO tasks (id, user_id, title, description, status, priority, tags, due_date,
+		timezone, recurring_type, recurrence_basis, recurring_end_date, series_anchor, parent_task_id, completed_at,
+		created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`,
+		t.ID, t.UserID, t.Title, t.Description, string(t.Status), string(t.Priority), t.Tags, t.DueDate, t.Timezone,
+		string(t.RecurringType), string(t.RecurrenceBasis), t.RecurringEndDate, t.SeriesAnchor, t.ParentTaskID,
+		t.CompletedAt, t.CreatedAt, t.UpdatedAt)
+	return err
 }
 
 // lagMeter reads task-events and records, for each event, the time from

@@ -10,6 +10,9 @@
 //     and the backlog left when the load stops), and the relay's own rate
 //     on a backlog of 20,000 events, against a bare sarama producer's
 //     sustained rate (async, idempotent, acks=all);
+//  3. completion → next occurrence: 2,000 completions at 100/s while
+//     create-task serves 32 clients, against a bare produce → consume round
+//     trip on the same broker;
 //  5. a function's start (exec to ready, median of 20), its resident memory
 //     idle and after the load, and its binary's size (stripped, static).
 //
@@ -59,6 +62,10 @@ func measure(ctx context.Context, out string, duration time.Duration, rounds int
 		return err
 	}
 	if err := producerBaseline(ctx, sys, rep, rounds); err != nil {
+		return err
+	}
+	log("completion → next occurrence under load")
+	if err := nextOccurrence(ctx, sys, rep); err != nil {
 		return err
 	}
 	log("start-up and footprint")

@@ -27,7 +27,9 @@ type system struct {
 	kafka    *harness.Kafka
 	brokers  []string
 	env      map[string]string
-	create   *harness.Proc
+	// create-task takes scenario 1's load; complete-task and recur-task
+	// (consumer-group mode) run from the start, as in production.
+	create, complete, recur *harness.Proc
 }
 
 // poolSize is DB_MAX_CONNS of the functions, and the baseline's pool.
@@ -68,15 +70,22 @@ func startSystem(ctx context.Context, dir string) (*system, error) {
 	}
 	s.env = map[string]string{"DATABASE_URL": url, "AUTH_JWT_SECRET": testenv.Secret, "KAFKA_BROKERS": s.brokers[0],
 		"LOG_LEVEL": "warn", "RATE_LIMIT_PER_USER": "0", "DB_MAX_CONNS": fmt.Sprint(poolSize)}
-	if s.create, err = harness.StartProc(filepath.Join(s.bin, "create-task"), "create-task", s.env, dir); err != nil {
-		return s, err
+	for _, p := range []struct {
+		name string
+		proc **harness.Proc
+	}{{"create-task", &s.create}, {"complete-task", &s.complete}, {"recur-task", &s.recur}} {
+		if *p.proc, err = harness.StartProc(filepath.Join(s.bin, p.name), p.name, s.env, dir); err != nil {
+			return s, err
+		}
 	}
 	return s, nil
 }
 
 func (s *system) stop() {
-	if s.create != nil {
-		s.create.Stop()
+	for _, p := range []*harness.Proc{s.create, s.complete, s.recur} {
+		if p != nil {
+			p.Stop()
+		}
 	}
 	if s.kafka != nil {
 		s.kafka.Stop()
