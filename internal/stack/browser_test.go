@@ -91,6 +91,20 @@ func (tb *tab) do(t *testing.T, what string, actions ...chromedp.Action[chromedp
 	}
 }
 
+// click clicks the element sel finds in the task list, again if the list
+// was redrawn between finding and clicking it (each event reloads it).
+func (tb *tab) click(t *testing.T, what, sel string) {
+	t.Helper()
+	var err error
+	for range 10 {
+		if err = chromedp.Do(tb.ctx, chromedp.Click(sel)); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s: %v", what, err)
+}
+
 func get[T any](t *testing.T, tb *tab, what string, action chromedp.Action[T]) T {
 	t.Helper()
 	v, err := chromedp.Run(tb.ctx, action)
@@ -184,8 +198,8 @@ func TestWebApp(t *testing.T) {
 	// Completing it: the next occurrence arrives through the event stream.
 	start := time.Now()
 	next := due.AddDate(0, 0, 1)
-	ann.do(t, "complete it and see the next occurrence",
-		chromedp.Click(taskItem("Water the plants")+`//input[@type="checkbox"]`),
+	ann.click(t, "complete it", taskItem("Water the plants")+`//input[@type="checkbox"]`)
+	ann.do(t, "see the next occurrence",
 		chromedp.WaitVisible(fmt.Sprintf(`//li[contains(@class,"task")][@data-due=%q]`, next.Format("2006-01-02")+"T09:00")))
 	t.Logf("next occurrence shown %v after the click", time.Since(start).Round(time.Millisecond))
 	noReload := get(t, ann, "the marker", chromedp.Evaluate[bool](`window.__noReload === true`))
@@ -195,9 +209,8 @@ func TestWebApp(t *testing.T) {
 		t.Fatalf("reloaded: %v; activity %q", !noReload, activity)
 	}
 	ann.screenshot(t, shots, "live-view")
-	ann.do(t, "its series",
-		chromedp.Click(taskItem("Water the plants")+`//button[text()="Series"]`),
-		chromedp.WaitVisible(chromedp.CSS("#chain-dialog li + li")))
+	ann.click(t, "its series", taskItem("Water the plants")+`//button[text()="Series"]`)
+	ann.do(t, "the series shown", chromedp.WaitVisible(chromedp.CSS("#chain-dialog li + li")))
 	series := get(t, ann, "the series", chromedp.Text(chromedp.ID("chain")))
 	if strings.Count(series, "Water the plants") != 2 || !strings.Contains(series, "✓") {
 		t.Fatalf("series %q, want the completed task and its next occurrence", series)
@@ -206,8 +219,8 @@ func TestWebApp(t *testing.T) {
 		chromedp.WaitNotVisible(chromedp.ID("chain-dialog")))
 
 	// Edit the new occurrence; an invalid title shows the API's message.
-	ann.do(t, "edit",
-		chromedp.Click(taskItem("Water the plants")+`//button[text()="Edit"]`),
+	ann.click(t, "edit", taskItem("Water the plants")+`//button[text()="Edit"]`)
+	ann.do(t, "edit the title",
 		chromedp.WaitVisible(chromedp.ID("task-dialog")),
 		chromedp.SetValue(chromedp.ID("f-title"), "Water the orchids"),
 		chromedp.Click(chromedp.ID("save")),
@@ -226,14 +239,16 @@ func TestWebApp(t *testing.T) {
 	ann.do(t, "cancel", chromedp.Click(chromedp.ID("cancel")), chromedp.WaitNotVisible(chromedp.ID("task-dialog")))
 
 	// Reopen the completed one from the Done tab, then delete it.
-	ann.do(t, "reopen and delete",
+	ann.do(t, "the done tab",
 		chromedp.Click(chromedp.CSS(`.tabs button[data-status="done"]`)),
-		chromedp.WaitVisible(taskItem("Water the plants")),
-		chromedp.Click(taskItem("Water the plants")+`//input[@type="checkbox"]`),
+		chromedp.WaitVisible(taskItem("Water the plants")))
+	ann.click(t, "reopen", taskItem("Water the plants")+`//input[@type="checkbox"]`)
+	ann.do(t, "the pending tab",
 		chromedp.WaitNotPresent(taskItem("Water the plants")),
 		chromedp.Click(chromedp.CSS(`.tabs button[data-status="pending"]`)),
-		chromedp.WaitVisible(taskItem("Water the plants")),
-		chromedp.Click(taskItem("Water the plants")+`//button[text()="Delete"]`),
+		chromedp.WaitVisible(taskItem("Water the plants")))
+	ann.click(t, "delete", taskItem("Water the plants")+`//button[text()="Delete"]`)
+	ann.do(t, "deleted",
 		chromedp.WaitNotPresent(taskItem("Water the plants")),
 		chromedp.WaitVisible(chromedp.CSS(`#activity li.deleted`)))
 
