@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -184,49 +185,62 @@ type lagMeter struct {
 	brokers []string
 	mu      sync.Mutex
 	lags    []time.Duration
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	cancel  func()
 }
 
 func newLagMeter(brokers []string) *lagMeter { return &lagMeter{brokers: brokers} }
 
 func (l *lagMeter) start(ctx context.Context) error {
-	consumer, err := sarama.NewConsumer(l.brokers, kafka.Config("bench-lag"))
+	stop, err := watchEvents(ctx, l.brokers, "bench-lag", func(e *cloudevents.Event) {
+		if e.Source() != "/functions/create-task" || len(e.Subject()) == 0 {
+			return
+		}
+		l.mu.Lock()
+		l.lags = append(l.lags, time.Since(e.Time()))
+		l.mu.Unlock()
+	})
+	l.cancel = stop
+	return err
+}
+
+// watchEvents reads every partition of task-events from its end and calls
+// fn with each CloudEvent, until stop.
+func watchEvents(ctx context.Context, brokers []string, clientID string, fn func(*cloudevents.Event)) (stop func(), err error) {
+	consumer, err := sarama.NewConsumer(brokers, kafka.Config(clientID))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	parts, err := consumer.Partitions(events.TopicTaskEvents)
 	if err != nil {
-		return err
+		consumer.Close()
+		return nil, err
 	}
-	ctx, l.cancel = context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
 	for _, p := range parts {
 		pc, err := consumer.ConsumePartition(events.TopicTaskEvents, p, sarama.OffsetNewest)
 		if err != nil {
-			return err
+			cancel()
+			consumer.Close()
+			return nil, err
 		}
-		l.wg.Add(1)
+		wg.Add(1)
 		go func() {
-			defer l.wg.Done()
+			defer wg.Done()
 			defer pc.Close()
 			for {
 				select {
 				case <-ctx.Done():
 					return
 				case m := <-pc.Messages():
-					e, err := kafka.DecodeRecord(ctx, m)
-					if err != nil || e.Source() != "/functions/create-task" || len(e.Subject()) == 0 {
-						continue
+					if e, err := kafka.DecodeRecord(ctx, m); err == nil {
+						fn(e)
 					}
-					l.mu.Lock()
-					l.lags = append(l.lags, time.Since(e.Time()))
-					l.mu.Unlock()
 				}
 			}
 		}()
 	}
-	go func() { l.wg.Wait(); consumer.Close() }()
-	return nil
+	return func() { cancel(); wg.Wait(); consumer.Close() }, nil
 }
 
 func (l *lagMeter) stop() { l.cancel() }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/uuid"
 
 	"github.com/todoevents/todo/internal/testenv"
@@ -189,48 +190,21 @@ func (a *arrivals) at(parent string) (time.Time, bool) {
 	return t, ok
 }
 
-// watch reads task-events from its end and records each next occurrence's
-// arrival by its parent.
+// watch records each next occurrence's arrival by its parent.
 func (a *arrivals) watch(ctx context.Context, brokers []string) (func(), error) {
-	consumer, err := sarama.NewConsumer(brokers, kafka.Config("bench-occurrence"))
-	if err != nil {
-		return nil, err
-	}
-	parts, err := consumer.Partitions(events.TopicTaskEvents)
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	for _, p := range parts {
-		pc, err := consumer.ConsumePartition(events.TopicTaskEvents, p, sarama.OffsetNewest)
-		if err != nil {
-			cancel()
-			return nil, err
+	return watchEvents(ctx, brokers, "bench-occurrence", func(e *cloudevents.Event) {
+		if e.Type() != events.TypeTaskCreated || e.Source() != "/functions/recur-task" {
+			return
 		}
-		go func() {
-			defer pc.Close()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case m := <-pc.Messages():
-					e, err := kafka.DecodeRecord(ctx, m)
-					if err != nil || e.Type() != events.TypeTaskCreated || e.Source() != "/functions/recur-task" {
-						continue
-					}
-					var d struct {
-						Parent *string `json:"parent_task_id"`
-					}
-					if json.Unmarshal(e.Data(), &d) == nil && d.Parent != nil {
-						a.mu.Lock()
-						a.byID[*d.Parent] = time.Now()
-						a.mu.Unlock()
-					}
-				}
-			}
-		}()
-	}
-	return func() { cancel(); consumer.Close() }, nil
+		var d struct {
+			Parent *string `json:"parent_task_id"`
+		}
+		if json.Unmarshal(e.Data(), &d) == nil && d.Parent != nil {
+			a.mu.Lock()
+			a.byID[*d.Parent] = time.Now()
+			a.mu.Unlock()
+		}
+	})
 }
 
 // roundTrips is scenario 3's baseline: records produced (sync, idempotent,
