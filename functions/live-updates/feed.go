@@ -28,9 +28,8 @@ type Entry struct {
 	Title  string          `json:"title,omitempty"`
 	Data   json.RawMessage `json:"data,omitempty"`
 
-	user      string
-	partition int32
-	offset    int64
+	user   string
+	offset int64
 }
 
 // BufferPerPartition is how many recent events of each partition a feed
@@ -166,7 +165,7 @@ func (f *Feed) add(ctx context.Context, msg *sarama.ConsumerMessage) {
 		return
 	}
 	entry := Entry{ID: fmt.Sprintf("%d-%d", msg.Partition, msg.Offset), Type: e.Type(), Time: e.Time(),
-		TaskID: e.Subject(), Data: e.Data(), user: user, partition: msg.Partition, offset: msg.Offset}
+		TaskID: e.Subject(), Data: e.Data(), user: user, offset: msg.Offset}
 	var data struct {
 		Title string `json:"title"`
 	}
