@@ -82,7 +82,6 @@ func (h Handler) complete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	h.Commit()
-	httpx.WriteJSON(w, http.StatusOK, t)
+	h.Stored(w, http.StatusOK, t)
 	return nil
 }

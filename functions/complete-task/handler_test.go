@@ -65,6 +65,9 @@ func TestHandlerTogglesAndSetsCompletion(t *testing.T) {
 		if rec.Code != http.StatusOK || got.Completed() != step.wantDone {
 			t.Fatalf("step %d: %d, done %v", i, rec.Code, got.Completed())
 		}
+		if etag := rec.Header().Get("ETag"); etag != got.ETag() {
+			t.Fatalf("step %d: ETag %q, want the task's version %q", i, etag, got.ETag())
+		}
 		if step.wantDone && !got.CompletedAt.Equal(clock) && step.wantEvent != "" {
 			t.Fatalf("step %d: completed at %v, not the handler's clock", i, got.CompletedAt)
 		}

@@ -64,16 +64,16 @@ func (h Handler) create(w http.ResponseWriter, r *http.Request) error {
 	if _, err := httpx.DecodeJSON(r, &draft, false); err != nil {
 		return err
 	}
+	once, err := idempotency(r, draft)
+	if err != nil {
+		return err
+	}
 	now := h.Now()
 	t, err := draft.Build(uuid.NewString(), user, now)
 	if err != nil {
 		return err
 	}
 	evt, err := events.ForTask(events.TypeTaskCreated, Name, t, now)
-	if err != nil {
-		return err
-	}
-	once, err := idempotency(r, draft)
 	if err != nil {
 		return err
 	}
@@ -88,10 +88,8 @@ func (h Handler) create(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	h.Commit()
 	w.Header().Set("Location", r.URL.EscapedPath()+"/"+t.ID)
-	w.Header().Set("ETag", t.ETag())
-	httpx.WriteJSON(w, http.StatusCreated, t)
+	h.Stored(w, http.StatusCreated, t)
 	return nil
 }
 

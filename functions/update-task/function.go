@@ -84,9 +84,7 @@ func (h Handler) edit(full bool) httpx.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		h.Commit()
-		w.Header().Set("ETag", t.ETag())
-		httpx.WriteJSON(w, http.StatusOK, t)
+		h.Stored(w, http.StatusOK, t)
 		return nil
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/todoevents/todo/shared/outbox"
 	"github.com/todoevents/todo/shared/ratelimit"
 	"github.com/todoevents/todo/shared/store"
+	"github.com/todoevents/todo/shared/task"
 )
 
 // Runtime is what a started function process holds.
@@ -147,6 +148,14 @@ func (w Writes) Commit() {
 	if w.Committed != nil {
 		w.Committed()
 	}
+}
+
+// Stored answers a request whose change to t was stored: it reports the
+// commit and writes t with status and its ETag (the version for If-Match).
+func (w Writes) Stored(rw http.ResponseWriter, status int, t task.Task) {
+	w.Commit()
+	rw.Header().Set("ETag", t.ETag())
+	httpx.WriteJSON(rw, status, t)
 }
 
 // Writes is this function's Writes.
