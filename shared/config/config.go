@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -30,6 +31,7 @@ var Variables = []string{
 	"OUTBOX_RELAY", "OUTBOX_RETENTION", "APP_API_TOKEN", "PUSH_AUTH", "RATE_LIMIT_PER_USER",
 	"RATE_LIMIT_PUSH_PER_CLIENT", "RECONCILE_EVERY", "RECONCILE_GRACE", "PROCESSED_EVENTS_RETENTION",
 	"HTTP_READ_TIMEOUT", "HTTP_WRITE_TIMEOUT", "HTTP_IDLE_TIMEOUT", "HTTP_HEADER_TIMEOUT", "HTTP_MAX_HEADER_BYTES",
+	"DEBUG_ADDR",
 	"EVENTS_TRANSPORT", "EVENTS_PUBLISH", "DAPR_HTTP_PORT", "DAPR_PUBSUB", "DAPR_API_TOKEN",
 }
 
@@ -87,6 +89,9 @@ type HTTP struct {
 	Port                                                  int
 	ReadTimeout, WriteTimeout, IdleTimeout, HeaderTimeout time.Duration
 	MaxHeaderBytes                                        int
+	// DebugAddr, when set, is where the runtime profiles (net/http/pprof)
+	// are served, apart from the function's port.
+	DebugAddr string
 }
 
 // Needs says which settings a function requires.
@@ -232,7 +237,20 @@ func (l *loader) http() HTTP {
 		IdleTimeout:    l.duration("HTTP_IDLE_TIMEOUT", "2m", false),
 		HeaderTimeout:  l.duration("HTTP_HEADER_TIMEOUT", "10s", false),
 		MaxHeaderBytes: l.int("HTTP_MAX_HEADER_BYTES", "65536", 4096, 1<<20),
+		DebugAddr:      l.addr("DEBUG_ADDR"),
 	}
+}
+
+// addr reads an optional listen address (host:port).
+func (l *loader) addr(name string) string {
+	v := l.get(name, "")
+	if v == "" {
+		return ""
+	}
+	if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+		l.fail("%s: %q is not a listen address like 127.0.0.1:6060", name, v)
+	}
+	return v
 }
 
 // LoadHTTP reads only the server settings (for the process that serves a

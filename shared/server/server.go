@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strconv"
@@ -71,6 +72,11 @@ func Run(ctx context.Context, fn Function, env map[string]string, addr string, l
 			return err
 		}
 	}
+	debug, err := serveDebug(httpCfg.DebugAddr)
+	if err != nil {
+		_ = fn.Stop(context.Background())
+		return err
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	var serveErr error
@@ -81,11 +87,34 @@ func Run(ctx context.Context, fn Function, env map[string]string, addr string, l
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)
+	if debug != nil {
+		_ = debug.Close()
+	}
 	stopErr := fn.Stop(shutdownCtx)
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}
 	return errors.Join(serveErr, stopErr)
+}
+
+// serveDebug serves the runtime profiles on addr, when set.
+func serveDebug(addr string) (*http.Server, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("DEBUG_ADDR: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return srv, nil
 }
 
 // Mux serves the health endpoints, the metrics and everything else by fn.

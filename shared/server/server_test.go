@@ -206,3 +206,42 @@ func TestBadServerSettingsStopStartUp(t *testing.T) {
 		t.Fatalf("got %v, want an error naming HTTP_READ_TIMEOUT", err)
 	}
 }
+
+// DEBUG_ADDR serves the runtime profiles on their own listener only.
+func TestDebugAddrServesProfilesApart(t *testing.T) {
+	t.Parallel()
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	debugAddr := free.Addr().String()
+	free.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	env := testenv.Env(testenv.Database(t), map[string]string{"DEBUG_ADDR": debugAddr})
+	go func() { done <- server.Run(ctx, readtasks.New(), env, "", ln) }()
+	base := "http://" + ln.Addr().String()
+	waitReady(t, base)
+	if code, body := get(t, "http://"+debugAddr+"/debug/pprof/goroutine?debug=1"); code != 200 || !strings.Contains(body, "goroutine profile") {
+		t.Fatalf("profiles on DEBUG_ADDR: %d %.200s", code, body)
+	}
+	if code, _ := get(t, base+"/debug/pprof/"); code == 200 {
+		t.Fatal("profiles served on the function's port")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := http.Get("http://" + debugAddr + "/debug/pprof/"); err == nil {
+		t.Fatal("profiles still served after shutdown")
+	}
+
+	err = server.Run(context.Background(), readtasks.New(), map[string]string{"DEBUG_ADDR": "6060"}, "127.0.0.1:0", nil)
+	if err == nil || !strings.Contains(err.Error(), "DEBUG_ADDR") {
+		t.Fatalf("bad DEBUG_ADDR: %v", err)
+	}
+}
