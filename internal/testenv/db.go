@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -44,4 +45,20 @@ func Tables(tb testing.TB, url string) map[string]bool {
 		out[n] = true
 	}
 	return out
+}
+
+// Explain returns PostgreSQL's plan for sql with args, one line per node.
+func Explain(tb testing.TB, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, sql string, args ...any) string {
+	tb.Helper()
+	rows, err := q.Query(context.Background(), "EXPLAIN "+sql, args...)
+	if err != nil {
+		tb.Fatalf("%s: %v", sql, err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return strings.Join(lines, "\n")
 }

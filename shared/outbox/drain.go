@@ -12,9 +12,9 @@ import (
 )
 
 type row struct {
-	seq   int64
-	topic string
-	body  []byte
+	seq        int64
+	topic, key string
+	body       []byte
 }
 
 // drain publishes a batch of pending rows in seq order in one go and marks
@@ -26,21 +26,20 @@ type row struct {
 // event overtaking an earlier one of the same user). It returns how many
 // rows it marked or set aside, and the first transient failure.
 func (r *Relay) drain(ctx context.Context, conn *pgx.Conn) (int, error) {
-	rows, err := conn.Query(ctx, `SELECT seq, topic, event::text FROM outbox
+	rows, err := conn.Query(ctx, `SELECT seq, topic, partition_key, event::text FROM outbox
 		WHERE published_at IS NULL AND failed_at IS NULL ORDER BY seq LIMIT $1`, r.batch())
 	if err != nil {
 		return 0, dbError{err}
 	}
 	pending, err := pgx.CollectRows(rows, func(cr pgx.CollectableRow) (row, error) {
 		var rw row
-		err := cr.Scan(&rw.seq, &rw.topic, &rw.body)
+		err := cr.Scan(&rw.seq, &rw.topic, &rw.key, &rw.body)
 		return rw, err
 	})
 	if err != nil {
 		return 0, dbError{err}
 	}
 	var sendable []row
-	var topics []string
 	var events []cloudevents.Event
 	handled := 0
 	for _, rw := range pending {
@@ -52,18 +51,18 @@ func (r *Relay) drain(ctx context.Context, conn *pgx.Conn) (int, error) {
 			handled++
 			continue
 		}
-		sendable, topics, events = append(sendable, rw), append(topics, rw.topic), append(events, e)
+		sendable, events = append(sendable, rw), append(events, e)
 	}
 	if len(events) == 0 {
 		return handled, nil
 	}
-	errs := r.batcher().PublishBatch(ctx, topics, events)
+	errs := r.publish(ctx, sendable, events)
 	if len(events) > 1 {
 		// A broker refuses a partition's whole request for one bad record:
 		// only a record refused on its own is set aside.
 		for i, err := range errs {
 			if err != nil && permanent(err) {
-				errs[i] = r.Publisher.Publish(ctx, topics[i], events[i])
+				errs[i] = r.publish(ctx, sendable[i:i+1], events[i:i+1])[0]
 			}
 		}
 	}
@@ -73,7 +72,7 @@ func (r *Relay) drain(ctx context.Context, conn *pgx.Conn) (int, error) {
 		switch {
 		case err == nil && failure == nil:
 			published = append(published, sendable[i].seq)
-			r.Log.Debug().Str("event_id", events[i].ID()).Str("type", events[i].Type()).Str("topic", topics[i]).
+			r.Log.Debug().Str("event_id", events[i].ID()).Str("type", events[i].Type()).Str("topic", sendable[i].topic).
 				Msg("event published")
 		case err == nil, errors.Is(err, errNotSent):
 		case permanent(err):
@@ -101,6 +100,24 @@ func (r *Relay) drain(ctx context.Context, conn *pgx.Conn) (int, error) {
 		r.Published.Add(float64(len(published)))
 	}
 	return handled + len(published), failure
+}
+
+// publish sends rows, whose events are events: as stored, when the
+// publisher takes structured events, else through the events.
+func (r *Relay) publish(ctx context.Context, rows []row, events []cloudevents.Event) []error {
+	topics := make([]string, len(rows))
+	for i, rw := range rows {
+		topics[i] = rw.topic
+	}
+	sp, ok := r.Publisher.(StructuredPublisher)
+	if !ok {
+		return r.batcher().PublishBatch(ctx, topics, events)
+	}
+	keys, bodies := make([]string, len(rows)), make([][]byte, len(rows))
+	for i, rw := range rows {
+		keys[i], bodies[i] = rw.key, rw.body
+	}
+	return sp.PublishStructured(ctx, topics, keys, bodies)
 }
 
 // permanent reports whether err says the event can never be published (an
@@ -139,14 +156,19 @@ func (r *Relay) waitForWork(ctx context.Context, conn *pgx.Conn) error {
 	return dbError{err}
 }
 
+// cleanSQL deletes the rows published more than $1 seconds ago. Rows are
+// created in time order, so the BRIN index on created_at finds the old ones
+// without reading the table (published_at >= created_at).
+const cleanSQL = `DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)
+	AND created_at < now() - make_interval(secs => $1)`
+
 // clean deletes published rows older than the retention period.
-func (r *Relay) clean(ctx context.Context, conn *pgx.Conn) {
+func (r *Relay) clean(ctx context.Context) {
 	retention := r.Retention
 	if retention <= 0 {
 		retention = 24 * time.Hour
 	}
-	tag, err := conn.Exec(ctx, `DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)`,
-		retention.Seconds())
+	tag, err := r.Pool.Exec(ctx, cleanSQL, retention.Seconds())
 	if err != nil {
 		r.Log.Warn().Err(err).Msg("outbox clean-up failed")
 		return

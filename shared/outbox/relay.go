@@ -33,6 +33,14 @@ type BatchPublisher interface {
 	PublishBatch(ctx context.Context, topics []string, events []cloudevents.Event) (errs []error)
 }
 
+// StructuredPublisher sends events as the outbox stores them (structured
+// mode: each body a whole CloudEvent in JSON, keyed by its partition key),
+// with no decoding and encoding again; errs[i] is bodies[i]'s outcome, as
+// for BatchPublisher. The relay prefers it to BatchPublisher.
+type StructuredPublisher interface {
+	PublishStructured(ctx context.Context, topics, keys []string, bodies [][]byte) (errs []error)
+}
+
 // errNotSent marks the events a one-at-a-time publisher did not try after
 // a failure (sending them would overtake the failed one).
 var errNotSent = errors.New("not sent: an earlier event failed")
@@ -178,6 +186,8 @@ func (r *Relay) lead(ctx context.Context) error {
 	r.Log.Info().Msg("outbox relay active")
 	var pub backoff.Backoff
 	lastClean := time.Time{}
+	cleaning := make(chan struct{}, 1) // one clean-up at a time
+	defer func() { cleaning <- struct{}{} }()
 	for ctx.Err() == nil {
 		n, err := r.drain(ctx, conn.Conn())
 		if err != nil {
@@ -190,8 +200,13 @@ func (r *Relay) lead(ctx context.Context) error {
 		}
 		pub.Reset()
 		if time.Since(lastClean) > r.cleanEvery() {
-			r.clean(ctx, conn.Conn())
-			lastClean = time.Now()
+			// On another connection, so publishing goes on meanwhile.
+			select {
+			case cleaning <- struct{}{}:
+				lastClean = time.Now()
+				go func() { r.clean(ctx); <-cleaning }()
+			default:
+			}
 		}
 		if n == r.batch() {
 			continue // more rows may be waiting

@@ -296,16 +296,18 @@ type flaky struct {
 	batches [][]string // event ids per batch
 }
 
-func (f *flaky) PublishBatch(ctx context.Context, topics []string, evts []cloudevents.Event) []error {
+func (f *flaky) PublishStructured(ctx context.Context, topics, keys []string, bodies [][]byte) []error {
 	f.mu.Lock()
 	first := len(f.batches) == 0
 	var ids []string
-	for _, e := range evts {
+	for _, b := range bodies {
+		var e cloudevents.Event
+		_ = e.UnmarshalJSON(b)
 		ids = append(ids, e.ID())
 	}
 	f.batches = append(f.batches, ids)
 	f.mu.Unlock()
-	errs := f.Publisher.PublishBatch(ctx, topics, evts)
+	errs := f.Publisher.PublishStructured(ctx, topics, keys, bodies)
 	if first && f.failAt < len(errs) {
 		errs[f.failAt] = errors.New("broker unreachable (injected)")
 	}

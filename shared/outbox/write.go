@@ -19,24 +19,49 @@ const keyLock = 0x746f
 // always publish what it finds. Call it as the last statement of the
 // transaction.
 func Enqueue(ctx context.Context, tx pgx.Tx, evt cloudevents.Event) error {
-	if err := evt.Validate(); err != nil {
-		return fmt.Errorf("outbox refuses an invalid CloudEvent: %w", err)
+	return EnqueueAll(ctx, tx, []cloudevents.Event{evt})
+}
+
+// EnqueueAll writes evts, in this order, like Enqueue, with two statements
+// however many there are.
+func EnqueueAll(ctx context.Context, tx pgx.Tx, evts []cloudevents.Event) error {
+	b := &pgx.Batch{}
+	if err := Queue(b, evts...); err != nil {
+		return err
 	}
-	body, err := evt.MarshalJSON()
-	if err != nil {
-		return fmt.Errorf("encode event: %w", err)
+	return tx.SendBatch(ctx, b).Close()
+}
+
+// Queue adds to b, a batch sent inside a transaction after the
+// transaction's other writes, the two statements that write evts to the
+// outbox as EnqueueAll does; the batch's Close reports their errors. It
+// lets a write and its event travel in one round trip.
+func Queue(b *pgx.Batch, evts ...cloudevents.Event) error {
+	n := len(evts)
+	ids, topics, keys, bodies := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, evt := range evts {
+		if err := evt.Validate(); err != nil {
+			return fmt.Errorf("outbox refuses an invalid CloudEvent: %w", err)
+		}
+		body, err := evt.MarshalJSON()
+		if err != nil {
+			return fmt.Errorf("encode event: %w", err)
+		}
+		keys[i], _ = evt.Extensions()[events.ExtPartitionKey].(string)
+		ids[i], topics[i], bodies[i] = evt.ID(), events.TopicOf(evt), string(body)
 	}
-	key, _ := evt.Extensions()[events.ExtPartitionKey].(string)
 	// Rows of one key must get their seq in commit order, or the relay could
 	// publish a later event of a user before an earlier one still being
 	// committed. The insert is the last statement of every transaction, so
-	// this per-key lock is held only until the commit.
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, keyLock, key); err != nil {
-		return err
-	}
-	_, err = tx.Exec(ctx, `INSERT INTO outbox (event_id, topic, partition_key, event) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (topic, event_id) DO NOTHING`, evt.ID(), events.TopicOf(evt), key, body)
-	return err
+	// these per-key locks are held only until the commit; they are taken in
+	// one order, so two batches cannot wait for each other.
+	b.Queue(`SELECT pg_advisory_xact_lock($1, h)
+		FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest($2::text[]) AS k ORDER BY h) AS locks`, keyLock, keys)
+	b.Queue(`INSERT INTO outbox (event_id, topic, partition_key, event)
+		SELECT id, topic, key, body::jsonb FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+			WITH ORDINALITY AS e(id, topic, key, body, n) ORDER BY n
+		ON CONFLICT (topic, event_id) DO NOTHING`, ids, topics, keys, bodies)
+	return nil
 }
 
 // Backlog is what the outbox holds: rows waiting to be published, the age

@@ -2,3 +2,6 @@ package store
 
 // ListSQL exposes the list's queries to the plan test.
 var ListSQL = listSQL
+
+// PurgeProcessedSQL exposes the processed events' purge to the plan test.
+const PurgeProcessedSQL = purgeProcessedSQL

@@ -6,9 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/store"
 	"github.com/todoevents/todo/shared/task"
@@ -69,21 +66,8 @@ func TestListPlansUseIndexes(t *testing.T) {
 		}
 		// The count reads every match of the user, so the planner may
 		// rightly scan; the page, limited, must come from an index.
-		if plan := explain(t, conn, page, args...); strings.Contains(plan, "Seq Scan") || !strings.Contains(plan, "Index") {
+		if plan := testenv.Explain(t, conn, page, args...); strings.Contains(plan, "Seq Scan") || !strings.Contains(plan, "Index") {
 			t.Errorf("%s does not read an index:\n%s", name, plan)
 		}
 	}
-}
-
-func explain(t *testing.T, conn *pgxpool.Pool, sql string, args ...any) string {
-	t.Helper()
-	rows, err := conn.Query(context.Background(), "EXPLAIN "+sql, args...)
-	if err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.Join(lines, "\n")
 }

@@ -33,11 +33,14 @@ func (s *Store) UnrecurredCompletions(ctx context.Context, grace time.Duration, 
 	return out, classify(err)
 }
 
+// purgeProcessedSQL deletes the processed event ids older than $1 seconds
+// (found through their time's BRIN index).
+const purgeProcessedSQL = `DELETE FROM processed_events WHERE processed_at < now() - make_interval(secs => $1)`
+
 // PurgeProcessedEvents deletes processed event ids older than retention and
 // returns how many.
 func (s *Store) PurgeProcessedEvents(ctx context.Context, retention time.Duration) (int64, error) {
-	tag, err := s.Pool.Exec(ctx, `DELETE FROM processed_events WHERE processed_at < now() - make_interval(secs => $1)`,
-		retention.Seconds())
+	tag, err := s.Pool.Exec(ctx, purgeProcessedSQL, retention.Seconds())
 	return tag.RowsAffected(), classify(err)
 }
 

@@ -7,6 +7,7 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/todoevents/todo/shared/apperr"
 	"github.com/todoevents/todo/shared/outbox"
@@ -75,16 +76,19 @@ func createTask(ctx context.Context, tx pgx.Tx, t task.Task, evt cloudevents.Eve
 			return err
 		}
 	}
-	if _, err := tx.Exec(ctx, insertTaskSQL, taskArgs(t)...); err != nil {
-		if isUniqueViolation(err, "tasks_parent_task_id_key") {
-			return apperr.New(apperr.Conflict, "task %s already has a next occurrence", *t.ParentTaskID)
-		}
-		if isUniqueViolation(err, "tasks_pkey") {
-			return apperr.New(apperr.Conflict, "task %s already exists", t.ID)
-		}
+	b := &pgx.Batch{}
+	b.Queue(insertTaskSQL, taskArgs(t)...)
+	if err := outbox.Queue(b, evt); err != nil {
 		return err
 	}
-	return outbox.Enqueue(ctx, tx, evt)
+	err := tx.SendBatch(ctx, b).Close()
+	if isUniqueViolation(err, "tasks_parent_task_id_key") {
+		return apperr.New(apperr.Conflict, "task %s already has a next occurrence", *t.ParentTaskID)
+	}
+	if isUniqueViolation(err, "tasks_pkey") {
+		return apperr.New(apperr.Conflict, "task %s already exists", t.ID)
+	}
+	return err
 }
 
 // Mutation changes a locked task in place and returns the event announcing
@@ -106,25 +110,29 @@ func (s *Store) UpdateTask(ctx context.Context, userID, id string, mutate Mutati
 			out = t
 			return err
 		}
-		if err := saveTask(ctx, tx, t); err != nil {
+		b := &pgx.Batch{}
+		queueSave(b, t)
+		if err := outbox.Queue(b, *evt); err != nil {
 			return err
 		}
 		out = t
-		return outbox.Enqueue(ctx, tx, *evt)
+		return tx.SendBatch(ctx, b).Close()
 	})
 	return out, err
 }
 
-func saveTask(ctx context.Context, tx pgx.Tx, t task.Task) error {
-	tag, err := tx.Exec(ctx, `UPDATE tasks SET title=$3, description=$4, status=$5, priority=$6, tags=$7,
+// queueSave adds to b the update that stores t, whose row is locked.
+func queueSave(b *pgx.Batch, t task.Task) {
+	b.Queue(`UPDATE tasks SET title=$3, description=$4, status=$5, priority=$6, tags=$7,
 		due_date=$8, timezone=$9, recurring_type=$10, recurrence_basis=$11, recurring_end_date=$12,
 		series_anchor=$13, parent_task_id=$14, completed_at=$15, created_at=$16, updated_at=$17,
 		recurred_at = CASE WHEN $5 = 'done' THEN recurred_at END
-		WHERE id=$1 AND user_id=$2`, taskArgs(t)...)
-	if err == nil && tag.RowsAffected() != 1 {
-		err = errors.New("task vanished during update")
-	}
-	return err
+		WHERE id=$1 AND user_id=$2`, taskArgs(t)...).Exec(func(tag pgconn.CommandTag) error {
+		if tag.RowsAffected() != 1 {
+			return errors.New("task vanished during update")
+		}
+		return nil
+	})
 }
 
 // DeleteTask deletes task id of userID and, in the same transaction, queues
