@@ -7,6 +7,7 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/todoevents/todo/shared/apperr"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/kafka"
 )
@@ -20,10 +21,76 @@ func (r *Recurrer) Consume(ctx context.Context, msg *sarama.ConsumerMessage) err
 		return r.deadLetterRecord(ctx, msg, fmt.Sprintf("not a CloudEvent: %v", err))
 	}
 	_, err = r.Process(ctx, *e)
-	if errors.Is(err, events.ErrPoison) {
+	if poison(err) {
 		return r.deadLetterRecord(ctx, msg, err.Error())
 	}
 	return err
+}
+
+// poison says whether err is permanent for the event: it is invalid, or
+// its effects break a constraint of the database (it would fail forever).
+func poison(err error) bool {
+	return errors.Is(err, events.ErrPoison) || apperr.CodeOf(err) == apperr.Invalid
+}
+
+// ConsumeBatch handles records of one partition, in order: each run of
+// completion events (with the records that are not for recur-task) in one
+// transaction, each record that can never be handled dead-lettered. When a
+// run's transaction fails, its records are handled one at a time, so one at
+// fault is retried, or dead-lettered, alone. It returns how many records
+// were handled, from the first.
+func (r *Recurrer) ConsumeBatch(ctx context.Context, msgs []*sarama.ConsumerMessage) (int, error) {
+	for i := 0; i < len(msgs); {
+		var (
+			run    []events.Completed
+			reason string // why msgs[j] can never be handled
+			j      = i
+		)
+		for ; j < len(msgs); j++ {
+			var c *events.Completed
+			if c, reason = r.completion(ctx, msgs[j]); reason != "" {
+				break
+			}
+			if c != nil {
+				run = append(run, *c)
+			}
+		}
+		if len(run) > 0 {
+			if err := r.occurAll(ctx, run); err != nil {
+				r.Log.Warn().Err(err).Int("events", len(run)).Msg("batch not processed; handling its events one at a time")
+				for k := i; k < j; k++ {
+					if err := r.Consume(ctx, msgs[k]); err != nil {
+						return k, err
+					}
+				}
+			}
+		}
+		if i = j; i < len(msgs) {
+			if err := r.deadLetterRecord(ctx, msgs[i], reason); err != nil {
+				return i, err
+			}
+			i++
+		}
+	}
+	return len(msgs), nil
+}
+
+// completion decodes a record: a completion event, nil for an event that
+// is not for recur-task, or why the record can never be handled.
+func (r *Recurrer) completion(ctx context.Context, msg *sarama.ConsumerMessage) (*events.Completed, string) {
+	e, err := kafka.DecodeRecord(ctx, msg)
+	if err != nil {
+		return nil, fmt.Sprintf("not a CloudEvent: %v", err)
+	}
+	c, err := events.DecodeCompleted(*e)
+	switch {
+	case errors.Is(err, events.ErrNotForUs):
+		return nil, ""
+	case err != nil:
+		r.Log.Warn().Err(err).Str("event_id", e.ID()).Msg("poison event")
+		return nil, err.Error()
+	}
+	return &c, ""
 }
 
 // deadLetterRecord dead-letters msg as received. A failure to do so is

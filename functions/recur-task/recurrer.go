@@ -19,8 +19,10 @@ import (
 // the stored task (another user's, or none, is store.ErrStale), asks next
 // for the occurrence and its event, inserts both unless the task already
 // has a next occurrence, and stamps the task as recurred.
+// RecordOccurrences does the same for a batch of events in one transaction.
 type Occurrences interface {
 	RecordOccurrence(ctx context.Context, consumer, eventID, userID, taskID string, next store.NextFunc) (store.Outcome, *task.Task, error)
+	RecordOccurrences(ctx context.Context, consumer string, batch []store.CompletionEvent) ([]store.Handled, error)
 }
 
 // DeadLetters queues an event (a dead letter) through the outbox.
@@ -60,32 +62,68 @@ func (r *Recurrer) Process(ctx context.Context, e cloudevents.Event) (store.Outc
 // completedAt, once for event eventID. The stored task decides: an event it
 // does not confirm is stale, changes nothing and is not an error.
 func (r *Recurrer) occur(ctx context.Context, log zerolog.Logger, eventID, userID, taskID string, completedAt time.Time) (store.Outcome, error) {
-	start, now := time.Now(), r.Now()
-	outcome, child, err := r.Occurrences.RecordOccurrence(ctx, Name, eventID, userID, taskID,
-		func(parent task.Task) (*task.Task, *cloudevents.Event, error) {
-			if err := confirms(parent, completedAt); err != nil {
-				return nil, nil, err
-			}
-			return nextOccurrence(parent, *parent.CompletedAt, now)
-		})
-	switch {
-	case errors.Is(err, store.ErrStale):
-		log.Warn().Err(err).Str("task_id", taskID).Msg("stale or forged completion ignored")
-	case err != nil:
+	start := time.Now()
+	outcome, child, err := r.Occurrences.RecordOccurrence(ctx, Name, eventID, userID, taskID, r.next(completedAt))
+	if err != nil && !errors.Is(err, store.ErrStale) {
 		log.Warn().Err(err).Msg("event not processed")
 		return "", err
+	}
+	r.handled(log, taskID, outcome, child, err, start)
+	if child != nil && r.Committed != nil {
+		r.Committed()
+	}
+	return outcome, nil
+}
+
+// occurAll handles completion events in one batch, with the effect occur
+// would have on each in turn. An error means none of them was handled.
+func (r *Recurrer) occurAll(ctx context.Context, cs []events.Completed) error {
+	start := time.Now()
+	batch := make([]store.CompletionEvent, len(cs))
+	for i, c := range cs {
+		batch[i] = store.CompletionEvent{EventID: c.EventID, UserID: c.Data.UserID, ParentID: c.Data.TaskID,
+			Next: r.next(*c.Data.CompletedAt)}
+	}
+	handled, err := r.Occurrences.RecordOccurrences(ctx, Name, batch)
+	if err != nil {
+		return err
+	}
+	created := false
+	for i, h := range handled {
+		log := r.Log.With().Str("event_id", cs[i].EventID).Str("type", events.TypeTaskCompleted).Logger()
+		r.handled(log, batch[i].ParentID, h.Outcome, h.Child, h.Err, start)
+		created = created || h.Child != nil
+	}
+	if created && r.Committed != nil {
+		r.Committed()
+	}
+	return nil
+}
+
+// next builds the occurrence that follows a task the event says was
+// completed at completedAt, if the stored task confirms it.
+func (r *Recurrer) next(completedAt time.Time) store.NextFunc {
+	now := r.Now()
+	return func(parent task.Task) (*task.Task, *cloudevents.Event, error) {
+		if err := confirms(parent, completedAt); err != nil {
+			return nil, nil, err
+		}
+		return nextOccurrence(parent, *parent.CompletedAt, now)
+	}
+}
+
+// handled logs and counts one handled event; stale says why it was stale.
+func (r *Recurrer) handled(log zerolog.Logger, taskID string, outcome store.Outcome, child *task.Task, stale error, start time.Time) {
+	if stale != nil {
+		log.Warn().Err(stale).Str("task_id", taskID).Msg("stale or forged completion ignored")
 	}
 	r.Metrics.EventsProcessed.WithLabelValues(string(outcome)).Inc()
 	r.Metrics.EventDuration.WithLabelValues(string(outcome)).Observe(time.Since(start).Seconds())
 	ev := log.Info().Str("task_id", taskID).Str("outcome", string(outcome))
 	if child != nil {
 		ev = ev.Str("next_task_id", child.ID).Time("next_due", *child.DueDate)
-		if r.Committed != nil {
-			r.Committed()
-		}
 	}
 	ev.Msg("event handled")
-	return outcome, nil
 }
 
 // DeadLetter queues, through the outbox, a dead letter wrapping raw (the

@@ -28,6 +28,7 @@ type impl interface {
 	ListTasks(ctx context.Context, userID string, q store.ListQuery) ([]task.Task, int, error)
 	UpdateTask(ctx context.Context, userID, id string, mutate store.Mutation) (task.Task, error)
 	RecordOccurrence(ctx context.Context, consumer, eventID, userID, parentID string, next store.NextFunc) (store.Outcome, *task.Task, error)
+	RecordOccurrences(ctx context.Context, consumer string, batch []store.CompletionEvent) ([]store.Handled, error)
 	UnrecurredCompletions(ctx context.Context, grace time.Duration, limit int) ([]store.Completion, error)
 	DeleteTask(ctx context.Context, userID, id string, announced func(task.Task) (cloudevents.Event, error)) error
 	Chain(ctx context.Context, userID, id string) ([]task.Task, error)
@@ -62,6 +63,7 @@ func TestConformance(t *testing.T) {
 				{"statistics on the user's calendar", statistics},
 				{"an idempotency key creates once", idempotencyKeys},
 				{"one next occurrence per task", oneNextOccurrence},
+				{"batches of completions", batchedOccurrences},
 				{"updates write only when the mutation says so", updates},
 				{"deletes keep the next occurrence, unlinked", deletes},
 				{"chains and tags", chainsAndTags},
@@ -373,6 +375,67 @@ func oneNextOccurrence(t *testing.T, s impl) {
 	}
 	if got, _ := s.UnrecurredCompletions(ctx, time.Second, 1000); hasCompletion(got, done.ID) {
 		t.Fatal("a handled completion is still listed for the reconciler")
+	}
+}
+
+// batchedOccurrences: a batch has the effect of its events handled one at
+// a time, and a failing event leaves nothing of the batch behind.
+func batchedOccurrences(t *testing.T, s impl) {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	user := testenv.User()
+	var a, b task.Task
+	for _, tk := range []*task.Task{&a, &b} {
+		*tk = newTask(user, "daily", now.Add(-time.Hour), task.RecurDaily)
+		create(t, s, *tk)
+		complete(t, s, *tk, now.Add(-time.Minute))
+	}
+	next := func(parent task.Task) (*task.Task, *cloudevents.Event, error) {
+		c := newTask(user, "next", now, task.RecurDaily)
+		c.ParentTaskID = &parent.ID
+		e, err := events.ForTask(events.TypeTaskCreated, "test", c, now)
+		return &c, &e, err
+	}
+	stale := func(task.Task) (*task.Task, *cloudevents.Event, error) {
+		return nil, nil, fmt.Errorf("%w: test", store.ErrStale)
+	}
+	boom := func(task.Task) (*task.Task, *cloudevents.Event, error) { return nil, nil, errors.New("boom") }
+	if _, err := s.RecordOccurrences(ctx, "batch", []store.CompletionEvent{{EventID: "f1", UserID: user, ParentID: a.ID, Next: next},
+		{EventID: "f2", UserID: user, ParentID: b.ID, Next: boom}}); err == nil {
+		t.Fatal("a failing event did not fail its batch")
+	}
+	batch := []store.CompletionEvent{
+		{EventID: "e0", UserID: user, ParentID: a.ID, Next: stale},
+		{EventID: "e1", UserID: user, ParentID: a.ID, Next: next},
+		{EventID: "e1", UserID: user, ParentID: a.ID, Next: next},
+		{EventID: "e2", UserID: user, ParentID: a.ID, Next: next},
+		{EventID: "e3", UserID: testenv.User(), ParentID: a.ID, Next: next},
+		{EventID: "e4", UserID: user, ParentID: uuid.NewString(), Next: next},
+		{EventID: "e0", UserID: user, ParentID: a.ID, Next: next}, // the stale e0 was not recorded
+		{EventID: "f1", UserID: user, ParentID: b.ID, Next: next}, // the failed batch left nothing
+		{EventID: "e5", UserID: user, ParentID: b.ID, Next: stale},
+	}
+	want := []store.Outcome{store.OutcomeStale, store.OutcomeCreated, store.OutcomeDuplicate, store.OutcomeExists,
+		store.OutcomeStale, store.OutcomeStale, store.OutcomeExists, store.OutcomeCreated, store.OutcomeStale}
+	got, err := s.RecordOccurrences(ctx, "batch", batch)
+	if err != nil || len(got) != len(want) {
+		t.Fatalf("batch: %v, %d results", err, len(got))
+	}
+	for i, h := range got {
+		if h.Outcome != want[i] || (h.Outcome == store.OutcomeStale) != errors.Is(h.Err, store.ErrStale) ||
+			(h.Outcome == store.OutcomeCreated) != (h.Child != nil && *h.Child.ParentTaskID == batch[i].ParentID) {
+			t.Fatalf("event %d (%s): %s %v %v, want %s", i, batch[i].EventID, h.Outcome, h.Err, h.Child, want[i])
+		}
+	}
+	for _, tk := range []task.Task{a, b} {
+		if chain, err := s.Chain(ctx, user, tk.ID); err != nil || len(chain) != 2 {
+			t.Fatalf("series of %s: %d tasks (%v), want the task and one next occurrence", tk.Title, len(chain), err)
+		}
+	}
+	if got, _, _ := s.RecordOccurrence(ctx, "batch", "e5", user, b.ID, next); got != store.OutcomeExists {
+		t.Fatalf("the stale e5 again: %s, want %s (not recorded as processed)", got, store.OutcomeExists)
+	}
+	if got, _, _ := s.RecordOccurrence(ctx, "batch", "e1", user, a.ID, next); got != store.OutcomeDuplicate {
+		t.Fatalf("e1 again: %s, want %s", got, store.OutcomeDuplicate)
 	}
 }
 

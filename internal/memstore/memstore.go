@@ -393,6 +393,31 @@ func (s *Store) RecordOccurrence(_ context.Context, consumer, eventID, userID, p
 	if s.Err != nil {
 		return "", nil, s.Err
 	}
+	return s.recordOccurrence(consumer, eventID, userID, parentID, next)
+}
+
+// RecordOccurrences handles a batch as RecordOccurrence would each event in
+// turn, all or nothing, as the PostgreSQL store does.
+func (s *Store) RecordOccurrences(_ context.Context, consumer string, batch []store.CompletionEvent) ([]store.Handled, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Err != nil {
+		return nil, s.Err
+	}
+	tasks, recurred, processed, queued := maps.Clone(s.tasks), maps.Clone(s.recurred), maps.Clone(s.processed), len(s.events)
+	out := make([]store.Handled, len(batch))
+	for i, c := range batch {
+		outcome, child, err := s.recordOccurrence(consumer, c.EventID, c.UserID, c.ParentID, c.Next)
+		if err != nil && !errors.Is(err, store.ErrStale) {
+			s.tasks, s.recurred, s.processed, s.events = tasks, recurred, processed, s.events[:queued]
+			return nil, err
+		}
+		out[i] = store.Handled{Outcome: outcome, Child: child, Err: err}
+	}
+	return out, nil
+}
+
+func (s *Store) recordOccurrence(consumer, eventID, userID, parentID string, next store.NextFunc) (store.Outcome, *task.Task, error) {
 	key := consumer + "/" + eventID
 	if _, done := s.processed[key]; done {
 		return store.OutcomeDuplicate, nil, nil

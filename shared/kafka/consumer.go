@@ -17,15 +17,27 @@ import (
 // committed (or it was dead-lettered); any error means "not done, retry".
 type Handler func(ctx context.Context, msg *sarama.ConsumerMessage) error
 
+// BatchHandler processes records of one partition, in order. It returns
+// how many of them, from the first, have their effects committed (or were
+// dead-lettered), and an error unless that is all of them; the rest are
+// retried.
+type BatchHandler func(ctx context.Context, msgs []*sarama.ConsumerMessage) (done int, err error)
+
+// DefaultMaxBatch is the most records handed to a BatchHandler at once.
+const DefaultMaxBatch = 500
+
 // Consumer runs a consumer group over one topic, processing each partition
 // strictly in order and marking a record only after its handler succeeded,
-// so a crash never skips an unprocessed record.
+// so a crash never skips an unprocessed record. Records already fetched
+// are handled in batches (Batch), or one at a time (Handler).
 type Consumer struct {
 	Brokers    []string
 	Group      string
 	Topic      string
 	Partitions int32 // for creating Topic when it is missing
 	Handler    Handler
+	Batch      BatchHandler // used instead of Handler when set
+	MaxBatch   int          // DefaultMaxBatch when 0
 	Log        zerolog.Logger
 	Backoff    time.Duration // first retry delay (100 ms); doubles up to MaxDelay (10 s)
 	MaxDelay   time.Duration
@@ -86,6 +98,11 @@ func (h *groupHandler) Cleanup(s sarama.ConsumerGroupSession) error {
 
 func (h *groupHandler) ConsumeClaim(s sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
 	ctx := s.Context()
+	handle, most := h.batches(), h.MaxBatch
+	if most <= 0 {
+		most = DefaultMaxBatch
+	}
+	batch := make([]*sarama.ConsumerMessage, 0, most)
 	for {
 		select {
 		case <-ctx.Done():
@@ -94,29 +111,67 @@ func (h *groupHandler) ConsumeClaim(s sarama.ConsumerGroupSession, claim sarama.
 			if !ok {
 				return nil
 			}
-			if !h.handleWithRetry(ctx, msg) {
-				return nil // session ending; the record stays unmarked and is redelivered
+			// Take what else is already fetched, without waiting for more.
+			batch = append(batch[:0], msg)
+		fill:
+			for len(batch) < most {
+				select {
+				case m, ok := <-claim.Messages():
+					if !ok {
+						break fill
+					}
+					batch = append(batch, m)
+				default:
+					break fill
+				}
 			}
-			s.MarkMessage(msg, "")
+			if !h.handleWithRetry(ctx, s, handle, batch) {
+				return nil // session ending; unmarked records are redelivered
+			}
 		}
 	}
 }
 
-// handleWithRetry retries the handler with exponential backoff until it
-// succeeds or ctx ends. It reports whether the record was handled.
-func (h *groupHandler) handleWithRetry(ctx context.Context, msg *sarama.ConsumerMessage) bool {
+// batches is the consumer's handler as a BatchHandler.
+func (h *groupHandler) batches() BatchHandler {
+	if h.Batch != nil {
+		return h.Batch
+	}
+	return func(ctx context.Context, msgs []*sarama.ConsumerMessage) (int, error) {
+		for i, m := range msgs {
+			if err := h.Handler(ctx, m); err != nil {
+				return i, err
+			}
+		}
+		return len(msgs), nil
+	}
+}
+
+// handleWithRetry hands batch to handle, marking what it handled, and
+// retries the rest with exponential backoff until all is handled or ctx
+// ends. It reports whether the whole batch was handled.
+func (h *groupHandler) handleWithRetry(ctx context.Context, s sarama.ConsumerGroupSession, handle BatchHandler, batch []*sarama.ConsumerMessage) bool {
 	retry := backoff.Backoff{Min: h.Backoff, Max: h.MaxDelay}
 	for attempt := 1; ; attempt++ {
-		err := h.Handler(ctx, msg)
+		done, err := handle(ctx, batch)
+		done = min(max(done, 0), len(batch))
 		if err == nil {
+			done = len(batch)
+		}
+		if done > 0 {
+			s.MarkMessage(batch[done-1], "")
+			batch = batch[done:]
+		}
+		if len(batch) == 0 {
 			return true
 		}
 		if h.Retries != nil {
 			h.Retries.Inc()
 		}
 		delay := retry.Next()
+		msg := batch[0]
 		h.Log.Warn().Err(err).Int("attempt", attempt).Str("topic", msg.Topic).
-			Int32("partition", msg.Partition).Int64("offset", msg.Offset).Dur("retry_in", delay).
+			Int32("partition", msg.Partition).Int64("offset", msg.Offset).Int("waiting", len(batch)).Dur("retry_in", delay).
 			Msg("event not processed; will retry")
 		if !backoff.Sleep(ctx, delay) {
 			return false

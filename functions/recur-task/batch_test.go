@@ -1,0 +1,158 @@
+package function
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/google/uuid"
+	"github.com/rs/zerolog"
+
+	"github.com/todoevents/todo/internal/testenv"
+	"github.com/todoevents/todo/shared/app"
+	"github.com/todoevents/todo/shared/events"
+	"github.com/todoevents/todo/shared/metrics"
+	"github.com/todoevents/todo/shared/store"
+	"github.com/todoevents/todo/shared/task"
+)
+
+// record is e as the relay writes it to Kafka (structured mode).
+func record(t *testing.T, e cloudevents.Event, offset int64) *sarama.ConsumerMessage {
+	t.Helper()
+	body, err := e.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := e.Extensions()[events.ExtPartitionKey].(string)
+	return &sarama.ConsumerMessage{Topic: events.TopicTaskEvents, Offset: offset, Key: []byte(key), Value: body,
+		Headers: []*sarama.RecordHeader{{Key: []byte("content-type"), Value: []byte("application/cloudevents+json")}}}
+}
+
+// completedWithTitle stores a done daily task of user titled title and
+// returns its completion event.
+func (r *rig) completedWithTitle(t *testing.T, user, title string) (cloudevents.Event, string) {
+	t.Helper()
+	daily := "daily"
+	tk := testenv.Seed(t, r.seeder, user, task.Draft{Title: &title, RecurringType: &daily})
+	var e cloudevents.Event
+	_, err := r.seeder.UpdateTask(context.Background(), user, tk.ID, func(t *task.Task) (*cloudevents.Event, error) {
+		now := app.Now()
+		t.SetCompleted(true, now)
+		var err error
+		e, err = events.ForTask(events.TypeTaskCompleted, "test", *t, now)
+		return &e, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, tk.ID
+}
+
+// A batch of records: completions in one transaction, duplicates and
+// stale events without effect, records that are not completions skipped,
+// poison dead-lettered in place, and an event whose occurrence the
+// database refuses isolated (dead-lettered) without losing the others.
+func TestBatchIsolatesPoisonWithoutLosingTheOthers(t *testing.T) {
+	t.Parallel()
+	r := &rig{url: testenv.Database(t)}
+	r.seeder = testenv.Store(t, r.url)
+	ctx := context.Background()
+	// Occurrences titled "refused" break a constraint of this database.
+	if _, err := r.seeder.Pool.Exec(ctx, `ALTER TABLE tasks ADD CONSTRAINT refused_occurrence
+		CHECK (title <> 'refused' OR parent_task_id IS NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	rec := &Recurrer{Occurrences: r.seeder, DeadLetters: r.seeder, Log: zerolog.Nop(), Metrics: metrics.New(), Now: app.Now}
+	user := testenv.User()
+	e1, id1 := r.completedWithTitle(t, user, "one")
+	e2, id2 := r.completedWithTitle(t, user, "two")
+	e3, id3 := r.completedWithTitle(t, user, "refused")
+	e4, id4 := r.completedWithTitle(t, user, "four")
+	stale, _ := events.ForTask(events.TypeTaskCompleted, "test", task.Task{ID: uuid.NewString(), UserID: user,
+		CompletedAt: ptr(time.Now())}, time.Now())
+	created, _ := events.ForTask(events.TypeTaskCreated, "test", task.Task{ID: uuid.NewString(), UserID: user}, time.Now())
+	poison := &sarama.ConsumerMessage{Topic: events.TopicTaskEvents, Offset: 3, Key: []byte(user), Value: []byte("not an event")}
+	msgs := []*sarama.ConsumerMessage{record(t, e1, 0), record(t, created, 1), record(t, e2, 2), poison,
+		record(t, e2, 4), record(t, stale, 5), record(t, e3, 6), record(t, e4, 7)}
+
+	done, err := rec.ConsumeBatch(ctx, msgs)
+	if err != nil || done != len(msgs) {
+		t.Fatalf("handled %d of %d: %v", done, len(msgs), err)
+	}
+	for id, want := range map[string]int{id1: 1, id2: 1, id3: 0, id4: 1} {
+		if n := r.children(t, id); n != want {
+			t.Fatalf("task %s: %d next occurrences, want %d", id, n, want)
+		}
+	}
+	if n := testenv.Count(t, r.seeder.Pool, `SELECT count(*) FROM outbox WHERE topic = $1`, events.TopicDeadLetters); n != 2 {
+		t.Fatalf("%d dead letters, want 2 (the record that is no event, the refused occurrence)", n)
+	}
+	if n := testenv.Count(t, r.seeder.Pool, `SELECT count(*) FROM outbox WHERE event->>'type' = $1
+		AND event->>'source' = $2`, events.TypeTaskCreated, "/functions/"+Name); n != 3 {
+		t.Fatalf("%d next occurrences announced, want 3", n)
+	}
+	// Delivered again (a crash before the offsets were committed): nothing new.
+	if done, err := rec.ConsumeBatch(ctx, msgs); err != nil || done != len(msgs) {
+		t.Fatalf("redelivery: handled %d of %d: %v", done, len(msgs), err)
+	}
+	for _, id := range []string{id1, id2, id4} {
+		if n := r.children(t, id); n != 1 {
+			t.Fatalf("task %s: %d next occurrences after a redelivery", id, n)
+		}
+	}
+}
+
+// flaky fails every batch, and single events of one task while failing.
+type flaky struct {
+	*store.Store
+	task    string
+	failing bool
+}
+
+var errDown = errors.New("database unavailable")
+
+func (f *flaky) RecordOccurrences(context.Context, string, []store.CompletionEvent) ([]store.Handled, error) {
+	return nil, errDown
+}
+
+func (f *flaky) RecordOccurrence(ctx context.Context, consumer, eventID, userID, taskID string, next store.NextFunc) (store.Outcome, *task.Task, error) {
+	if f.failing && taskID == f.task {
+		return "", nil, errDown
+	}
+	return f.Store.RecordOccurrence(ctx, consumer, eventID, userID, taskID, next)
+}
+
+// A transient failure inside a batch: the records before the one that
+// failed are handled and counted, that one and the rest are retried.
+func TestBatchReportsHowFarItGot(t *testing.T) {
+	t.Parallel()
+	r := &rig{url: testenv.Database(t)}
+	r.seeder = testenv.Store(t, r.url)
+	ctx := context.Background()
+	user := testenv.User()
+	e1, id1 := r.completedWithTitle(t, user, "one")
+	e2, id2 := r.completedWithTitle(t, user, "two")
+	e3, id3 := r.completedWithTitle(t, user, "three")
+	occ := &flaky{Store: r.seeder, task: id2, failing: true}
+	rec := &Recurrer{Occurrences: occ, DeadLetters: r.seeder, Log: zerolog.Nop(), Metrics: metrics.New(), Now: app.Now}
+	msgs := []*sarama.ConsumerMessage{record(t, e1, 0), record(t, e2, 1), record(t, e3, 2)}
+	done, err := rec.ConsumeBatch(ctx, msgs)
+	if !errors.Is(err, errDown) || done != 1 {
+		t.Fatalf("handled %d (%v), want 1 and the failure", done, err)
+	}
+	if r.children(t, id1) != 1 || r.children(t, id2) != 0 || r.children(t, id3) != 0 {
+		t.Fatal("only the record before the failure may have its occurrence")
+	}
+	occ.failing = false
+	if done, err := rec.ConsumeBatch(ctx, msgs[done:]); err != nil || done != 2 {
+		t.Fatalf("retry: handled %d: %v", done, err)
+	}
+	for _, id := range []string{id1, id2, id3} {
+		if n := r.children(t, id); n != 1 {
+			t.Fatalf("task %s: %d next occurrences", id, n)
+		}
+	}
+}
