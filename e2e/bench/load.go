@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,8 +26,11 @@ import (
 	"github.com/todoevents/todo/shared/task"
 )
 
-// Clients are the concurrency levels of scenario 1.
+// Clients are the concurrency levels of scenario 1; the first run at
+// profiledClients is profiled (-profile).
 var Clients = []int{1, 8, 32, 64}
+
+const profiledClients = 32
 
 // run is one load run's outcome.
 type run struct {
@@ -119,9 +123,13 @@ func createLoad(ctx context.Context, s *system, rep *report, d time.Duration, ro
 		baseline := func(c int) error { return plainWrite(ctx, s, users[c]) }
 		var oursRuns, baseRuns []run
 		var lags []lagRun
-		for range rounds {
+		for round := range rounds {
 			lag.reset()
+			if round == 0 && n == profiledClients {
+				s.prof.start(ctx, fmt.Sprintf("create-%d", n), d)
+			}
 			oursRuns = append(oursRuns, load(n, d, ours))
+			s.prof.wait()
 			lags = append(lags, drain(ctx, s, lag))
 			baseRuns = append(baseRuns, load(n, d, baseline))
 			_ = drain(ctx, s, lag) // the baseline's rows are published too; not measured
@@ -165,16 +173,24 @@ func plainWrite(ctx context.Context, s *system, user string) error {
 	return tx.Commit(ctx)
 }
 
-// insertTask writes t's row, as the store does, through db.
+// taskColumns are the columns of a task row, in taskRow's order.
+var taskColumns = []string{"id", "user_id", "title", "description", "status", "priority", "tags", "due_date",
+	"timezone", "recurring_type", "recurrence_basis", "recurring_end_date", "series_anchor", "parent_task_id",
+	"completed_at", "created_at", "updated_at"}
+
+// taskRow is t as the values of taskColumns, as the store writes them.
+func taskRow(t task.Task) []any {
+	return []any{t.ID, t.UserID, t.Title, t.Description, string(t.Status), string(t.Priority), t.Tags, t.DueDate,
+		t.Timezone, string(t.RecurringType), string(t.RecurrenceBasis), t.RecurringEndDate, t.SeriesAnchor,
+		t.ParentTaskID, t.CompletedAt, t.CreatedAt, t.UpdatedAt}
+}
+
+// insertTask writes t's row through db.
 func insertTask(ctx context.Context, db interface {
 	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
 }, t task.Task) error {
-	_, err := db.Exec(ctx, `INSERT INTO tasks (id, user_id, title, description, status, priority, tags, due_date,
-		timezone, recurring_type, recurrence_basis, recurring_end_date, series_anchor, parent_task_id, completed_at,
-		created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`,
-		t.ID, t.UserID, t.Title, t.Description, string(t.Status), string(t.Priority), t.Tags, t.DueDate, t.Timezone,
-		string(t.RecurringType), string(t.RecurrenceBasis), t.RecurringEndDate, t.SeriesAnchor, t.ParentTaskID,
-		t.CompletedAt, t.CreatedAt, t.UpdatedAt)
+	_, err := db.Exec(ctx, `INSERT INTO tasks (`+strings.Join(taskColumns, ", ")+`)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`, taskRow(t)...)
 	return err
 }
 
@@ -293,30 +309,46 @@ func medianLag(runs []lagRun, clients int) lagRun {
 	return r
 }
 
-// relayCeiling is the relay's own sustained rate: a backlog of n events
-// committed at once, timed until the relay has published them all.
-func relayCeiling(ctx context.Context, s *system, rep *report) error {
-	const n = 20000
+// relayBacklog is the number of events of the relay's ceiling.
+const relayBacklog = 20000
+
+// backlogRows are relayBacklog outbox rows (event_id, topic,
+// partition_key, event) of 64 users.
+func backlogRows() ([][]any, error) {
 	now := time.Now().UTC()
 	title := "Water the plants"
-	rows := make([][]any, n)
+	rows := make([][]any, relayBacklog)
 	for i := range rows {
 		t, err := task.Draft{Title: &title}.Build(uuid.NewString(), fmt.Sprint("ceiling-", i%64), now)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		e, err := events.ForTask(events.TypeTaskCreated, "bench", t, now)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		body, _ := e.MarshalJSON()
 		rows[i] = []any{e.ID(), events.TopicTaskEvents, t.UserID, body}
+	}
+	return rows, nil
+}
+
+// relayCeiling is the relay's own sustained rate: a backlog of
+// relayBacklog events committed at once, timed until the relay has
+// published them all. Then the database's share of that work alone.
+func relayCeiling(ctx context.Context, s *system, rep *report) error {
+	const n = relayBacklog
+	rows, err := backlogRows()
+	if err != nil {
+		return err
 	}
 	if _, err := s.db.CopyFrom(ctx, pgx.Identifier{"outbox"}, []string{"event_id", "topic", "partition_key", "event"},
 		pgx.CopyFromRows(rows)); err != nil {
 		return err
 	}
 	start := time.Now()
+	s.prof.start(ctx, "relay", 2*time.Second)
+	defer s.prof.wait()
 	if _, err := s.db.Exec(ctx, `NOTIFY outbox`); err != nil {
 		return err
 	}
@@ -335,7 +367,55 @@ func relayCeiling(ctx context.Context, s *system, rep *report) error {
 	}
 	rep.Relay = n / time.Since(start).Seconds()
 	log("  relay: %.0f events/s from a backlog of %d", rep.Relay, n)
+	if rep.RelayDB, err = relayDatabaseShare(ctx, s, rows); err != nil {
+		return err
+	}
+	log("  the relay's database work alone: %.0f events/s", rep.RelayDB)
 	return nil
+}
+
+// relayDatabaseShare is what the relay does with the database for the
+// same backlog, with no broker: read batches of 500 pending rows as the
+// relay reads them, decode each event, mark the batch published; on a
+// copy of the outbox table with the same indexes, so no relay takes part.
+func relayDatabaseShare(ctx context.Context, s *system, rows [][]any) (float64, error) {
+	if _, err := s.db.Exec(ctx, `CREATE TABLE bench_outbox (LIKE outbox INCLUDING ALL)`); err != nil {
+		return 0, err
+	}
+	defer s.db.Exec(context.WithoutCancel(ctx), `DROP TABLE bench_outbox`) //nolint:errcheck // best effort
+	if _, err := s.db.CopyFrom(ctx, pgx.Identifier{"bench_outbox"}, []string{"event_id", "topic", "partition_key", "event"},
+		pgx.CopyFromRows(rows)); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	for {
+		batch, err := s.db.Query(ctx, `SELECT seq, topic, partition_key, event::text FROM bench_outbox
+			WHERE published_at IS NULL AND failed_at IS NULL ORDER BY seq LIMIT 500`)
+		if err != nil {
+			return 0, err
+		}
+		var seqs []int64
+		for batch.Next() {
+			var seq int64
+			var topic, key string
+			var body []byte
+			if err := batch.Scan(&seq, &topic, &key, &body); err != nil {
+				return 0, err
+			}
+			var e cloudevents.Event
+			if err := e.UnmarshalJSON(body); err != nil {
+				return 0, err
+			}
+			seqs = append(seqs, seq)
+		}
+		if err := batch.Err(); err != nil || len(seqs) == 0 {
+			return float64(len(rows)) / time.Since(start).Seconds(), err
+		}
+		if _, err := s.db.Exec(ctx, `UPDATE bench_outbox SET published_at = now(), attempts = attempts + 1,
+			last_error = NULL WHERE seq = ANY($1)`, seqs); err != nil {
+			return 0, err
+		}
+	}
 }
 
 // producerBaseline is scenario 2's baseline: a bare async, idempotent,

@@ -31,9 +31,16 @@ type occurrenceResult struct {
 	P95ms       float64 `json:"p95_ms"`
 	P99ms       float64 `json:"p99_ms"`
 	Missing     int     `json:"missing"`
-	BaseP50ms   float64 `json:"baseline_p50_ms"`
-	BaseP95ms   float64 `json:"baseline_p95_ms"`
-	BaseP99ms   float64 `json:"baseline_p99_ms"`
+	// The legs: complete-task's answer → its task.completed event read
+	// from the broker (the first outbox trip), and that → recur-task's
+	// task.created event read (recur-task and the second trip).
+	FirstLegP50ms  float64 `json:"completed_event_p50_ms"`
+	FirstLegP99ms  float64 `json:"completed_event_p99_ms"`
+	SecondLegP50ms float64 `json:"occurrence_event_p50_ms"`
+	SecondLegP99ms float64 `json:"occurrence_event_p99_ms"`
+	BaseP50ms      float64 `json:"baseline_p50_ms"`
+	BaseP95ms      float64 `json:"baseline_p95_ms"`
+	BaseP99ms      float64 `json:"baseline_p99_ms"`
 }
 
 // Scenario 3's shape.
@@ -41,23 +48,31 @@ const (
 	completions    = 2000
 	completionRate = 100 // per second
 	background     = 32  // create-task clients meanwhile
+	occUsers       = 100 // owners of the completed tasks, 20 each
 )
 
-// nextOccurrence is scenario 3: recurring tasks completed through
-// complete-task at a fixed rate while create-task serves 32 clients; each
+// nextOccurrence is scenario 3: recurring tasks of 100 users completed
+// through complete-task at a fixed rate while create-task serves 32 clients; each
 // completion's latency runs from complete-task's answer (the completion
 // committed) to the arrival at a consumer of recur-task's event announcing
 // the next occurrence (committed). Baseline: a bare produce → consume round
-// trip on the same broker, at the same rate.
+// trip on the same broker, at the same rate, under the same background load.
 func nextOccurrence(ctx context.Context, s *system, rep *report) error {
-	user := "bench-occ-" + uuid.NewString()[:8]
-	token, _ := auth.Issue([]byte(testenv.Secret), user, time.Now(), time.Hour)
+	run := uuid.NewString()[:8]
 	ids := make([]string, completions)
+	owner := make(map[string]int, completions)
+	tokens := make([]string, occUsers)
+	users := make([]string, occUsers)
+	for u := range users {
+		users[u] = fmt.Sprintf("bench-occ-%s-%d", run, u)
+		tokens[u], _ = auth.Issue([]byte(testenv.Secret), users[u], time.Now(), time.Hour)
+	}
 	for i := range ids {
 		ids[i] = uuid.NewString()
-	}
-	if err := seedRecurring(ctx, s, user, ids); err != nil {
-		return err
+		owner[ids[i]] = i % occUsers
+		if err := seedRecurring(ctx, s, users[i%occUsers], ids[i:i+1]); err != nil {
+			return err
+		}
 	}
 	seen := newArrivals()
 	stop, err := seen.watch(ctx, s.brokers)
@@ -72,6 +87,8 @@ func nextOccurrence(ctx context.Context, s *system, rep *report) error {
 	client := &http.Client{}
 	done := make(map[string]time.Time, completions)
 	var mu sync.Mutex
+	s.prof.start(ctx, "occurrence", completions/completionRate/2*time.Second)
+	defer s.prof.wait()
 	tick := time.NewTicker(time.Second / completionRate)
 	var wg sync.WaitGroup
 	for _, id := range ids {
@@ -79,8 +96,9 @@ func nextOccurrence(ctx context.Context, s *system, rep *report) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			req, _ := http.NewRequest("PATCH", s.complete.URL()+"/api/"+user+"/tasks/"+id+"/complete", nil)
-			req.Header.Set("Authorization", "Bearer "+token)
+			u := owner[id]
+			req, _ := http.NewRequest("PATCH", s.complete.URL()+"/api/"+users[u]+"/tasks/"+id+"/complete", nil)
+			req.Header.Set("Authorization", "Bearer "+tokens[u])
 			resp, err := client.Do(req)
 			if err != nil {
 				return
@@ -100,9 +118,14 @@ func nextOccurrence(ctx context.Context, s *system, rep *report) error {
 	for seen.count() < len(done) && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
+	// The baseline runs under the same background load.
+	base, err := roundTrips(s.brokers)
 	bgStop()
 	bg.Wait()
-	var lat []time.Duration
+	if err != nil {
+		return err
+	}
+	var lat, first, second []time.Duration
 	missing := 0
 	for id, t0 := range done {
 		t1, ok := seen.at(id)
@@ -111,19 +134,24 @@ func nextOccurrence(ctx context.Context, s *system, rep *report) error {
 			continue
 		}
 		lat = append(lat, max(t1.Sub(t0), 0))
+		if tc, ok := seen.completedAt(id); ok {
+			first, second = append(first, max(tc.Sub(t0), 0)), append(second, max(t1.Sub(tc), 0))
+		}
 	}
 	missing += completions - len(done)
-	slices.Sort(lat)
-	r := occurrenceResult{Completions: completions, RatePerS: completionRate, Background: background, Missing: missing,
-		P50ms: ms(quantile(lat, .5)), P95ms: ms(quantile(lat, .95)), P99ms: ms(quantile(lat, .99))}
-	base, err := roundTrips(s.brokers)
-	if err != nil {
-		return err
+	for _, l := range [][]time.Duration{lat, first, second} {
+		slices.Sort(l)
 	}
+	r := occurrenceResult{Completions: completions, RatePerS: completionRate, Background: background, Missing: missing,
+		P50ms: ms(quantile(lat, .5)), P95ms: ms(quantile(lat, .95)), P99ms: ms(quantile(lat, .99)),
+		FirstLegP50ms: ms(quantile(first, .5)), FirstLegP99ms: ms(quantile(first, .99)),
+		SecondLegP50ms: ms(quantile(second, .5)), SecondLegP99ms: ms(quantile(second, .99))}
 	r.BaseP50ms, r.BaseP95ms, r.BaseP99ms = ms(quantile(base, .5)), ms(quantile(base, .95)), ms(quantile(base, .99))
 	rep.Occurrence = r
 	log("  completion → next occurrence p50/p95/p99 %.1f/%.1f/%.1f ms (%d missing); bare round trip %.1f/%.1f/%.1f ms",
 		r.P50ms, r.P95ms, r.P99ms, missing, r.BaseP50ms, r.BaseP95ms, r.BaseP99ms)
+	log("  legs p50/p99: completed event %.1f/%.1f ms, then the occurrence's event %.1f/%.1f ms",
+		r.FirstLegP50ms, r.FirstLegP99ms, r.SecondLegP50ms, r.SecondLegP99ms)
 	return nil
 }
 
@@ -168,14 +196,24 @@ func backgroundLoad(ctx context.Context, s *system) {
 	wg.Wait()
 }
 
-// arrivals records when recur-task's created events reach a consumer,
-// by the task they follow.
+// arrivals records when recur-task's created events reach a consumer, by
+// the task they follow, and complete-task's completed events, by task.
 type arrivals struct {
-	mu   sync.Mutex
-	byID map[string]time.Time
+	mu        sync.Mutex
+	byID      map[string]time.Time
+	completed map[string]time.Time
 }
 
-func newArrivals() *arrivals { return &arrivals{byID: map[string]time.Time{}} }
+func newArrivals() *arrivals {
+	return &arrivals{byID: map[string]time.Time{}, completed: map[string]time.Time{}}
+}
+
+func (a *arrivals) completedAt(id string) (time.Time, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	t, ok := a.completed[id]
+	return t, ok
+}
 
 func (a *arrivals) count() int {
 	a.mu.Lock()
@@ -193,6 +231,12 @@ func (a *arrivals) at(parent string) (time.Time, bool) {
 // watch records each next occurrence's arrival by its parent.
 func (a *arrivals) watch(ctx context.Context, brokers []string) (func(), error) {
 	return watchEvents(ctx, brokers, "bench-occurrence", func(e *cloudevents.Event) {
+		if e.Type() == events.TypeTaskCompleted {
+			a.mu.Lock()
+			a.completed[e.Subject()] = time.Now()
+			a.mu.Unlock()
+			return
+		}
 		if e.Type() != events.TypeTaskCreated || e.Source() != "/functions/recur-task" {
 			return
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,6 +31,9 @@ type system struct {
 	// create-task takes scenario 1's load; complete-task and recur-task
 	// (consumer-group mode) run from the start, as in production.
 	create, complete, recur *harness.Proc
+	// debug is each function's DEBUG_ADDR (its runtime profiles), by name.
+	debug map[string]string
+	prof  *profiler
 }
 
 // poolSize is DB_MAX_CONNS of the functions, and the baseline's pool.
@@ -70,11 +74,19 @@ func startSystem(ctx context.Context, dir string) (*system, error) {
 	}
 	s.env = map[string]string{"DATABASE_URL": url, "AUTH_JWT_SECRET": testenv.Secret, "KAFKA_BROKERS": s.brokers[0],
 		"LOG_LEVEL": "warn", "RATE_LIMIT_PER_USER": "0", "DB_MAX_CONNS": fmt.Sprint(poolSize)}
+	s.debug = map[string]string{}
 	for _, p := range []struct {
 		name string
 		proc **harness.Proc
 	}{{"create-task", &s.create}, {"complete-task", &s.complete}, {"recur-task", &s.recur}} {
-		if *p.proc, err = harness.StartProc(filepath.Join(s.bin, p.name), p.name, s.env, dir); err != nil {
+		port, err := pgcluster.FreePort()
+		if err != nil {
+			return s, err
+		}
+		s.debug[p.name] = fmt.Sprintf("127.0.0.1:%d", port)
+		env := maps.Clone(s.env)
+		env["DEBUG_ADDR"] = s.debug[p.name]
+		if *p.proc, err = harness.StartProc(filepath.Join(s.bin, p.name), p.name, env, dir); err != nil {
 			return s, err
 		}
 	}
