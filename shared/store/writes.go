@@ -17,7 +17,16 @@ import (
 // CreateTask inserts t and, in the same transaction, queues the event that
 // announces it. A parent task must exist and belong to the same user.
 func (s *Store) CreateTask(ctx context.Context, t task.Task, evt cloudevents.Event) error {
-	return s.inTx(ctx, func(tx pgx.Tx) error { return createTask(ctx, tx, t, evt) })
+	if t.ParentTaskID != nil { // the parent is read first
+		return s.inTx(ctx, func(tx pgx.Tx) error { return createTask(ctx, tx, t, evt) })
+	}
+	// A batch sent outside a transaction runs as one implicit transaction:
+	// the task and its event in a single round trip.
+	b, err := createBatch(t, evt)
+	if err != nil {
+		return err
+	}
+	return classify(createErr(t, s.Pool.SendBatch(ctx, b).Close()))
 }
 
 // Once names a create by the client's idempotency key and the digest of
@@ -76,12 +85,22 @@ func createTask(ctx context.Context, tx pgx.Tx, t task.Task, evt cloudevents.Eve
 			return err
 		}
 	}
-	b := &pgx.Batch{}
-	b.Queue(insertTaskSQL, taskArgs(t)...)
-	if err := outbox.Queue(b, evt); err != nil {
+	b, err := createBatch(t, evt)
+	if err != nil {
 		return err
 	}
-	err := tx.SendBatch(ctx, b).Close()
+	return createErr(t, tx.SendBatch(ctx, b).Close())
+}
+
+// createBatch is the insert of t and of its event.
+func createBatch(t task.Task, evt cloudevents.Event) (*pgx.Batch, error) {
+	b := &pgx.Batch{}
+	b.Queue(insertTaskSQL, taskArgs(t)...)
+	return b, outbox.Queue(b, evt)
+}
+
+// createErr names the conflicts the insert of t can meet.
+func createErr(t task.Task, err error) error {
 	if isUniqueViolation(err, "tasks_parent_task_id_key") {
 		return apperr.New(apperr.Conflict, "task %s already has a next occurrence", *t.ParentTaskID)
 	}

@@ -3,6 +3,7 @@ package task
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -37,12 +38,25 @@ func checkRange(t time.Time) (time.Time, error) {
 	return t.UTC(), nil
 }
 
+// locations caches the zones loaded so far (time.LoadLocation reads and
+// parses the zone's file on every call). Only zones that exist are kept,
+// so it holds at most the few hundred IANA names.
+var locations sync.Map // name → *time.Location
+
 // ValidLocation loads an IANA zone name, refusing the empty name and "Local".
 func ValidLocation(name string) (*time.Location, error) {
 	if name == "" || name == "Local" {
 		return nil, fmt.Errorf("%q is not an IANA time zone", name)
 	}
-	return time.LoadLocation(name)
+	if loc, ok := locations.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	locations.Store(name, loc)
+	return loc, nil
 }
 
 // IsUUID reports whether s is a UUID in canonical 8-4-4-4-12 hex form.
