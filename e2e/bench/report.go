@@ -198,9 +198,10 @@ each change; the figures before are from the same bench on the same machine.
   round trip (a test proves a refused outbox row leaves no task behind); updates and completions lock the row,
   then send the rest as one batch. Its profile also showed 6 % of the CPU in ` + "`time.LoadLocation`" + ` (the zone
   file read and parsed on every request); zones are now loaded once. Before: 0.65–0.74 of pgx at 32 clients.
-  What is left is CPU on two cores shared by the load generator, PostgreSQL and the broker: the HTTP request
-  on both sides (the baseline has none), token verification, JSON, and the relay and the broker publishing the
-  run's events while it runs (the baseline's rows are published after its run, outside the measurement).
+  With few clients, where the database is not yet the limit, the gap is the HTTP request itself on two cores
+  shared by the load generator, PostgreSQL and the broker (the baseline makes no request): token verification,
+  JSON both ways, and the relay and the broker publishing the run's events while it runs (the baseline's rows
+  are published after its run, outside the measurement).
 - **Completion → next occurrence** was p50 1,589 ms and p99 4,450 ms (recur-task's per-event transactions queued
   behind each other). The legs above show where the rest goes: each outbox trip waits for the relay's batch
   in progress under a load that keeps both cores busy; the bare round trip measured under the same load is the

@@ -50,7 +50,7 @@ func (f *Function) wire(rt *app.Runtime) []httpx.Route {
 		log.Info().Msg("Kafka consumer off (no KAFKA_BROKERS or KAFKA_CONSUME=false); HTTP push only")
 	} else {
 		rt.Go((&kafka.Consumer{Brokers: cfg.KafkaBrokers, Group: cfg.ConsumerGroup, Topic: events.TopicTaskEvents,
-			Partitions: cfg.KafkaPartitions, Handler: rec.Consume, Batch: rec.ConsumeBatch, Log: log.With().Str("part", "consumer").Logger(),
+			Partitions: cfg.KafkaPartitions, Handler: rec.ConsumeBatch, Log: log.With().Str("part", "consumer").Logger(),
 			Retries: rt.Metrics.EventRetries}).Run)
 	}
 	return PushHandler{Recurrer: rec, Auth: cfg.PushAuth, Token: cfg.AppAPIToken, Limit: ratelimit.New(cfg.PushRate),

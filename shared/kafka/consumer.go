@@ -13,31 +13,26 @@ import (
 	"github.com/todoevents/todo/shared/backoff"
 )
 
-// Handler processes one record. It returns nil once the record's effects are
-// committed (or it was dead-lettered); any error means "not done, retry".
-type Handler func(ctx context.Context, msg *sarama.ConsumerMessage) error
-
-// BatchHandler processes records of one partition, in order. It returns
-// how many of them, from the first, have their effects committed (or were
+// Handler processes records of one partition, in order. It returns how
+// many of them, from the first, have their effects committed (or were
 // dead-lettered), and an error unless that is all of them; the rest are
 // retried.
-type BatchHandler func(ctx context.Context, msgs []*sarama.ConsumerMessage) (done int, err error)
+type Handler func(ctx context.Context, msgs []*sarama.ConsumerMessage) (done int, err error)
 
-// DefaultMaxBatch is the most records handed to a BatchHandler at once.
+// DefaultMaxBatch is the most records handed to a Handler at once.
 const DefaultMaxBatch = 500
 
 // Consumer runs a consumer group over one topic, processing each partition
 // strictly in order and marking a record only after its handler succeeded,
-// so a crash never skips an unprocessed record. Records already fetched
-// are handled in batches (Batch), or one at a time (Handler).
+// so a crash never skips an unprocessed record. The records of a partition
+// already fetched are handed to Handler together.
 type Consumer struct {
 	Brokers    []string
 	Group      string
 	Topic      string
 	Partitions int32 // for creating Topic when it is missing
 	Handler    Handler
-	Batch      BatchHandler // used instead of Handler when set
-	MaxBatch   int          // DefaultMaxBatch when 0
+	MaxBatch   int // DefaultMaxBatch when 0
 	Log        zerolog.Logger
 	Backoff    time.Duration // first retry delay (100 ms); doubles up to MaxDelay (10 s)
 	MaxDelay   time.Duration
@@ -98,7 +93,7 @@ func (h *groupHandler) Cleanup(s sarama.ConsumerGroupSession) error {
 
 func (h *groupHandler) ConsumeClaim(s sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
 	ctx := s.Context()
-	handle, most := h.batches(), h.MaxBatch
+	most := h.MaxBatch
 	if most <= 0 {
 		most = DefaultMaxBatch
 	}
@@ -125,35 +120,20 @@ func (h *groupHandler) ConsumeClaim(s sarama.ConsumerGroupSession, claim sarama.
 					break fill
 				}
 			}
-			if !h.handleWithRetry(ctx, s, handle, batch) {
+			if !h.handleWithRetry(ctx, s, batch) {
 				return nil // session ending; unmarked records are redelivered
 			}
 		}
 	}
 }
 
-// batches is the consumer's handler as a BatchHandler.
-func (h *groupHandler) batches() BatchHandler {
-	if h.Batch != nil {
-		return h.Batch
-	}
-	return func(ctx context.Context, msgs []*sarama.ConsumerMessage) (int, error) {
-		for i, m := range msgs {
-			if err := h.Handler(ctx, m); err != nil {
-				return i, err
-			}
-		}
-		return len(msgs), nil
-	}
-}
-
-// handleWithRetry hands batch to handle, marking what it handled, and
+// handleWithRetry hands batch to the handler, marking what it handled, and
 // retries the rest with exponential backoff until all is handled or ctx
 // ends. It reports whether the whole batch was handled.
-func (h *groupHandler) handleWithRetry(ctx context.Context, s sarama.ConsumerGroupSession, handle BatchHandler, batch []*sarama.ConsumerMessage) bool {
+func (h *groupHandler) handleWithRetry(ctx context.Context, s sarama.ConsumerGroupSession, batch []*sarama.ConsumerMessage) bool {
 	retry := backoff.Backoff{Min: h.Backoff, Max: h.MaxDelay}
 	for attempt := 1; ; attempt++ {
-		done, err := handle(ctx, batch)
+		done, err := h.Handler(ctx, batch)
 		done = min(max(done, 0), len(batch))
 		if err == nil {
 			done = len(batch)
