@@ -135,13 +135,24 @@ share.coordinator.state.topic.min.isr=1
 	if err := os.WriteFile(k.props(), []byte(props), 0o644); err != nil {
 		return nil, err
 	}
-	id := make([]byte, 16)
-	_, _ = rand.Read(id)
-	format := k.java("kafka.tools.StorageTool", "format", "-t", base64.RawURLEncoding.EncodeToString(id), "-c", k.props())
+	format := k.java("kafka.tools.StorageTool", "format", "-t", clusterID(), "-c", k.props())
 	if out, err := format.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("format Kafka storage: %w\n%s", err, out)
 	}
 	return k, nil
+}
+
+// clusterID is a random cluster id in Kafka's form (16 bytes, base64url).
+// Like Kafka's own, it never starts with '-', which the storage tool's
+// argument parser would take for an option.
+func clusterID() string {
+	for {
+		id := make([]byte, 16)
+		_, _ = rand.Read(id)
+		if s := base64.RawURLEncoding.EncodeToString(id); s[0] != '-' {
+			return s
+		}
+	}
 }
 
 func (k *Kafka) props() string { return filepath.Join(k.Dir, "server.properties") }
