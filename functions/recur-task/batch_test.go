@@ -32,7 +32,8 @@ func record(t *testing.T, e cloudevents.Event, offset int64) *sarama.ConsumerMes
 }
 
 // completedWithTitle stores a done daily task of user titled title and
-// returns its completion event.
+// returns its task.completed event (queued in the outbox, which no relay
+// reads here).
 func (r *rig) completedWithTitle(t *testing.T, user, title string) (cloudevents.Event, string) {
 	t.Helper()
 	daily := "daily"

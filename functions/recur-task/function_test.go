@@ -11,7 +11,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/todoevents/todo/internal/testenv"
-	"github.com/todoevents/todo/shared/app"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/kafka"
 	"github.com/todoevents/todo/shared/store"
@@ -55,20 +54,7 @@ func (r *rig) startWith(t *testing.T, extra map[string]string) *Function {
 // task.completed event (queued in the outbox, which no relay reads here).
 func (r *rig) completed(t *testing.T, user string) (cloudevents.Event, string) {
 	t.Helper()
-	title, daily := "Run", "daily"
-	tk := testenv.Seed(t, r.seeder, user, task.Draft{Title: &title, RecurringType: &daily})
-	var e cloudevents.Event
-	_, err := r.seeder.UpdateTask(context.Background(), user, tk.ID, func(t *task.Task) (*cloudevents.Event, error) {
-		now := app.Now()
-		t.SetCompleted(true, now)
-		var err error
-		e, err = events.ForTask(events.TypeTaskCompleted, "test", *t, now)
-		return &e, err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e, tk.ID
+	return r.completedWithTitle(t, user, "Run")
 }
 
 func (r *rig) children(t *testing.T, id string) int {

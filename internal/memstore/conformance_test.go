@@ -345,15 +345,7 @@ func oneNextOccurrence(t *testing.T, s impl) {
 	if got, _ := s.UnrecurredCompletions(ctx, time.Second, 1000); !hasCompletion(got, tk.ID) {
 		t.Fatal("a completion nothing handled is not listed for the reconciler")
 	}
-	next := func(parent task.Task) (*task.Task, *cloudevents.Event, error) {
-		c := newTask(user, "next", now, task.RecurDaily)
-		c.ParentTaskID = &parent.ID
-		e, err := events.ForTask(events.TypeTaskCreated, "test", c, now)
-		return &c, &e, err
-	}
-	stale := func(task.Task) (*task.Task, *cloudevents.Event, error) {
-		return nil, nil, fmt.Errorf("%w: test", store.ErrStale)
-	}
+	next := nextOf(user, now)
 	steps := []struct {
 		event, user, task string
 		next              store.NextFunc
@@ -389,15 +381,7 @@ func batchedOccurrences(t *testing.T, s impl) {
 		create(t, s, *tk)
 		complete(t, s, *tk, now.Add(-time.Minute))
 	}
-	next := func(parent task.Task) (*task.Task, *cloudevents.Event, error) {
-		c := newTask(user, "next", now, task.RecurDaily)
-		c.ParentTaskID = &parent.ID
-		e, err := events.ForTask(events.TypeTaskCreated, "test", c, now)
-		return &c, &e, err
-	}
-	stale := func(task.Task) (*task.Task, *cloudevents.Event, error) {
-		return nil, nil, fmt.Errorf("%w: test", store.ErrStale)
-	}
+	next := nextOf(user, now)
 	boom := func(task.Task) (*task.Task, *cloudevents.Event, error) { return nil, nil, errors.New("boom") }
 	if _, err := s.RecordOccurrences(ctx, "batch", []store.CompletionEvent{{EventID: "f1", UserID: user, ParentID: a.ID, Next: next},
 		{EventID: "f2", UserID: user, ParentID: b.ID, Next: boom}}); err == nil {
@@ -437,6 +421,21 @@ func batchedOccurrences(t *testing.T, s impl) {
 	if got, _, _ := s.RecordOccurrence(ctx, "batch", "e1", user, a.ID, next); got != store.OutcomeDuplicate {
 		t.Fatalf("e1 again: %s, want %s", got, store.OutcomeDuplicate)
 	}
+}
+
+// nextOf builds a daily next occurrence of user's parent at now.
+func nextOf(user string, now time.Time) store.NextFunc {
+	return func(parent task.Task) (*task.Task, *cloudevents.Event, error) {
+		c := newTask(user, "next", now, task.RecurDaily)
+		c.ParentTaskID = &parent.ID
+		e, err := events.ForTask(events.TypeTaskCreated, "test", c, now)
+		return &c, &e, err
+	}
+}
+
+// stale rejects the completion as the stored task would.
+func stale(task.Task) (*task.Task, *cloudevents.Event, error) {
+	return nil, nil, fmt.Errorf("%w: test", store.ErrStale)
 }
 
 func hasCompletion(cs []store.Completion, id string) bool {
