@@ -110,7 +110,7 @@ func (rt *Runtime) startRelay() {
 	}
 	rt.relay = &outbox.Relay{Pool: rt.Store.Pool, Publisher: pub,
 		Log: rt.Log.With().Str("part", "relay").Str("transport", cfg.Transport).Logger(), Retention: cfg.OutboxRetention,
-		Published: rt.Metrics.OutboxPublished, Failed: rt.Metrics.OutboxPublishFailures}
+		Published: rt.Metrics.OutboxPublished, Failed: rt.Metrics.OutboxPublishFailures, Pass: rt.Metrics.OutboxPass}
 	rt.Go(rt.relay.Run)
 }
 

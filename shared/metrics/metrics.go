@@ -20,8 +20,10 @@ import (
 type Metrics struct {
 	reg *prometheus.Registry
 
-	// The outbox relay of this process.
+	// The outbox relay of this process, and how long its passes that
+	// published something took (read, publish, mark).
 	OutboxPublished, OutboxPublishFailures prometheus.Counter
+	OutboxPass                             prometheus.Observer
 	// recur-task: events handled and how long that took, by outcome;
 	// failed attempts that will be retried; dead letters; occurrences the
 	// reconciler created.
@@ -42,7 +44,9 @@ func New() *Metrics {
 		reg:                   reg,
 		OutboxPublished:       f.counter("todo_outbox_published_total", "Outbox events published by this process."),
 		OutboxPublishFailures: f.counter("todo_outbox_publish_failures_total", "Failed publish attempts of this process."),
-		EventsProcessed:       f.counterVec("todo_events_processed_total", "Events handled, by outcome.", "outcome"),
+		OutboxPass: f.histogram("todo_outbox_pass_duration_seconds",
+			"Time of one pass of this process's relay that moved rows: read them, publish them, mark them.").WithLabelValues(),
+		EventsProcessed: f.counterVec("todo_events_processed_total", "Events handled, by outcome.", "outcome"),
 		EventDuration: f.histogram("todo_event_handling_duration_seconds",
 			"Time to handle one event, by outcome.", "outcome"),
 		EventRetries: f.counter("todo_events_retries_total", "Event processing attempts that failed and will be retried."),

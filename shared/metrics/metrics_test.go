@@ -28,6 +28,7 @@ func TestExposition(t *testing.T) {
 	m.EventsProcessed.WithLabelValues("created").Inc()
 	m.EventsProcessed.WithLabelValues("duplicate").Inc()
 	m.OutboxPublished.Inc()
+	m.OutboxPass.Observe(0.02)
 	m.RequestDuration.WithLabelValues("POST", "POST /api/{user_id}/tasks", "201").Observe(0.003)
 	reads := 0
 	m.WatchOutbox(func(context.Context) (outbox.Backlog, error) {
@@ -40,6 +41,7 @@ func TestExposition(t *testing.T) {
 		`todo_events_processed_total{outcome="created"} 2`,
 		`todo_events_processed_total{outcome="duplicate"} 1`,
 		"todo_outbox_published_total 1\n",
+		"todo_outbox_pass_duration_seconds_count 1\n",
 		"todo_events_dead_lettered_total 0\n",
 		"# TYPE todo_outbox_pending gauge\ntodo_outbox_pending 3\n",
 		"todo_outbox_oldest_pending_age_seconds 1.5\n", "todo_outbox_failed_rows 1\n",

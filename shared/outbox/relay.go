@@ -84,8 +84,10 @@ type Relay struct {
 	Retention, CleanEvery time.Duration
 	// Batch is the number of rows read, published and marked per pass.
 	Batch int
-	// Published and Failed count publish outcomes (optional).
+	// Published and Failed count publish outcomes, Pass times the passes
+	// that moved rows (all optional).
 	Published, Failed prometheus.Counter
+	Pass              prometheus.Observer
 
 	wakeOnce sync.Once
 	wake     chan struct{}
@@ -135,6 +137,9 @@ func (r *Relay) setDefaults() {
 	}
 	if r.Failed == nil {
 		r.Failed = prometheus.NewCounter(prometheus.CounterOpts{Name: "unused"})
+	}
+	if r.Pass == nil {
+		r.Pass = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "unused"})
 	}
 }
 
@@ -189,7 +194,11 @@ func (r *Relay) lead(ctx context.Context) error {
 	cleaning := make(chan struct{}, 1) // one clean-up at a time
 	defer func() { cleaning <- struct{}{} }()
 	for ctx.Err() == nil {
+		start := time.Now()
 		n, err := r.drain(ctx, conn.Conn())
+		if n > 0 {
+			r.Pass.Observe(time.Since(start).Seconds())
+		}
 		if err != nil {
 			if isDBError(err) {
 				return err

@@ -10,7 +10,9 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kfake"
 
@@ -49,7 +51,8 @@ func (r *rig) relay(t *testing.T, tune func(*outbox.Relay)) *outbox.Relay {
 	}
 	m := metrics.New()
 	rl := &outbox.Relay{Pool: r.st.Pool, Publisher: pub, Log: zerolog.Nop(),
-		Published: m.OutboxPublished, Failed: m.OutboxPublishFailures}
+		Published: m.OutboxPublished, Failed: m.OutboxPublishFailures,
+		Pass: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "relay_test_pass_seconds"})}
 	if tune != nil {
 		tune(rl)
 	}
@@ -144,11 +147,20 @@ func TestSeveralRelaysPublishEachRowOnceInOrder(t *testing.T) {
 		}
 	}
 	var published int64
+	var passes uint64
 	for _, rl := range relays {
 		published += int64(testutil.ToFloat64(rl.Published))
+		var h dto.Metric
+		if err := rl.Pass.(prometheus.Histogram).Write(&h); err != nil {
+			t.Fatal(err)
+		}
+		passes += h.GetHistogram().GetSampleCount()
 	}
 	if len(records) != len(ids) || published != int64(len(ids)) {
 		t.Fatalf("%d records and %d publishes for %d events", len(records), published, len(ids))
+	}
+	if passes == 0 || passes > uint64(published) {
+		t.Fatalf("%d timed passes for %d events published (each pass moves at least one)", passes, published)
 	}
 }
 
