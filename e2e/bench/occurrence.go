@@ -41,6 +41,8 @@ type occurrenceResult struct {
 	BaseP50ms      float64 `json:"baseline_p50_ms"`
 	BaseP95ms      float64 `json:"baseline_p95_ms"`
 	BaseP99ms      float64 `json:"baseline_p99_ms"`
+	// Relay is how the relay's passes went while the completions ran.
+	Relay relayPasses `json:"relay_passes"`
 }
 
 // Scenario 3's shape.
@@ -81,6 +83,7 @@ func nextOccurrence(ctx context.Context, s *system, rep *report) error {
 	}
 	defer stop()
 	bgCtx, bgStop := context.WithCancel(ctx)
+	defer bgStop()
 	var bg sync.WaitGroup
 	bg.Add(1)
 	go func() { defer bg.Done(); backgroundLoad(bgCtx, s) }()
@@ -89,6 +92,10 @@ func nextOccurrence(ctx context.Context, s *system, rep *report) error {
 	var mu sync.Mutex
 	s.prof.start(ctx, "occurrence", completions/completionRate/2*time.Second)
 	defer s.prof.wait()
+	before, err := scrapePasses(s.create, s.complete, s.recur)
+	if err != nil {
+		return err
+	}
 	tick := time.NewTicker(time.Second / completionRate)
 	var wg sync.WaitGroup
 	for _, id := range ids {
@@ -114,6 +121,10 @@ func nextOccurrence(ctx context.Context, s *system, rep *report) error {
 	}
 	tick.Stop()
 	wg.Wait()
+	after, err := scrapePasses(s.create, s.complete, s.recur)
+	if err != nil {
+		return err
+	}
 	deadline := time.Now().Add(60 * time.Second)
 	for seen.count() < len(done) && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
@@ -146,12 +157,17 @@ func nextOccurrence(ctx context.Context, s *system, rep *report) error {
 		P50ms: ms(quantile(lat, .5)), P95ms: ms(quantile(lat, .95)), P99ms: ms(quantile(lat, .99)),
 		FirstLegP50ms: ms(quantile(first, .5)), FirstLegP99ms: ms(quantile(first, .99)),
 		SecondLegP50ms: ms(quantile(second, .5)), SecondLegP99ms: ms(quantile(second, .99))}
+	if r.Relay, err = after.since(before); err != nil {
+		return err
+	}
 	r.BaseP50ms, r.BaseP95ms, r.BaseP99ms = ms(quantile(base, .5)), ms(quantile(base, .95)), ms(quantile(base, .99))
 	rep.Occurrence = r
 	log("  completion → next occurrence p50/p95/p99 %.1f/%.1f/%.1f ms (%d missing); bare round trip %.1f/%.1f/%.1f ms",
 		r.P50ms, r.P95ms, r.P99ms, missing, r.BaseP50ms, r.BaseP95ms, r.BaseP99ms)
 	log("  legs p50/p99: completed event %.1f/%.1f ms, then the occurrence's event %.1f/%.1f ms",
 		r.FirstLegP50ms, r.FirstLegP99ms, r.SecondLegP50ms, r.SecondLegP99ms)
+	log("  relay meanwhile: %d passes, mean %.1f ms, p50 ≤ %.0f ms, p99 ≤ %.0f ms, %.0f rows per pass",
+		r.Relay.Passes, r.Relay.MeanMs, r.Relay.P50Ms, r.Relay.P99Ms, r.Relay.RowsPerPass)
 	return nil
 }
 
