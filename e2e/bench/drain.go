@@ -179,11 +179,15 @@ func produce(brokers []string, topic string, evts []cloudevents.Event) error {
 	defer p.Close()
 	for from := 0; from < len(evts); from += 1000 {
 		chunk := evts[from:min(from+1000, len(evts))]
-		topics := make([]string, len(chunk))
-		for i := range topics {
+		topics, keys, bodies := make([]string, len(chunk)), make([]string, len(chunk)), make([][]byte, len(chunk))
+		for i, e := range chunk {
+			if bodies[i], err = e.MarshalJSON(); err != nil {
+				return err
+			}
 			topics[i] = topic
+			keys[i], _ = e.Extensions()[events.ExtPartitionKey].(string)
 		}
-		for _, err := range p.PublishBatch(context.Background(), topics, chunk) {
+		for _, err := range p.PublishStructured(context.Background(), topics, keys, bodies) {
 			if err != nil {
 				return err
 			}

@@ -73,73 +73,45 @@ func (p *Publisher) Publish(ctx context.Context, topic string, e event.Event) er
 	return markRefused(sender.Send(binding.WithForceStructured(ctx), binding.ToMessage(&e)))
 }
 
-// PublishBatch sends events[i] to topics[i], all at once: the producer
-// groups them into as few requests as the partitions allow and keeps each
-// partition's order. It returns once every record was acknowledged or
-// failed; errs[i] is record i's error (nil when acknowledged), with a
-// Permanent method for records the broker refuses for good.
-func (p *Publisher) PublishBatch(ctx context.Context, topics []string, events []event.Event) []error {
-	errs := make([]error, len(events))
-	msgs := make([]*sarama.ProducerMessage, len(events))
-	for i := range events {
-		msgs[i] = &sarama.ProducerMessage{Topic: topics[i]}
-		if err := kafka_sarama.WriteProducerMessage(binding.WithForceStructured(ctx), binding.ToMessage(&events[i]), msgs[i]); err != nil {
-			errs[i], msgs[i] = refusedError{err}, nil // an event that cannot be encoded never will be
-		}
-	}
-	p.sendAll(msgs, errs)
-	return errs
-}
-
-// PublishStructured is PublishBatch for events already in structured mode:
-// bodies[i] is a whole CloudEvent in JSON (as the outbox stores it), sent
-// as it is to topics[i] with key keys[i] (its partitionkey), so nothing is
-// decoded or encoded again.
+// PublishStructured sends bodies[i], a whole CloudEvent in JSON (as the
+// outbox stores it: structured mode), as it is to topics[i] with key
+// keys[i] (its partitionkey), all at once: the producer groups them into as
+// few requests as the partitions allow and keeps each partition's order.
+// It returns once every record was acknowledged or failed; errs[i] is
+// record i's error (nil when acknowledged), with a Permanent method for
+// records the broker refuses for good.
 func (p *Publisher) PublishStructured(_ context.Context, topics, keys []string, bodies [][]byte) []error {
+	errs := make([]error, len(bodies))
+	p.mu.Lock()
+	err := p.connect()
+	producer := p.producer
+	p.mu.Unlock()
+	if err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
 	msgs := make([]*sarama.ProducerMessage, len(bodies))
+	index := make(map[*sarama.ProducerMessage]int, len(bodies))
 	for i, body := range bodies {
 		msgs[i] = &sarama.ProducerMessage{Topic: topics[i], Value: sarama.ByteEncoder(body),
 			Headers: []sarama.RecordHeader{{Key: []byte("content-type"), Value: []byte(event.ApplicationCloudEventsJSON)}}}
 		if keys[i] != "" {
 			msgs[i].Key = sarama.StringEncoder(keys[i])
 		}
-	}
-	errs := make([]error, len(bodies))
-	p.sendAll(msgs, errs)
-	return errs
-}
-
-// sendAll sends the non-nil msgs at once and sets errs[i] to msgs[i]'s
-// outcome.
-func (p *Publisher) sendAll(msgs []*sarama.ProducerMessage, errs []error) {
-	p.mu.Lock()
-	err := p.connect()
-	producer := p.producer
-	p.mu.Unlock()
-	index := make(map[*sarama.ProducerMessage]int, len(msgs))
-	send := make([]*sarama.ProducerMessage, 0, len(msgs))
-	for i, m := range msgs {
-		switch {
-		case m == nil:
-		case err != nil:
-			errs[i] = err
-		default:
-			index[m] = i
-			send = append(send, m)
-		}
-	}
-	if len(send) == 0 {
-		return
+		index[msgs[i]] = i
 	}
 	var perRecord sarama.ProducerErrors
-	if err := producer.SendMessages(send); err != nil && !errors.As(err, &perRecord) {
-		for _, m := range send {
-			errs[index[m]] = markRefused(err)
+	if err := producer.SendMessages(msgs); err != nil && !errors.As(err, &perRecord) {
+		for i := range errs {
+			errs[i] = markRefused(err)
 		}
 	}
 	for _, pe := range perRecord {
 		errs[index[pe.Msg]] = markRefused(pe.Err)
 	}
+	return errs
 }
 
 // PublishRaw sends a record as is (used to dead-letter records that are not

@@ -111,7 +111,7 @@ func (r *Relay) publish(ctx context.Context, rows []row, events []cloudevents.Ev
 	}
 	sp, ok := r.Publisher.(StructuredPublisher)
 	if !ok {
-		return r.batcher().PublishBatch(ctx, topics, events)
+		return oneByOne(ctx, r.Publisher, topics, events)
 	}
 	keys, bodies := make([]string, len(rows)), make([][]byte, len(rows))
 	for i, rw := range rows {

@@ -26,17 +26,13 @@ type Publisher interface {
 	Publish(ctx context.Context, topic string, e cloudevents.Event) error
 }
 
-// BatchPublisher sends many events at once, returning after the broker
-// acknowledged or refused each: errs[i] is events[i]'s outcome. A Kafka
-// producer sends them in a few requests, in order per partition.
-type BatchPublisher interface {
-	PublishBatch(ctx context.Context, topics []string, events []cloudevents.Event) (errs []error)
-}
-
-// StructuredPublisher sends events as the outbox stores them (structured
-// mode: each body a whole CloudEvent in JSON, keyed by its partition key),
-// with no decoding and encoding again; errs[i] is bodies[i]'s outcome, as
-// for BatchPublisher. The relay prefers it to BatchPublisher.
+// StructuredPublisher sends many events at once, as the outbox stores them
+// (structured mode: each body a whole CloudEvent in JSON, keyed by its
+// partition key), with no decoding and encoding again. It returns after
+// the broker acknowledged or refused each: errs[i] is bodies[i]'s outcome.
+// A Kafka producer sends them in a few requests, in order per partition.
+// The relay uses it when its Publisher has it, else publishes one event at
+// a time.
 type StructuredPublisher interface {
 	PublishStructured(ctx context.Context, topics, keys []string, bodies [][]byte) (errs []error)
 }
@@ -45,11 +41,9 @@ type StructuredPublisher interface {
 // a failure (sending them would overtake the failed one).
 var errNotSent = errors.New("not sent: an earlier event failed")
 
-// oneByOne publishes a batch through a Publisher, in order, stopping at
-// the first transient failure.
-type oneByOne struct{ Publisher }
-
-func (o oneByOne) PublishBatch(ctx context.Context, topics []string, events []cloudevents.Event) []error {
+// oneByOne publishes events through a Publisher, in order, stopping at the
+// first transient failure.
+func oneByOne(ctx context.Context, p Publisher, topics []string, events []cloudevents.Event) []error {
 	errs := make([]error, len(events))
 	stopped := false
 	for i := range events {
@@ -57,19 +51,11 @@ func (o oneByOne) PublishBatch(ctx context.Context, topics []string, events []cl
 			errs[i] = errNotSent
 			continue
 		}
-		if errs[i] = o.Publish(ctx, topics[i], events[i]); errs[i] != nil && !permanent(errs[i]) {
+		if errs[i] = p.Publish(ctx, topics[i], events[i]); errs[i] != nil && !permanent(errs[i]) {
 			stopped = true
 		}
 	}
 	return errs
-}
-
-// batcher is the relay's publisher as a BatchPublisher.
-func (r *Relay) batcher() BatchPublisher {
-	if b, ok := r.Publisher.(BatchPublisher); ok {
-		return b
-	}
-	return oneByOne{r.Publisher}
 }
 
 // Relay moves outbox rows to the broker.
