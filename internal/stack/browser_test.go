@@ -95,23 +95,32 @@ func (tb *tab) do(t *testing.T, what string, actions ...chromedp.Action[chromedp
 // was redrawn between finding and clicking it (each event reloads it).
 func (tb *tab) click(t *testing.T, what, sel string) {
 	t.Helper()
-	var err error
-	for range 10 {
-		if err = chromedp.Do(tb.ctx, chromedp.Click(sel)); err == nil {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := retried(func() error { return chromedp.Do(tb.ctx, chromedp.Click(sel)) }); err != nil {
+		t.Fatalf("%s: %v", what, err)
 	}
-	t.Fatalf("%s: %v", what, err)
 }
 
+// get reads what action reads from the page, again when the node it found
+// was redrawn before it was read.
 func get[T any](t *testing.T, tb *tab, what string, action chromedp.Action[T]) T {
 	t.Helper()
-	v, err := chromedp.Run(tb.ctx, action)
-	if err != nil {
+	var v T
+	if err := retried(func() (err error) { v, err = chromedp.Run(tb.ctx, action); return err }); err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
 	return v
+}
+
+// retried runs act until it succeeds, up to ten times 100 ms apart: an
+// event can redraw the list between finding a node and using it.
+func retried(act func() error) (err error) {
+	for range 10 {
+		if err = act(); err == nil {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return err
 }
 
 func (tb *tab) noErrors(t *testing.T) {
