@@ -2,6 +2,7 @@ package stack_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -111,6 +112,24 @@ func get[T any](t *testing.T, tb *tab, what string, action chromedp.Action[T]) T
 	return v
 }
 
+// listText reads the text of the element sel finds in the task list. A
+// node the list's redraw detached between finding and reading it reads as
+// empty: then it is found again.
+func (tb *tab) listText(t *testing.T, what, sel string) string {
+	t.Helper()
+	var v string
+	err := retried(func() (err error) {
+		if v, err = chromedp.Run(tb.ctx, chromedp.Text(sel)); err == nil && v == "" {
+			err = errors.New("no text (a node the list's redraw replaced)")
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return v
+}
+
 // retried runs act until it succeeds, up to ten times 100 ms apart: an
 // event can redraw the list between finding a node and using it.
 func retried(act func() error) (err error) {
@@ -199,7 +218,7 @@ func TestWebApp(t *testing.T) {
 		chromedp.Click(chromedp.ID("save")),
 		chromedp.WaitNotVisible(chromedp.ID("task-dialog")),
 		chromedp.WaitVisible(taskItem("Water the plants")))
-	dueText := get(t, ann, "the due date", chromedp.Text(taskItem("Water the plants")+`//span[contains(@class,"due")]`))
+	dueText := ann.listText(t, "the due date", taskItem("Water the plants")+`//span[contains(@class,"due")]`)
 	if !strings.Contains(dueText, "09:00") || !strings.Contains(dueText, "Asia/Tokyo") || !strings.Contains(dueText, fmt.Sprint(due.Day())) {
 		t.Fatalf("due shown as %q, want %d at 09:00 (Asia/Tokyo)", dueText, due.Day())
 	}
