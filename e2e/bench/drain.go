@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"maps"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -14,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/todoevents/todo/e2e/harness"
-	"github.com/todoevents/todo/internal/pgcluster"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/kafka"
 	"github.com/todoevents/todo/shared/task"
@@ -128,21 +125,14 @@ func drainWith(ctx context.Context, s *system, replicas int) (drainRun, error) {
 	}()
 	start := time.Now()
 	for i := range replicas {
-		env := maps.Clone(s.env)
-		env["RECONCILE_EVERY"] = "0" // only the consumer creates occurrences here
-		port, err := pgcluster.FreePort()
-		if err != nil {
-			return r, err
-		}
-		env["DEBUG_ADDR"] = fmt.Sprintf("127.0.0.1:%d", port)
-		name := fmt.Sprintf("recur-task-drain-%d-%d", replicas, i)
-		p, err := harness.StartProc(filepath.Join(s.bin, "recur-task"), name, env, s.dir)
+		// Only the consumer creates occurrences here, not the reconciler.
+		p, debug, err := s.start("recur-task", fmt.Sprintf("recur-task-drain-%d-%d", replicas, i), map[string]string{"RECONCILE_EVERY": "0"})
 		if err != nil {
 			return r, err
 		}
 		procs = append(procs, p)
 		if i == 0 {
-			s.prof.startOne(ctx, fmt.Sprintf("drain-%d", replicas), "recur-task", env["DEBUG_ADDR"], 5*time.Second)
+			s.prof.startOne(ctx, fmt.Sprintf("drain-%d", replicas), "recur-task", debug, 5*time.Second)
 		}
 	}
 	defer s.prof.wait()
@@ -172,28 +162,41 @@ func drainWith(ctx context.Context, s *system, replicas int) (drainRun, error) {
 // produce sends evts to topic as the relay does (structured CloudEvents
 // keyed by user).
 func produce(brokers []string, topic string, evts []cloudevents.Event) error {
-	p, err := kafka.NewPublisher(brokers, "bench-backlog")
+	keys, bodies := make([]string, len(evts)), make([][]byte, len(evts))
+	for i, e := range evts {
+		var err error
+		if bodies[i], err = e.MarshalJSON(); err != nil {
+			return err
+		}
+		keys[i], _ = e.Extensions()[events.ExtPartitionKey].(string)
+	}
+	_, err := sendStructured(brokers, topic, keys, bodies, 1000)
+	return err
+}
+
+// sendStructured sends bodies (structured CloudEvents) keyed by keys to
+// topic in batches of size, each once the one before was acknowledged,
+// and returns how long that took.
+func sendStructured(brokers []string, topic string, keys []string, bodies [][]byte, size int) (time.Duration, error) {
+	p, err := kafka.NewPublisher(brokers, "bench-send")
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer p.Close()
-	for from := 0; from < len(evts); from += 1000 {
-		chunk := evts[from:min(from+1000, len(evts))]
-		topics, keys, bodies := make([]string, len(chunk)), make([]string, len(chunk)), make([][]byte, len(chunk))
-		for i, e := range chunk {
-			if bodies[i], err = e.MarshalJSON(); err != nil {
-				return err
-			}
+	start := time.Now()
+	for from := 0; from < len(bodies); from += size {
+		to := min(from+size, len(bodies))
+		topics := make([]string, to-from)
+		for i := range topics {
 			topics[i] = topic
-			keys[i], _ = e.Extensions()[events.ExtPartitionKey].(string)
 		}
-		for _, err := range p.PublishStructured(context.Background(), topics, keys, bodies) {
+		for _, err := range p.PublishStructured(context.Background(), topics, keys[from:to], bodies[from:to]) {
 			if err != nil {
-				return err
+				return 0, err
 			}
 		}
 	}
-	return nil
+	return time.Since(start), nil
 }
 
 // bareGroup is scenario 4's first baseline: a consumer group of one

@@ -382,25 +382,12 @@ func relayCeiling(ctx context.Context, s *system, rep *report) error {
 // batch once the one before was acknowledged, as the relay sends them (to
 // the baseline's topic).
 func relayBrokerShare(s *system, rows [][]any) (float64, error) {
-	p, err := kafka.NewPublisher(s.brokers, "bench-relay-broker")
-	if err != nil {
-		return 0, err
+	keys, bodies := make([]string, len(rows)), make([][]byte, len(rows))
+	for i, r := range rows {
+		keys[i], bodies[i] = r[2].(string), r[3].([]byte)
 	}
-	defer p.Close()
-	start := time.Now()
-	for from := 0; from < len(rows); from += 500 {
-		batch := rows[from:min(from+500, len(rows))]
-		topics, keys, bodies := make([]string, len(batch)), make([]string, len(batch)), make([][]byte, len(batch))
-		for i, r := range batch {
-			topics[i], keys[i], bodies[i] = baselineTopic, r[2].(string), r[3].([]byte)
-		}
-		for _, err := range p.PublishStructured(context.Background(), topics, keys, bodies) {
-			if err != nil {
-				return 0, err
-			}
-		}
-	}
-	return float64(len(rows)) / time.Since(start).Seconds(), nil
+	took, err := sendStructured(s.brokers, baselineTopic, keys, bodies, 500)
+	return float64(len(rows)) / took.Seconds(), err
 }
 
 // relayDatabaseShare is what the relay does with the database for the

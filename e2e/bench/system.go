@@ -79,18 +79,26 @@ func startSystem(ctx context.Context, dir string) (*system, error) {
 		name string
 		proc **harness.Proc
 	}{{"create-task", &s.create}, {"complete-task", &s.complete}, {"recur-task", &s.recur}} {
-		port, err := pgcluster.FreePort()
-		if err != nil {
-			return s, err
-		}
-		s.debug[p.name] = fmt.Sprintf("127.0.0.1:%d", port)
-		env := maps.Clone(s.env)
-		env["DEBUG_ADDR"] = s.debug[p.name]
-		if *p.proc, err = harness.StartProc(filepath.Join(s.bin, p.name), p.name, env, dir); err != nil {
+		if *p.proc, s.debug[p.name], err = s.start(p.name, p.name, nil); err != nil {
 			return s, err
 		}
 	}
 	return s, nil
+}
+
+// start runs the function binary name as label with the system's
+// environment and extra, its runtime profiles on a free loopback port, and
+// returns it with that port's address.
+func (s *system) start(name, label string, extra map[string]string) (*harness.Proc, string, error) {
+	port, err := pgcluster.FreePort()
+	if err != nil {
+		return nil, "", err
+	}
+	env := maps.Clone(s.env)
+	maps.Copy(env, extra)
+	env["DEBUG_ADDR"] = fmt.Sprintf("127.0.0.1:%d", port)
+	p, err := harness.StartProc(filepath.Join(s.bin, name), label, env, s.dir)
+	return p, env["DEBUG_ADDR"], err
 }
 
 func (s *system) stop() {
