@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	duckv1 "knative.dev/pkg/apis/duck/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
 )
@@ -117,10 +118,9 @@ func checkKnative(t *testing.T, o objects, documented map[string]bool) {
 		}
 		seen[g] = variant
 	}
-	if src.Annotations["kafka.eventing.knative.dev/delivery.order"] != "ordered" || !slices.Equal(src.Spec.Topics, []string{"task-events"}) ||
-		src.Spec.Sink.Ref.Kind != "Service" || src.Spec.Sink.Ref.Name != "recur-task" ||
-		src.Spec.Delivery.Retry == nil || src.Spec.Delivery.DeadLetterSink.Ref.Kind != "KafkaSink" ||
-		sinks[src.Spec.Delivery.DeadLetterSink.Ref.Name] != "task-events-dlq" {
+	if src.Spec.Ordering != "ordered" || src.Annotations["kafka.eventing.knative.dev/delivery.order"] != "ordered" || !slices.Equal(src.Spec.Topics, []string{"task-events"}) ||
+		refers(&src.Spec.Sink) != "Service recur-task" || src.Spec.Delivery.Retry == nil ||
+		refers(src.Spec.Delivery.DeadLetterSink) != "KafkaSink task-events-dlq" || sinks["task-events-dlq"] != "task-events-dlq" {
 		t.Errorf("KafkaSource %s: %+v", src.Name, src.Spec)
 	}
 	routed := map[string]bool{}
@@ -219,4 +219,12 @@ func checkFuncYAML(t *testing.T, o objects, documented map[string]bool) {
 			}
 		}
 	}
+}
+
+// refers names what a destination refers to: "Kind name", or "".
+func refers(d *duckv1.Destination) string {
+	if d == nil || d.Ref == nil {
+		return ""
+	}
+	return d.Ref.Kind + " " + d.Ref.Name
 }

@@ -1,7 +1,7 @@
 // Package check decodes every manifest in k8s/ and config/dapr/ strictly
 // (an unknown field is an error) into the upstream Go types (k8s.io/api,
-// Dapr's pkg/apis, Knative Serving's, Gateway API's), runs Knative's own
-// validation, and cross-checks what they reference: namespaces, secrets,
+// Dapr's pkg/apis, Knative Serving's, Gateway API's), runs Knative Serving's
+// and Eventing's own validation, and cross-checks what they reference: namespaces, secrets,
 // config maps, environment variables, images, probes, app ids, pub/sub
 // components, topics, sinks, routes, kustomizations, func.yaml files and
 // consumer groups. It is a module of its own, so these types stay out of
@@ -24,6 +24,9 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
+	"knative.dev/eventing/pkg/apis/feature"
+	duckv1 "knative.dev/pkg/apis/duck/v1"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
@@ -84,21 +87,17 @@ type objects struct {
 }
 
 // kafkaSource and kafkaSink hold the fields cross-checked here; the API
-// server test validates them whole against their CRDs.
+// server test validates them whole against their CRDs. A KafkaSource's
+// delivery and sink are Knative Eventing's own types, validated by
+// Eventing's code.
 type kafkaSource struct {
 	metav1.ObjectMeta `json:"metadata"`
 	Spec              struct {
-		ConsumerGroup string   `json:"consumerGroup"`
-		Topics        []string `json:"topics"`
-		Delivery      struct {
-			Retry          *int `json:"retry"`
-			DeadLetterSink struct {
-				Ref struct{ Kind, Name string } `json:"ref"`
-			} `json:"deadLetterSink"`
-		} `json:"delivery"`
-		Sink struct {
-			Ref struct{ Kind, Name string } `json:"ref"`
-		} `json:"sink"`
+		Ordering      string                      `json:"ordering"`
+		ConsumerGroup string                      `json:"consumerGroup"`
+		Topics        []string                    `json:"topics"`
+		Delivery      eventingduckv1.DeliverySpec `json:"delivery"`
+		Sink          duckv1.Destination          `json:"sink"`
 	} `json:"spec"`
 }
 
@@ -132,9 +131,10 @@ func decodeLoose[T any](t *testing.T, d doc) T {
 	return v
 }
 
-// decode strictly decodes every document of a kind it knows (Knative
-// Eventing's kinds, whose Go types are not published as a module, are read
-// loosely here and validated by the API server test).
+// decode strictly decodes every document of a kind it knows (the Kafka
+// extension's kinds, whose Go types are not on the Go module proxy, are
+// read loosely, their delivery and sink through Eventing's types, and
+// validated whole by the API server test).
 func decode(t *testing.T, docs []doc) objects {
 	t.Helper()
 	o := objects{namespaces: map[string]bool{}, secrets: map[string]corev1.Secret{}, configMaps: map[string]corev1.ConfigMap{}}
@@ -169,7 +169,13 @@ func decode(t *testing.T, docs []doc) objects {
 				t.Errorf("%v: Knative's validation: %v", d, err)
 			}
 		case "sources.knative.dev/v1beta1 KafkaSource":
-			o.kafkaSources = append(o.kafkaSources, decodeLoose[kafkaSource](t, d))
+			v := decodeLoose[kafkaSource](t, d)
+			// The features a cluster has by default (delivery timeouts on).
+			ctx := feature.ToContext(context.Background(), feature.FromContextOrDefaults(context.Background()))
+			if err := v.Spec.Delivery.Validate(ctx).Also(v.Spec.Sink.Validate(ctx).ViaField("sink")); err != nil {
+				t.Errorf("%v: Knative Eventing's validation: %v", d, err)
+			}
+			o.kafkaSources = append(o.kafkaSources, v)
 		case "eventing.knative.dev/v1alpha1 KafkaSink":
 			o.kafkaSinks = append(o.kafkaSinks, decodeLoose[kafkaSink](t, d))
 		case "gateway.networking.k8s.io/v1 Gateway":
