@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/dapr/dapr v1.14.0
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	k8s.io/api v0.31.1
 	k8s.io/apimachinery v0.31.1
 	knative.dev/eventing v0.42.3
