@@ -148,15 +148,13 @@ type crdSource struct {
 	names        []string
 }
 
-// crdSources are the CRDs the manifests need, from Go modules. Knative
-// Eventing's Kafka extension is not on the Go module proxy, but Knative's
-// operator module embeds its release manifests (Kafka extension
-// 1.15: KafkaSource v1beta1 with ordering, KafkaSink v1alpha1).
+// crdSources are the CRDs the manifests need, from the Go modules of the
+// projects that publish them.
 var crdSources = []crdSource{
 	{module: "knative.dev/serving@v0.51.0", glob: "config/core/300-resources/*.yaml"},
 	{module: "sigs.k8s.io/gateway-api@v1.2.1", glob: "config/crd/standard/*.yaml"},
 	{module: "github.com/dapr/dapr@v1.14.0", glob: "charts/dapr/crds/*.yaml"},
-	{module: "knative.dev/operator@v0.42.2", glob: "cmd/operator/kodata/eventing-source/1.15/kafka/eventing-kafka-controller.yaml",
+	{module: "knative.dev/eventing-kafka-broker@v0.50.1", glob: "control-plane/config/eventing-kafka-broker/100-*/100-kafka-s*.yaml",
 		names: []string{"kafkasources.sources.knative.dev", "kafkasinks.eventing.knative.dev"}},
 }
 

@@ -132,9 +132,9 @@ func decodeLoose[T any](t *testing.T, d doc) T {
 }
 
 // decode strictly decodes every document of a kind it knows (the Kafka
-// extension's kinds, whose Go types are not on the Go module proxy, are
-// read loosely, their delivery and sink through Eventing's types, and
-// validated whole by the API server test).
+// extension's kinds, whose Go module needs newer Knative and Kubernetes
+// modules than Serving v0.42.2's, are read loosely, their delivery and sink
+// through Eventing's types, and validated whole by the API server test).
 func decode(t *testing.T, docs []doc) objects {
 	t.Helper()
 	o := objects{namespaces: map[string]bool{}, secrets: map[string]corev1.Secret{}, configMaps: map[string]corev1.ConfigMap{}}
