@@ -1,16 +1,28 @@
 package modproxy_test
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"golang.org/x/mod/modfile"
+	"golang.org/x/mod/semver"
 
 	"github.com/todoevents/todo/internal/modproxy"
 	"github.com/todoevents/todo/internal/testenv"
@@ -18,65 +30,85 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-// scaffold is a main in the shape of Knative func's Go scaffolding for an
-// instanced HTTP function: it imports the function's module, takes New(),
-// and uses only the methods func's runtime calls: Start with the
-// environment, Handle for requests, Ready and Alive for the health
-// endpoints, Stop at the end.
-const scaffold = `package main
+// funcModule is the knative/func release whose Go scaffolding the
+// functions are built with here, as its `func build` would.
+const funcModule = "knative.dev/func@v0.50.1"
 
-import (
-	"context"
-	"net/http"
-	"os"
-	"strings"
-
-	f "%s"
-)
-
-type instance interface {
-	Handle(http.ResponseWriter, *http.Request)
-	Start(context.Context, map[string]string) error
-	Stop(context.Context) error
-	Ready(context.Context) (bool, error)
-	Alive(context.Context) (bool, error)
+// download fetches module path@version into the module cache and returns
+// its directory.
+func download(t *testing.T, pathAtVersion string) string {
+	t.Helper()
+	cmd := exec.Command("go", "mod", "download", "-json", pathAtVersion)
+	cmd.Dir, cmd.Env = t.TempDir(), append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+	out, err := cmd.Output()
+	var m struct{ Dir, Error string }
+	if err == nil {
+		err = json.Unmarshal(out, &m)
+	}
+	if err != nil || m.Dir == "" {
+		t.Fatalf("go mod download %s: %v %s", pathAtVersion, err, m.Error)
+	}
+	return m.Dir
 }
 
-func main() {
-	var i instance = f.New()
-	cfg := map[string]string{}
-	for _, kv := range os.Environ() {
-		k, v, _ := strings.Cut(kv, "=")
-		cfg[k] = v
+// scaffolding returns the files of func's scaffolding for instanced HTTP
+// Go functions (go/scaffolding/instanced-http of its templates: go.mod,
+// go.sum, and a main that hands New() to Knative's Go middleware,
+// knative.dev/func-go). func compiles its templates in as a zip written out
+// as a byte-slice literal (generate/zz_filesystem_generated.go), read here.
+func scaffolding(t *testing.T) map[string][]byte {
+	t.Helper()
+	src := filepath.Join(download(t, funcModule), "generate", "zz_filesystem_generated.go")
+	file, err := parser.ParseFile(token.NewFileSet(), src, nil, 0)
+	if err != nil {
+		t.Fatal(err)
 	}
-	ctx := context.Background()
-	if err := i.Start(ctx, cfg); err != nil {
-		panic(err)
+	var zipped []byte
+	ast.Inspect(file, func(n ast.Node) bool {
+		if l, ok := n.(*ast.BasicLit); ok && l.Kind == token.INT {
+			b, err := strconv.ParseUint(l.Value, 0, 8)
+			if err != nil {
+				t.Fatalf("%s: %v", src, err)
+			}
+			zipped = append(zipped, byte(b))
+		}
+		return true
+	})
+	z, err := zip.NewReader(bytes.NewReader(zipped), int64(len(zipped)))
+	if err != nil {
+		t.Fatalf("%s: %v", src, err)
 	}
-	defer i.Stop(ctx)
-	mux := http.NewServeMux()
-	mux.HandleFunc("/health/readiness", func(w http.ResponseWriter, r *http.Request) {
-		if ok, err := i.Ready(r.Context()); !ok || err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
+	files := map[string][]byte{}
+	for _, e := range z.File {
+		name, ok := strings.CutPrefix(e.Name, "go/scaffolding/instanced-http/")
+		if !ok || !e.Mode().IsRegular() {
+			continue
 		}
-	})
-	mux.HandleFunc("/health/liveness", func(w http.ResponseWriter, r *http.Request) {
-		if ok, _ := i.Alive(r.Context()); !ok {
-			w.WriteHeader(http.StatusServiceUnavailable)
+		r, err := e.Open()
+		if err != nil {
+			t.Fatal(err)
 		}
-	})
-	mux.HandleFunc("/", i.Handle)
-	panic(http.ListenAndServe(os.Getenv("LISTEN_ADDRESS"), mux))
+		b, err := io.ReadAll(r)
+		r.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[name] = b
+	}
+	if files["main.go"] == nil || files["go.mod"] == nil {
+		t.Fatalf("no Go scaffolding for instanced HTTP functions in %s", funcModule)
+	}
+	return files
 }
-`
 
 // TestFunctionsBuildAlone builds each function directory the way Knative
-// func's builders do: only that directory is copied (as ./f beside a
-// scaffolding module that requires and replaces it, with the function's
-// requirements and go.sum merged in, its replace directives not), with
-// GOWORK=off, the repository's other modules resolved at their required
-// version from a file-system module proxy, and a fresh module cache. One
-// of them then serves a request on a real database.
+// func's builders do: only that directory is copied, as ./f beside func's
+// own scaffolding module, which requires and replaces it, with the
+// function's requirements and go.sum merged in (its replace directives
+// not); GOWORK=off, the repository's other modules resolved at their
+// required version from a file-system module proxy, and a fresh module
+// cache. One of them then serves a request on a real database through
+// Knative's Go middleware.
 func TestFunctionsBuildAlone(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds every function from scratch")
@@ -95,13 +127,15 @@ func TestFunctionsBuildAlone(t *testing.T) {
 	if err := modproxy.Build(proxy, mods); err != nil {
 		t.Fatal(err)
 	}
+	scaffold := scaffolding(t)
 	// Modules from elsewhere come from the machine's module cache, itself
-	// laid out as a proxy, so the test needs no network.
-	gomodcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	// laid out as a proxy, else from the usual proxy.
+	goenv, err := exec.Command("go", "env", "GOMODCACHE", "GOPROXY").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := append(modproxy.Env(proxy, "file://"+filepath.Join(strings.TrimSpace(string(gomodcache)), "cache", "download")+",off"),
+	gomodcache, goproxy, _ := strings.Cut(strings.TrimSpace(string(goenv)), "\n")
+	env := append(modproxy.Env(proxy, "file://"+filepath.Join(gomodcache, "cache", "download")+","+goproxy),
 		"GOMODCACHE="+filepath.Join(work, "modcache"), "CGO_ENABLED=0", "GOFLAGS=-mod=mod -modcacherw")
 	built := map[string]string{}
 	for _, m := range mods {
@@ -113,7 +147,7 @@ func TestFunctionsBuildAlone(t *testing.T) {
 		if err := os.CopyFS(filepath.Join(dir, "f"), os.DirFS(m.Dir)); err != nil {
 			t.Fatal(err)
 		}
-		if err := scaffoldModule(dir, m.Path); err != nil {
+		if err := scaffoldModule(dir, m.Path, scaffold); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		bin := filepath.Join(work, "bin", name)
@@ -131,9 +165,12 @@ func TestFunctionsBuildAlone(t *testing.T) {
 	serve(t, built["read-tasks"])
 }
 
-// scaffoldModule writes the scaffolding's go.mod, go.sum and main.go in
-// dir for the function module fn in dir/f, as func's scaffolding does.
-func scaffoldModule(dir, fn string) error {
+// scaffoldModule writes func's scaffolding into dir for the function
+// module fn in dir/f and patches it as func does: the scaffolding's go.mod
+// takes the function's Go version when newer, requires fn and replaces it
+// with ./f, and gains the function's requirements it lacks; the function's
+// go.sum is appended to the scaffolding's; main.go imports fn.
+func scaffoldModule(dir, fn string, scaffold map[string][]byte) error {
 	data, err := os.ReadFile(filepath.Join(dir, "f", "go.mod"))
 	if err != nil {
 		return err
@@ -145,11 +182,19 @@ func scaffoldModule(dir, fn string) error {
 	if len(fmod.Replace) > 0 {
 		return fmt.Errorf("the function's go.mod has replace directives, which func's builders drop")
 	}
-	s := &modfile.File{}
-	if err := s.AddModuleStmt("s"); err != nil {
+	s, err := modfile.Parse("go.mod", scaffold["go.mod"], nil)
+	if err != nil {
 		return err
 	}
-	if err := s.AddGoStmt(fmod.Go.Version); err != nil {
+	if s.Go == nil || semver.Compare("v"+fmod.Go.Version, "v"+s.Go.Version) > 0 {
+		if err := s.AddGoStmt(fmod.Go.Version); err != nil {
+			return err
+		}
+	}
+	if err := s.DropReplace("function", ""); err != nil {
+		return err
+	}
+	if err := s.DropRequire("function"); err != nil {
 		return err
 	}
 	if err := s.AddReplace(fn, "", "./f", ""); err != nil {
@@ -158,24 +203,35 @@ func scaffoldModule(dir, fn string) error {
 	if err := s.AddRequire(fn, "v0.0.0-00010101000000-000000000000"); err != nil {
 		return err
 	}
+	has := map[string]bool{}
+	for _, r := range s.Require {
+		has[r.Mod.Path] = true
+	}
 	for _, r := range fmod.Require {
-		if err := s.AddRequire(r.Mod.Path, r.Mod.Version); err != nil {
-			return err
+		if !has[r.Mod.Path] {
+			if err := s.AddRequire(r.Mod.Path, r.Mod.Version); err != nil {
+				return err
+			}
 		}
 	}
-	out, err := s.Format()
+	gomod, err := s.Format()
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), out, 0o644); err != nil {
+	fsum, err := os.ReadFile(filepath.Join(dir, "f", "go.sum"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	if sum, err := os.ReadFile(filepath.Join(dir, "f", "go.sum")); err == nil {
-		if err := os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644); err != nil {
+	for name, b := range map[string][]byte{
+		"go.mod":  gomod,
+		"go.sum":  append(slices.Clip(scaffold["go.sum"]), fsum...),
+		"main.go": bytes.ReplaceAll(scaffold["main.go"], []byte("function"), []byte(fn)),
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
 			return err
 		}
 	}
-	return os.WriteFile(filepath.Join(dir, "main.go"), []byte(fmt.Sprintf(scaffold, fn)), 0o644)
+	return nil
 }
 
 // serve runs bin on a migrated database and lists a user's tasks through it.
