@@ -234,7 +234,7 @@ func TestManifestsOnARealAPIServer(t *testing.T) {
 			t.Errorf("%s is refused by the API server: %v\n%s", name, err, out)
 		}
 	}
-	for _, variant := range []string{"k8s/knative", "k8s/dapr"} {
+	for _, variant := range []string{"k8s/knative", "k8s/knative/platform", "k8s/dapr"} {
 		rendered, err := exec.Command("kubectl", "kustomize", filepath.Join("..", "..", variant)).Output()
 		if err != nil {
 			t.Fatalf("kubectl kustomize %s: %v", variant, err)

@@ -5,11 +5,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
+	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
 )
@@ -169,9 +172,39 @@ func plainGroup(o objects) string {
 	return ""
 }
 
+// funcYAML holds the fields of a func.yaml checked here (the schema test
+// validates the whole file).
+type funcYAML struct {
+	Name   string `json:"name"`
+	Invoke string `json:"invoke"`
+	Run    struct {
+		Envs []struct{ Name, Value string } `json:"envs"`
+	} `json:"run"`
+	Deploy struct {
+		Namespace string                        `json:"namespace"`
+		Labels    []struct{ Key, Value string } `json:"labels"`
+		Options   struct {
+			Scale struct {
+				Min, Max *int64
+				Metric   string
+				Target   *float64
+			} `json:"scale"`
+			Resources struct {
+				Requests struct{ CPU, Memory string } `json:"requests"`
+				Limits   struct {
+					CPU, Memory string
+					Concurrency *int64
+				} `json:"limits"`
+			} `json:"resources"`
+		} `json:"options"`
+		HealthEndpoints struct{ Liveness, Readiness string } `json:"healthEndpoints"`
+	} `json:"deploy"`
+}
+
 // checkFuncYAML reads each function's func.yaml: its name, invoke (every
-// Handle has the HTTP signature), health endpoints, and envs that name
-// documented variables, existing secrets and config maps.
+// Handle has the HTTP signature), health endpoints, envs that name
+// documented variables, existing secrets and config maps, and that the
+// Service kn func deploy makes from it is the one k8s/knative declares.
 func checkFuncYAML(t *testing.T, o objects, documented map[string]bool) {
 	t.Helper()
 	ref := regexp.MustCompile(`^\{\{ (secret|configMap):([a-z0-9-]+)(?::([A-Za-z0-9_.-]+))? \}\}$`)
@@ -180,17 +213,7 @@ func checkFuncYAML(t *testing.T, o objects, documented map[string]bool) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var f struct {
-			Name   string `json:"name"`
-			Invoke string `json:"invoke"`
-			Run    struct {
-				Envs []struct{ Name, Value string } `json:"envs"`
-			} `json:"run"`
-			Deploy struct {
-				Namespace       string                               `json:"namespace"`
-				HealthEndpoints struct{ Liveness, Readiness string } `json:"healthEndpoints"`
-			} `json:"deploy"`
-		}
+		var f funcYAML
 		if err := yaml.Unmarshal(b, &f); err != nil {
 			t.Fatalf("%s/func.yaml: %v", fn, err)
 		}
@@ -218,6 +241,11 @@ func checkFuncYAML(t *testing.T, o objects, documented map[string]bool) {
 				}
 			}
 		}
+		for _, svc := range o.ksvcs {
+			if svc.Name == fn {
+				sameService(t, fn, f, svc)
+			}
+		}
 	}
 }
 
@@ -227,4 +255,84 @@ func refers(d *duckv1.Destination) string {
 		return ""
 	}
 	return d.Ref.Kind + " " + d.Ref.Name
+}
+
+// sameService checks that the Service kn func deploy makes from f (scale,
+// concurrency, resources, labels, environment) is svc: deploying a function
+// with kn func or with k8s/knative gives the same thing.
+func sameService(t *testing.T, fn string, f funcYAML, svc servingv1.Service) {
+	t.Helper()
+	opts, ann := f.Deploy.Options, svc.Spec.Template.Annotations
+	num := func(p *int64) string {
+		if p == nil {
+			return ""
+		}
+		return strconv.FormatInt(*p, 10)
+	}
+	target := ""
+	if opts.Scale.Target != nil {
+		target = strconv.FormatFloat(*opts.Scale.Target, 'f', -1, 64)
+	}
+	for key, want := range map[string]string{
+		"autoscaling.knative.dev/min-scale": num(opts.Scale.Min),
+		"autoscaling.knative.dev/max-scale": num(opts.Scale.Max),
+		"autoscaling.knative.dev/target":    target,
+	} {
+		if ann[key] != want {
+			t.Errorf("%s: %s is %q in func.yaml, %q in its Service", fn, key, want, ann[key])
+		}
+	}
+	if m := opts.Scale.Metric; m != "" && m != "concurrency" && ann["autoscaling.knative.dev/metric"] != m {
+		t.Errorf("%s: scale metric %s is not the Service's", fn, m)
+	}
+	if cc := svc.Spec.Template.Spec.ContainerConcurrency; num(opts.Resources.Limits.Concurrency) != num(cc) {
+		t.Errorf("%s: concurrency %s in func.yaml, %s in its Service", fn, num(opts.Resources.Limits.Concurrency), num(cc))
+	}
+	c := svc.Spec.Template.Spec.Containers[0]
+	for _, q := range []struct {
+		name, want string
+		list       corev1.ResourceList
+		res        corev1.ResourceName
+	}{
+		{"requests.cpu", opts.Resources.Requests.CPU, c.Resources.Requests, corev1.ResourceCPU},
+		{"requests.memory", opts.Resources.Requests.Memory, c.Resources.Requests, corev1.ResourceMemory},
+		{"limits.cpu", opts.Resources.Limits.CPU, c.Resources.Limits, corev1.ResourceCPU},
+		{"limits.memory", opts.Resources.Limits.Memory, c.Resources.Limits, corev1.ResourceMemory},
+	} {
+		got, has := q.list[q.res]
+		if (q.want == "") == has || (has && got.Cmp(resource.MustParse(q.want)) != 0) {
+			t.Errorf("%s: resources %s %q in func.yaml, %v in its Service", fn, q.name, q.want, q.list)
+		}
+	}
+	for _, l := range f.Deploy.Labels {
+		if svc.Labels[l.Key] != l.Value {
+			t.Errorf("%s: label %s=%s of func.yaml is not on its Service", fn, l.Key, l.Value)
+		}
+	}
+	if svc.Labels["networking.knative.dev/visibility"] == "cluster-local" &&
+		!slices.ContainsFunc(f.Deploy.Labels, func(l struct{ Key, Value string }) bool { return l.Key == "networking.knative.dev/visibility" }) {
+		t.Errorf("%s: its Service is cluster-local, func.yaml does not say so", fn)
+	}
+	// The environment, as kn func deploy writes it.
+	var fromFunc, fromSvc []string
+	for _, e := range f.Run.Envs {
+		fromFunc = append(fromFunc, e.Name+"="+e.Value)
+	}
+	for _, e := range c.Env {
+		v := e.Value
+		if r := e.ValueFrom; r != nil && r.SecretKeyRef != nil {
+			v = "{{ secret:" + r.SecretKeyRef.Name + ":" + r.SecretKeyRef.Key + " }}"
+		}
+		fromSvc = append(fromSvc, e.Name+"="+v)
+	}
+	for _, e := range c.EnvFrom {
+		if e.ConfigMapRef != nil {
+			fromSvc = append(fromSvc, "={{ configMap:"+e.ConfigMapRef.Name+" }}")
+		}
+	}
+	slices.Sort(fromFunc)
+	slices.Sort(fromSvc)
+	if !slices.Equal(fromFunc, fromSvc) {
+		t.Errorf("%s: environment of func.yaml %v, of its Service %v", fn, fromFunc, fromSvc)
+	}
 }

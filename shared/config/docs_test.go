@@ -15,7 +15,7 @@ func TestManifestsAndDocsMatchTheCode(t *testing.T) {
 	t.Parallel()
 	root := filepath.Join("..", "..")
 	var files []string
-	for _, pattern := range []string{"k8s/*.yaml", "k8s/*/*.yaml", "config/*.env", "functions/*/func.yaml", "func.yaml"} {
+	for _, pattern := range []string{"k8s/*.yaml", "k8s/*/*.yaml", "k8s/*/*/*.yaml", "config/*.env", "functions/*/func.yaml", "func.yaml"} {
 		m, _ := filepath.Glob(filepath.Join(root, pattern))
 		files = append(files, m...)
 	}
