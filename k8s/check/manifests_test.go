@@ -1,10 +1,10 @@
 // Package check decodes every manifest in k8s/ and config/dapr/ strictly
 // (an unknown field is an error) into the upstream Go types (k8s.io/api,
 // Dapr's pkg/apis, Knative Serving's, Gateway API's), runs Knative Serving's
-// and Eventing's own validation, and cross-checks what they reference: namespaces, secrets,
-// config maps, environment variables, images, probes, app ids, pub/sub
-// components, topics, sinks, routes, kustomizations, func.yaml files and
-// consumer groups. It is a module of its own, so these types stay out of
+// and Eventing's own validation, and cross-checks what they reference:
+// namespaces, secrets, config maps, environment variables, images, probes,
+// app ids, pub/sub components, topics, sinks, routes, kustomizations,
+// func.yaml files and consumer groups. It is a module of its own, so these types stay out of
 // the functions' dependencies.
 package check
 
