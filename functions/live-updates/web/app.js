@@ -9,7 +9,7 @@ const session = {
   set(user, token) { sessionStorage.setItem("todo.user", user); sessionStorage.setItem("todo.token", token); },
   clear() { sessionStorage.removeItem("todo.user"); sessionStorage.removeItem("todo.token"); },
 };
-const state = { status: "pending", tasks: [], editing: null, lastEventId: "", stream: null, reload: 0 };
+const state = { status: "pending", tasks: [], editing: null, lastEventId: "", stream: null, reload: 0, loads: 0 };
 const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 
 // api calls the REST API; a failure throws {status, code, field, message}.
@@ -72,15 +72,21 @@ function query() {
   return q;
 }
 
+// loadTasks shows the list as the API has it now. Loads overlap (a click,
+// then each event, asks for one): an answer that arrives after a later
+// load's request was sent is older than that one's and is dropped, so a
+// slow answer never paints over a newer list.
 async function loadTasks() {
+  const load = ++state.loads;
   try {
     const { data } = await api("GET", userPath() + "/tasks?" + query());
+    if (load !== state.loads) return;
     state.tasks = data;
     $("#list-error").textContent = "";
     render();
   } catch (e) {
     if (e.status === 401) return signOut();
-    $("#list-error").textContent = e.message;
+    if (load === state.loads) $("#list-error").textContent = e.message;
   }
 }
 
