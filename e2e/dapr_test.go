@@ -82,7 +82,7 @@ func startDaprApp(t *testing.T, bin, fn, resources string, env map[string]string
 // answered with status.
 func requestsAnswered(t *testing.T, p *harness.Proc, route, status string) float64 {
 	t.Helper()
-	code, body, err := callURL(p.URL(), "GET", "/metrics", "", "")
+	code, body, err := callURL(strings.TrimSuffix(p.MetricsURL(), "/metrics"), "GET", "/metrics", "", "")
 	if err != nil || code != http.StatusOK {
 		t.Fatalf("metrics: %d %v", code, err)
 	}
@@ -248,7 +248,7 @@ func TestDaprPath(t *testing.T) {
 	time.Sleep(10 * time.Second)
 	startDatabase()
 	tookDB := exactlyOne("occurrences after the database came back", done)
-	retries := requestsAnswered(t, recur.app, "POST /api/events/task-completed", "503")
+	retries := requestsAnswered(t, recur.app, "POST /api/events/task-completed", "5xx")
 	if retries == 0 {
 		t.Fatal("recur-task never answered RETRY (503) to daprd while the database was down")
 	}

@@ -144,7 +144,7 @@ func recurMetric(t *testing.T, name string) float64 {
 	t.Helper()
 	var sum float64
 	for _, p := range sys.recur {
-		resp, err := http.Get(p.URL() + "/metrics")
+		resp, err := http.Get(p.MetricsURL())
 		if err != nil {
 			t.Fatal(err)
 		}

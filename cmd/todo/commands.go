@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"golang.org/x/net/netutil"
+
 	"github.com/todoevents/todo/internal/daprd"
 	"github.com/todoevents/todo/internal/stack"
 	"github.com/todoevents/todo/migrations"
@@ -37,10 +39,15 @@ func run(ctx context.Context, out io.Writer, withDapr bool) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", ":"+env["PORT"])
+	// Loopback unless LISTEN_HOST says otherwise: a development server
+	// with a sign-in that needs no credential (which answers loopback
+	// clients only, wherever it listens).
+	addr := net.JoinHostPort(firstSet(env["LISTEN_HOST"], "127.0.0.1"), env["PORT"])
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("PORT %s: %w", env["PORT"], err)
+		return fmt.Errorf("listen on %s (LISTEN_HOST, PORT): %w", addr, err)
 	}
+	ln = netutil.LimitListener(ln, httpCfg.MaxConns)
 	defer ln.Close()
 	pgLog, err := openPGLog()
 	if err != nil {

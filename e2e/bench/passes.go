@@ -31,7 +31,7 @@ type relayPasses struct {
 func scrapePasses(procs ...*harness.Proc) (passes, error) {
 	p := passes{buckets: map[float64]float64{}}
 	for _, proc := range procs {
-		resp, err := http.Get(proc.URL() + "/metrics")
+		resp, err := http.Get(proc.MetricsURL())
 		if err != nil {
 			return p, err
 		}

@@ -32,14 +32,18 @@ func Build(dir string) error {
 
 // Proc is one running function binary.
 type Proc struct {
-	Port int
+	Port, MetricsPort int
 	*child.Process
 }
 
-// StartProc runs binary bin with env (PORT is chosen here), logging to
-// logDir/<label>.log, and waits until it is ready.
+// StartProc runs binary bin with env (PORT and METRICS_ADDR are chosen
+// here), logging to logDir/<label>.log, and waits until it is ready.
 func StartProc(bin, label string, env map[string]string, logDir string) (*Proc, error) {
 	port, err := pgcluster.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	metricsPort, err := pgcluster.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +52,8 @@ func StartProc(bin, label string, env map[string]string, logDir string) (*Proc, 
 		return nil, err
 	}
 	cmd := exec.Command(bin)
-	cmd.Env = []string{"PORT=" + strconv.Itoa(port), "PATH=" + os.Getenv("PATH")}
+	cmd.Env = []string{"PORT=" + strconv.Itoa(port), "METRICS_ADDR=127.0.0.1:" + strconv.Itoa(metricsPort),
+		"PATH=" + os.Getenv("PATH")}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -59,7 +64,7 @@ func StartProc(bin, label string, env map[string]string, logDir string) (*Proc, 
 		log.Close()
 		return nil, err
 	}
-	p := &Proc{Port: port, Process: proc}
+	p := &Proc{Port: port, MetricsPort: metricsPort, Process: proc}
 	if err := proc.WaitReady(p.URL()+"/health/readiness", 60*time.Second); err != nil {
 		return nil, fmt.Errorf("%s: %w; see %s.log", label, err, label)
 	}
@@ -68,3 +73,6 @@ func StartProc(bin, label string, env map[string]string, logDir string) (*Proc, 
 
 // URL is the process's base URL.
 func (p *Proc) URL() string { return fmt.Sprintf("http://127.0.0.1:%d", p.Port) }
+
+// MetricsURL is where the process serves /metrics.
+func (p *Proc) MetricsURL() string { return fmt.Sprintf("http://127.0.0.1:%d/metrics", p.MetricsPort) }

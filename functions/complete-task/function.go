@@ -1,7 +1,8 @@
 // Package function is the complete-task function:
 // PATCH /api/{user_id}/tasks/{id}/complete toggles a task's completion (or
 // sets it from {"completed": bool}) and queues com.todo.task.completed or
-// com.todo.task.updated in the same transaction.
+// com.todo.task.updated in the same transaction. A stale If-Match gets 412,
+// as on every route that changes a task.
 package function
 
 import (
@@ -55,7 +56,7 @@ type request struct {
 }
 
 func (h Handler) complete(w http.ResponseWriter, r *http.Request) error {
-	user, id, err := h.Guard.WriterTask(w, r)
+	user, id, err := h.Guard.Task(r)
 	if err != nil {
 		return err
 	}
@@ -63,8 +64,12 @@ func (h Handler) complete(w http.ResponseWriter, r *http.Request) error {
 	if _, err := httpx.DecodeJSON(r, &req, true); err != nil {
 		return err
 	}
+	ifMatch := r.Header.Get("If-Match")
 	now := h.Now()
 	t, err := h.Tasks.UpdateTask(r.Context(), user, id, func(t *task.Task) (*cloudevents.Event, error) {
+		if err := t.CheckVersion(ifMatch); err != nil {
+			return nil, err
+		}
 		want := !t.Completed()
 		if req.Completed != nil {
 			want = *req.Completed

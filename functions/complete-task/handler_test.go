@@ -33,7 +33,7 @@ func fake(t *testing.T, user string) (http.Handler, *memstore.Store, string) {
 		t.Fatal(err)
 	}
 	h := Handler{Tasks: st, Writes: app.Writes{Now: func() time.Time { return clock },
-		Guard: testenv.Guard(nil)}}
+		Guard: testenv.Guard()}}
 	return testenv.Serve(h.Routes()...), st, tk.ID
 }
 
@@ -104,4 +104,27 @@ func TestHandlerRefusals(t *testing.T) {
 	}
 	st.Err = apperr.New(apperr.Unavailable, "database unavailable, try again")
 	testenv.ErrorCode(t, testenv.Do(t, h, "PATCH", "/api/"+user+"/tasks/"+id+"/complete", tok, nil), http.StatusServiceUnavailable)
+}
+
+// A stale If-Match is refused (412) and completes nothing, as on PATCH and
+// DELETE of the task; the current version, or none, completes it.
+func TestHandlerHonoursIfMatch(t *testing.T) {
+	t.Parallel()
+	user := testenv.User()
+	h, st, id := fake(t, user)
+	path := "/api/" + user + "/tasks/" + id + "/complete"
+	current, err := st.GetTask(context.Background(), user, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := testenv.Do(t, h, "PATCH", path, testenv.Token(t, user), nil, "If-Match", `"stale"`)
+	if code, _ := testenv.ErrorCode(t, rec, http.StatusPreconditionFailed); code != "precondition_failed" || len(st.Events()) != 1 {
+		t.Fatalf("stale If-Match: %s, %d events", rec.Body, len(st.Events()))
+	}
+	if rec := testenv.Do(t, h, "PATCH", path, testenv.Token(t, user), nil, "If-Match", current.ETag()); rec.Code != http.StatusOK {
+		t.Fatalf("current If-Match: %d %s", rec.Code, rec.Body)
+	}
+	if rec := testenv.Do(t, h, "PATCH", path, testenv.Token(t, user), nil, "If-Match", current.ETag()); rec.Code != http.StatusPreconditionFailed {
+		t.Fatalf("the version before the completion: %d %s", rec.Code, rec.Body)
+	}
 }

@@ -56,7 +56,7 @@ func (h Handler) Routes() []httpx.Route {
 }
 
 func (h Handler) create(w http.ResponseWriter, r *http.Request) error {
-	user, err := h.Guard.Writer(w, r)
+	user, err := h.Guard.User(r)
 	if err != nil {
 		return err
 	}

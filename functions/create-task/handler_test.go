@@ -17,8 +17,9 @@ import (
 // fake is the handler on an in-memory store with a fixed clock.
 func fake(writesPerSecond float64) (http.Handler, *memstore.Store, *int) {
 	st, committed := memstore.New(), 0
+	st.Budget = ratelimit.New(writesPerSecond)
 	h := Handler{Tasks: st, Writes: app.Writes{Now: func() time.Time { return time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC) },
-		Guard:     testenv.Guard(ratelimit.New(writesPerSecond)),
+		Guard:     testenv.Guard(),
 		Committed: func() { committed++ }}}
 	return testenv.Serve(h.Routes()...), st, &committed
 }
@@ -102,7 +103,7 @@ func TestHandlerTurnsFailuresIntoJSONErrors(t *testing.T) {
 	if code, _ := testenv.ErrorCode(t, rec, http.StatusServiceUnavailable); code != "unavailable" || rec.Header().Get("Retry-After") == "" {
 		t.Fatalf("database down: %s", rec.Body)
 	}
-	panicking := Handler{Tasks: memstore.New(), Writes: app.Writes{Guard: testenv.Guard(nil),
+	panicking := Handler{Tasks: memstore.New(), Writes: app.Writes{Guard: testenv.Guard(),
 		Now: func() time.Time { panic("clock exploded") }}}
 	rec = testenv.Do(t, testenv.Serve(panicking.Routes()...), "POST",
 		"/api/"+user+"/tasks", testenv.Token(t, user), []byte(`{"title":"a"}`))

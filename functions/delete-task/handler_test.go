@@ -25,7 +25,7 @@ func TestHandlerDeletesOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := testenv.Serve(Handler{Tasks: st, Writes: app.Writes{
-		Now: app.Now, Guard: testenv.Guard(nil)}}.Routes()...)
+		Now: app.Now, Guard: testenv.Guard()}}.Routes()...)
 	path, tok := "/api/"+user+"/tasks/"+tk.ID, testenv.Token(t, user)
 	if rec := testenv.Do(t, h, "DELETE", path, tok, nil, "If-Match", `"stale"`); rec.Code != http.StatusPreconditionFailed {
 		t.Fatalf("stale If-Match: %d", rec.Code)

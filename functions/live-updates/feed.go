@@ -3,6 +3,7 @@ package function
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -48,11 +49,16 @@ type Feed struct {
 	Brokers    []string
 	Partitions int32
 	Log        zerolog.Logger
+	// PerUser and Total bound the open streams of one user and of the
+	// process (0: no bound).
+	PerUser, Total int
 
 	mu      sync.Mutex
+	open    int               // streams open in all
 	recent  map[int32][]Entry // per partition, oldest first
 	first   map[int32]int64   // the offset the feed started reading each partition at
 	pages   map[string]map[chan Entry]struct{}
+	streams map[string]int // open streams per user, cut-off ones included until they end
 	started chan struct{}
 	once    sync.Once
 }
@@ -60,7 +66,8 @@ type Feed struct {
 // NewFeed returns a feed over brokers; Run reads.
 func NewFeed(brokers []string, partitions int32, log zerolog.Logger) *Feed {
 	return &Feed{Brokers: brokers, Partitions: partitions, Log: log, recent: map[int32][]Entry{},
-		first: map[int32]int64{}, pages: map[string]map[chan Entry]struct{}{}, started: make(chan struct{})}
+		first: map[int32]int64{}, pages: map[string]map[chan Entry]struct{}{}, streams: map[string]int{},
+		started: make(chan struct{})}
 }
 
 // Started is closed once the feed reads every partition.
@@ -192,13 +199,28 @@ func (f *Feed) add(ctx context.Context, msg *sarama.ConsumerMessage) {
 // errTooOld says a page's last event is older than what the feed keeps.
 var errTooOld = fmt.Errorf("the events after it are no longer kept")
 
-// Subscribe registers a page of user. After lastID ("" for none) it returns
-// the user's kept events that came after it; errTooOld means some may be
-// missing (the page reloads its list). The channel closes when the page is
-// too slow; cancel ends the subscription.
+// Errors of Subscribe when a bound is reached: the user's own streams, or
+// the process's.
+var (
+	errUserStreams = errors.New("too many open event streams for this user")
+	errAllStreams  = errors.New("too many open event streams")
+)
+
+// Subscribe registers a page of user, unless the user already has PerUser
+// streams open (errUserStreams) or the process Total (errAllStreams). After
+// lastID ("" for none) it returns the user's kept events that came after
+// it; errTooOld means some may be missing (the page reloads its list). The
+// channel closes when the page is too slow; cancel ends the subscription
+// and must be called once the page is gone, even when it was cut off.
 func (f *Feed) Subscribe(user, lastID string) (missed []Entry, ch chan Entry, cancel func(), err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	switch {
+	case f.PerUser > 0 && f.streams[user] >= f.PerUser:
+		return nil, nil, nil, errUserStreams
+	case f.Total > 0 && f.open >= f.Total:
+		return nil, nil, nil, errAllStreams
+	}
 	if lastID != "" {
 		missed, err = f.after(user, lastID)
 	}
@@ -207,14 +229,33 @@ func (f *Feed) Subscribe(user, lastID string) (missed []Entry, ch chan Entry, ca
 		f.pages[user] = map[chan Entry]struct{}{}
 	}
 	f.pages[user][ch] = struct{}{}
+	f.streams[user]++
+	f.open++
+	var once sync.Once
 	return missed, ch, func() {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		if _, ok := f.pages[user][ch]; ok {
-			delete(f.pages[user], ch)
-			close(ch)
-		}
+		once.Do(func() {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			if _, ok := f.pages[user][ch]; ok {
+				delete(f.pages[user], ch)
+				close(ch)
+			}
+			if len(f.pages[user]) == 0 {
+				delete(f.pages, user)
+			}
+			if f.streams[user]--; f.streams[user] == 0 {
+				delete(f.streams, user)
+			}
+			f.open--
+		})
 	}, err
+}
+
+// Open returns how many streams are open, in all and for user.
+func (f *Feed) Open(user string) (all, ofUser int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.open, f.streams[user]
 }
 
 // after lists user's kept events after id; f.mu is held.

@@ -10,15 +10,21 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/todoevents/todo/shared/app"
+	"github.com/todoevents/todo/shared/apperr"
 	"github.com/todoevents/todo/shared/config"
 	"github.com/todoevents/todo/shared/httpx"
 )
 
 // Name is the function's name.
 const Name = "live-updates"
+
+// StreamRetry is how long a page whose user has every stream allowed
+// open waits before it asks again (its Retry-After).
+const StreamRetry = 30 * time.Second
 
 // Heartbeat is how often an idle stream gets a comment, so proxies keep it
 // open and a dead page is noticed.
@@ -36,6 +42,7 @@ func New() *Function {
 	f := &Function{}
 	f.Function = app.NewFunction(Name, config.Needs{Auth: true}, func(rt *app.Runtime) []httpx.Route {
 		f.feed = NewFeed(rt.Config.KafkaBrokers, rt.Config.KafkaPartitions, rt.Log.With().Str("part", "feed").Logger())
+		f.feed.PerUser, f.feed.Total = rt.Config.StreamsPerUser, rt.Config.StreamsTotal
 		if len(f.feed.Brokers) > 0 {
 			rt.Go(f.feed.Run)
 		} else {
@@ -86,6 +93,13 @@ func (h Handler) stream(w http.ResponseWriter, r *http.Request) error {
 	}
 	last := r.Header.Get("Last-Event-ID")
 	missed, ch, cancel, err := h.Feed.Subscribe(user, last)
+	switch {
+	case errors.Is(err, errUserStreams):
+		w.Header().Set("Retry-After", strconv.Itoa(int(StreamRetry.Seconds())))
+		return apperr.New(apperr.RateLimited, "%d event streams are open for this user, the most allowed (LIVE_STREAMS_PER_USER); close one", h.Feed.PerUser)
+	case errors.Is(err, errAllStreams):
+		return apperr.New(apperr.Unavailable, "this server has all the event streams it can hold open; retry later")
+	}
 	defer cancel()
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's write timeout

@@ -213,3 +213,60 @@ func TestWebAppIsServedWithAStrictPolicy(t *testing.T) {
 		t.Error("the page has inline script or loads from another origin")
 	}
 }
+
+// One user cannot hold more than LIVE_STREAMS_PER_USER streams (the next
+// gets 429 with Retry-After), nor all users more than LIVE_STREAMS_MAX
+// (503 with Retry-After), while the rest of the function keeps serving;
+// a closed stream gives its place back.
+func TestStreamsAreBoundedPerUserAndInAll(t *testing.T) {
+	t.Parallel()
+	f := testenv.Start(t, New(), map[string]string{"LIVE_STREAMS_PER_USER": "3", "LIVE_STREAMS_MAX": "5"})
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	attacker, other, late := testenv.User(), testenv.User(), testenv.User()
+	var closers []context.CancelFunc
+	defer func() {
+		for _, c := range closers {
+			c()
+		}
+	}()
+	open := func(user string, want int) {
+		t.Helper()
+		_, resp, cancel := stream(t, srv.URL, user, testenv.Token(t, user), "")
+		if resp.StatusCode != want {
+			cancel()
+			t.Fatalf("stream of %s: %d, want %d", user, resp.StatusCode, want)
+		}
+		if want != http.StatusOK {
+			if resp.Header.Get("Retry-After") == "" || !strings.Contains(resp.Header.Get("Content-Type"), "application/json") {
+				t.Fatalf("refused stream: %v", resp.Header)
+			}
+			cancel()
+			return
+		}
+		closers = append(closers, cancel)
+	}
+	for range 3 {
+		open(attacker, http.StatusOK)
+	}
+	open(attacker, http.StatusTooManyRequests)
+	open(other, http.StatusOK)
+	open(other, http.StatusOK)
+	open(late, http.StatusServiceUnavailable)
+	if rec := testenv.Do(t, f, "GET", "/", "", nil); rec.Code != http.StatusOK {
+		t.Fatalf("the web app while the streams are full: %d", rec.Code)
+	}
+	closers[0]() // one of the attacker's
+	testenv.Eventually(t, "the closed stream's place given back", 5*time.Second, func() bool {
+		all, _ := f.feed.Open(attacker)
+		return all == 4
+	})
+	open(late, http.StatusOK)
+	for _, c := range closers {
+		c()
+	}
+	testenv.Eventually(t, "every stream's place given back", 5*time.Second, func() bool {
+		all, mine := f.feed.Open(attacker)
+		return all == 0 && mine == 0
+	})
+}

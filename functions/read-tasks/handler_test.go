@@ -34,7 +34,7 @@ func fake(t *testing.T, user string, statuses ...task.Status) (http.Handler, []t
 		}
 		out = append(out, tk)
 	}
-	h := Handler{Tasks: st, Guard: testenv.Guard(nil)}
+	h := Handler{Tasks: st, Guard: testenv.Guard()}
 	return testenv.Serve(h.Routes()...), out
 }
 

@@ -2,17 +2,21 @@ package function
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/IBM/sarama"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
 
 	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/app"
+	"github.com/todoevents/todo/shared/apperr"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/metrics"
 	"github.com/todoevents/todo/shared/store"
@@ -113,7 +117,8 @@ type flaky struct {
 	failing bool
 }
 
-var errDown = errors.New("database unavailable")
+// errDown is what the store says when the database is away.
+var errDown = apperr.New(apperr.Unavailable, "database unavailable, try again")
 
 func (f *flaky) RecordOccurrences(context.Context, string, []store.CompletionEvent) ([]store.Handled, error) {
 	return nil, errDown
@@ -155,5 +160,80 @@ func TestBatchReportsHowFarItGot(t *testing.T) {
 		if n := r.children(t, id); n != 1 {
 			t.Fatalf("task %s: %d next occurrences", id, n)
 		}
+	}
+}
+
+// unencodable is the store, but the next occurrence of tasks titled title
+// fails in an encoder (as an occurrence in year 10000 did), inside the
+// store's transaction.
+type unencodable struct {
+	*store.Store
+	title string
+}
+
+func (u unencodable) wrap(next store.NextFunc) store.NextFunc {
+	return func(parent task.Task) (*task.Task, *cloudevents.Event, error) {
+		if parent.Title == u.title {
+			_, err := json.Marshal(time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC))
+			return nil, nil, fmt.Errorf("next occurrence: %w", err)
+		}
+		return next(parent)
+	}
+}
+
+func (u unencodable) RecordOccurrences(ctx context.Context, consumer string, batch []store.CompletionEvent) ([]store.Handled, error) {
+	for i := range batch {
+		batch[i].Next = u.wrap(batch[i].Next)
+	}
+	return u.Store.RecordOccurrences(ctx, consumer, batch)
+}
+
+func (u unencodable) RecordOccurrence(ctx context.Context, consumer, eventID, userID, taskID string, next store.NextFunc) (store.Outcome, *task.Task, error) {
+	return u.Store.RecordOccurrence(ctx, consumer, eventID, userID, taskID, u.wrap(next))
+}
+
+// What an encoder refuses is permanent: the event is dead-lettered and the
+// records behind it handled (never retried forever, blocking the
+// partition), and the reconciler skips that completion and reports it
+// instead of failing its whole pass for everyone.
+func TestAnEncodingFailureIsPermanent(t *testing.T) {
+	t.Parallel()
+	r := &rig{url: testenv.Database(t)}
+	r.seeder = testenv.Store(t, r.url)
+	ctx := context.Background()
+	occ := unencodable{Store: r.seeder, title: "wedge"}
+	rec := &Recurrer{Occurrences: occ, DeadLetters: r.seeder, Log: zerolog.Nop(), Metrics: metrics.New(), Now: app.Now}
+	attacker, other := testenv.User(), testenv.User()
+	e1, id1 := r.completedWithTitle(t, other, "one")
+	bad, badID := r.completedWithTitle(t, attacker, "wedge")
+	e2, id2 := r.completedWithTitle(t, attacker, "two")
+	msgs := []*sarama.ConsumerMessage{record(t, e1, 0), record(t, bad, 1), record(t, e2, 2)}
+	if done, err := rec.ConsumeBatch(ctx, msgs); err != nil || done != len(msgs) {
+		t.Fatalf("handled %d of %d: %v", done, len(msgs), err)
+	}
+	for id, want := range map[string]int{id1: 1, badID: 0, id2: 1} {
+		if n := r.children(t, id); n != want {
+			t.Fatalf("task %s: %d next occurrences, want %d", id, n, want)
+		}
+	}
+	if n := testenv.Count(t, r.seeder.Pool, `SELECT count(*) FROM outbox WHERE topic = $1`, events.TopicDeadLetters); n != 1 {
+		t.Fatalf("%d dead letters, want 1", n)
+	}
+	// The reconciler meets the same completion (nothing stamped it) and a
+	// lost one beside it.
+	_, lostID := r.completedWithTitle(t, other, "lost")
+	time.Sleep(20 * time.Millisecond)
+	rc := &Reconciler{Completions: r.seeder, Recurrer: rec, Log: zerolog.Nop(), Grace: 10 * time.Millisecond, Retention: time.Hour}
+	for pass := 1; pass <= 2; pass++ {
+		created, err := rc.Reconcile(ctx)
+		if err != nil || created != 2-pass {
+			t.Fatalf("pass %d: created %d (%v), want %d", pass, created, err, 2-pass)
+		}
+		if got := testutil.ToFloat64(rec.Metrics.ReconcileSkipped); got != 1 {
+			t.Fatalf("pass %d: %v completions skipped, want 1 (skipped once, then left out)", pass, got)
+		}
+	}
+	if r.children(t, lostID) != 1 || r.children(t, badID) != 0 {
+		t.Fatal("the reconciler did not recover the lost completion beside the one it cannot handle")
 	}
 }

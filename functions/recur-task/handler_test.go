@@ -249,3 +249,31 @@ func TestDaprRoutes(t *testing.T) {
 		t.Fatalf("wrong app token: %d", r.Code)
 	}
 }
+
+// A series whose next occurrence would fall past the last storable time
+// (task.Latest, read in UTC) ends instead: no error, no occurrence, and no
+// event anything downstream could fail to encode. The first one is the
+// year-9999 wedge's schedule one day earlier: due 9999-12-30 22:00 UTC, its
+// next slot is 9999-12-31 10:00 UTC.
+func TestASeriesEndsWhereStoredTimesEnd(t *testing.T) {
+	t.Parallel()
+	now := app.Now()
+	for _, c := range []struct{ zone, due, recurring, basis string }{
+		{"Etc/GMT+12", "9999-12-30T10:00", "daily", "schedule"},
+		{"Pacific/Kiritimati", "9999-12-31T13:00", "daily", "schedule"},
+		{"UTC", "9999-06-01T00:00", "yearly", "schedule"},
+		{"America/New_York", "9999-12-01T09:00", "monthly", "schedule"},
+	} {
+		title, basis := "edge", task.Basis(c.basis)
+		parent, err := task.Draft{Title: &title, Timezone: &c.zone, DueDate: &c.due, RecurringType: &c.recurring,
+			RecurrenceBasis: &basis}.Build(uuid.NewString(), testenv.User(), now)
+		if err != nil {
+			t.Fatalf("%s in %s: %v", c.due, c.zone, err)
+		}
+		parent.SetCompleted(true, now)
+		child, evt, err := nextOccurrence(parent, *parent.CompletedAt, now)
+		if err != nil || child != nil || evt != nil {
+			t.Fatalf("%s %s in %s: next %v (%v), want the series to end", c.recurring, c.due, c.zone, child, err)
+		}
+	}
+}

@@ -27,10 +27,14 @@ func (r *Recurrer) Consume(ctx context.Context, msg *sarama.ConsumerMessage) err
 	return err
 }
 
-// poison says whether err is permanent for the event: it is invalid, or
-// its effects break a constraint of the database (it would fail forever).
+// poison says whether err is permanent for the event, so it is
+// dead-lettered instead of retried: anything but the database or broker
+// being unavailable. A malformed event, an occurrence the schema refuses, a
+// task our encoder cannot encode: each would fail the same way forever and
+// block its partition. (The reconciler still finds the completion later, so
+// a dead-lettered completion is re-driven once its cause is fixed.)
 func poison(err error) bool {
-	return errors.Is(err, events.ErrPoison) || apperr.CodeOf(err) == apperr.Invalid
+	return err != nil && apperr.CodeOf(err) != apperr.Unavailable
 }
 
 // ConsumeBatch handles records of one partition, in order: each run of

@@ -41,7 +41,10 @@ func nextOccurrence(parent task.Task, completedAt, now time.Time) (*task.Task, *
 	}
 	rule := recurrence.Rule{Frequency: recurrence.Frequency(parent.RecurringType),
 		Schedule: parent.RecurrenceBasis == task.BasisSchedule, Location: parent.Location(), Anchor: anchor}
-	if parent.RecurringEndDate != nil {
+	// The series ends at its end date, or where the stored times end: an
+	// occurrence past task.Latest could not be stored or encoded.
+	rule.End = task.Latest
+	if parent.RecurringEndDate != nil && parent.RecurringEndDate.Before(rule.End) {
 		rule.End = *parent.RecurringEndDate
 	}
 	var due time.Time

@@ -77,7 +77,7 @@ func (p PushHandler) receive(toDapr bool) httpx.HandlerFunc {
 func (p PushHandler) handle(w http.ResponseWriter, r *http.Request, toDapr bool) error {
 	if p.Limit != nil {
 		ok, wait := p.Limit.Allow(clientOf(r))
-		if err := httpx.Limit(w, ok, wait); err != nil {
+		if err := httpx.Limit(ok, wait); err != nil {
 			return err
 		}
 	}
@@ -97,17 +97,17 @@ func (p PushHandler) handle(w http.ResponseWriter, r *http.Request, toDapr bool)
 	switch {
 	case err == nil:
 		httpx.WriteJSON(w, http.StatusOK, pushReply{Status: "SUCCESS", Outcome: string(outcome)})
-	case errors.Is(err, events.ErrPoison):
+	case poison(err):
 		if dlErr := p.Recurrer.DeadLetter(r.Context(), pushedInput(r, *e, err), pushedKey(*e)); dlErr != nil {
 			w.Header().Set("Retry-After", "1")
 			httpx.WriteJSON(w, http.StatusServiceUnavailable, pushReply{Status: "RETRY", Error: "could not dead-letter the event"})
 			return nil
 		}
 		if toDapr {
-			httpx.WriteJSON(w, http.StatusOK, pushReply{Status: "SUCCESS", Outcome: "dead-lettered", Error: err.Error()})
+			httpx.WriteJSON(w, http.StatusOK, pushReply{Status: "SUCCESS", Outcome: "dead-lettered", Error: reason(err)})
 			return nil
 		}
-		httpx.WriteJSON(w, http.StatusOK, pushReply{Status: "DROP", Error: err.Error()})
+		httpx.WriteJSON(w, http.StatusOK, pushReply{Status: "DROP", Error: reason(err)})
 	default:
 		w.Header().Set("Retry-After", "1")
 		httpx.WriteJSON(w, http.StatusServiceUnavailable, pushReply{Status: "RETRY", Error: apperr.As(err).Message})
@@ -133,6 +133,16 @@ func (p PushHandler) authorize(r *http.Request) error {
 		return apperr.New(apperr.Unauthorized, "missing or wrong app token (dapr-api-token or Authorization: Bearer)")
 	}
 	return nil
+}
+
+// reason is what a pusher is told about a poison event: the decoder's
+// reason, or the client-safe message of our own error.
+func reason(err error) string {
+	var ae *apperr.Error
+	if errors.As(err, &ae) {
+		return ae.Message
+	}
+	return err.Error()
 }
 
 // pushedInput is what a dead letter of pushed event e keeps.

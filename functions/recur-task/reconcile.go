@@ -16,13 +16,18 @@ const reconcileLock = 0x746f646f0002
 // reconcileBatch bounds one pass; the next pass takes the rest.
 const reconcileBatch = 500
 
+// maxSkipped bounds the completions a reconciler remembers having skipped.
+const maxSkipped = 10000
+
 // Completions is what the reconciler needs of the database: done recurring
 // tasks whose completion no event ever handled, the purge of old processed
-// event ids and idempotency keys, and a lock that elects one reconciler.
+// event ids, idempotency keys and write budgets, and a lock that elects one
+// reconciler.
 type Completions interface {
-	UnrecurredCompletions(ctx context.Context, grace time.Duration, limit int) ([]store.Completion, error)
+	UnrecurredCompletions(ctx context.Context, grace time.Duration, limit int, skip []string) ([]store.Completion, error)
 	PurgeProcessedEvents(ctx context.Context, retention time.Duration) (int64, error)
 	PurgeIdempotencyKeys(ctx context.Context) (int64, error)
+	PurgeWriteBudgets(ctx context.Context) (int64, error)
 	Leading(ctx context.Context, key int64, fn func(context.Context) error) (bool, error)
 }
 
@@ -36,6 +41,12 @@ type Reconciler struct {
 	// Every is the period; Grace how old a completion must be; Retention
 	// how long processed event ids are kept.
 	Every, Grace, Retention time.Duration
+
+	// skipped are the tasks whose completion failed for good in this
+	// process (at most maxSkipped): later passes leave them out, so they
+	// cannot crowd out the rest; a restart (after a fix) tries them again.
+	// Only the goroutine running Reconcile touches it.
+	skipped []string
 }
 
 // Run makes a pass at start and then every Every until ctx ends.
@@ -57,7 +68,7 @@ func (rc *Reconciler) Run(ctx context.Context) error {
 // older than Retention. It returns how many next occurrences it created.
 func (rc *Reconciler) Reconcile(ctx context.Context) (created int, err error) {
 	_, err = rc.Completions.Leading(ctx, reconcileLock, func(ctx context.Context) error {
-		pending, err := rc.Completions.UnrecurredCompletions(ctx, rc.Grace, reconcileBatch)
+		pending, err := rc.Completions.UnrecurredCompletions(ctx, rc.Grace, reconcileBatch, rc.skipped)
 		if err != nil {
 			return err
 		}
@@ -65,8 +76,18 @@ func (rc *Reconciler) Reconcile(ctx context.Context) (created int, err error) {
 			// One id per completion: a second pass, or the original event
 			// arriving later, finds the work done.
 			id := "reconcile/" + c.TaskID + "/" + c.CompletedAt.UTC().Format(time.RFC3339Nano)
-			outcome, err := rc.Recurrer.occur(ctx, rc.Log.With().Str("event_id", id).Logger(), id, c.UserID, c.TaskID, c.CompletedAt)
-			if err != nil {
+			log := rc.Log.With().Str("event_id", id).Logger()
+			outcome, err := rc.Recurrer.occur(ctx, log, id, c.UserID, c.TaskID, c.CompletedAt)
+			switch {
+			case poison(err): // this completion fails for good: skip it, not the whole pass
+				log.Error().Err(err).Str("task_id", c.TaskID).Str("user_id", c.UserID).
+					Msg("reconciler cannot handle this completion; skipped until restart")
+				rc.Recurrer.Metrics.ReconcileSkipped.Inc()
+				if len(rc.skipped) < maxSkipped {
+					rc.skipped = append(rc.skipped, c.TaskID)
+				}
+				continue
+			case err != nil: // the database is unavailable: the next pass retries
 				return err
 			}
 			if outcome == store.OutcomeCreated {
@@ -78,13 +99,18 @@ func (rc *Reconciler) Reconcile(ctx context.Context) (created int, err error) {
 		if err != nil {
 			return err
 		}
-		keys, err := rc.Completions.PurgeIdempotencyKeys(ctx) // the database's housekeeping, by its one leader
+		// The database's housekeeping, by its one leader.
+		keys, err := rc.Completions.PurgeIdempotencyKeys(ctx)
 		if err != nil {
 			return err
 		}
-		if len(pending) > 0 || purged > 0 || keys > 0 {
+		budgets, err := rc.Completions.PurgeWriteBudgets(ctx)
+		if err != nil {
+			return err
+		}
+		if len(pending) > 0 || purged > 0 || keys > 0 || budgets > 0 {
 			rc.Log.Info().Int("completions", len(pending)).Int("created", created).Int64("processed_ids_purged", purged).
-				Int64("idempotency_keys_purged", keys).Msg("reconciliation pass")
+				Int64("idempotency_keys_purged", keys).Int64("write_budgets_purged", budgets).Msg("reconciliation pass")
 		}
 		return nil
 	})

@@ -55,7 +55,7 @@ func (h Handler) Routes() []httpx.Route {
 
 func (h Handler) edit(full bool) httpx.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		user, id, err := h.Guard.WriterTask(w, r)
+		user, id, err := h.Guard.Task(r)
 		if err != nil {
 			return err
 		}

@@ -25,7 +25,7 @@ func TestHandlerEditsCompletesAndChecksVersions(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := testenv.Serve(Handler{Tasks: st, Writes: app.Writes{
-		Now: func() time.Time { return clock }, Guard: testenv.Guard(nil)}}.Routes()...)
+		Now: func() time.Time { return clock }, Guard: testenv.Guard()}}.Routes()...)
 	path, tok := "/api/"+user+"/tasks/"+tk.ID, testenv.Token(t, user)
 	steps := []struct {
 		method, body, ifMatch string

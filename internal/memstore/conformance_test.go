@@ -15,6 +15,7 @@ import (
 	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/apperr"
 	"github.com/todoevents/todo/shared/events"
+	"github.com/todoevents/todo/shared/ratelimit"
 	"github.com/todoevents/todo/shared/store"
 	"github.com/todoevents/todo/shared/task"
 )
@@ -29,7 +30,7 @@ type impl interface {
 	UpdateTask(ctx context.Context, userID, id string, mutate store.Mutation) (task.Task, error)
 	RecordOccurrence(ctx context.Context, consumer, eventID, userID, parentID string, next store.NextFunc) (store.Outcome, *task.Task, error)
 	RecordOccurrences(ctx context.Context, consumer string, batch []store.CompletionEvent) ([]store.Handled, error)
-	UnrecurredCompletions(ctx context.Context, grace time.Duration, limit int) ([]store.Completion, error)
+	UnrecurredCompletions(ctx context.Context, grace time.Duration, limit int, skip []string) ([]store.Completion, error)
 	DeleteTask(ctx context.Context, userID, id string, announced func(task.Task) (cloudevents.Event, error)) error
 	Chain(ctx context.Context, userID, id string) ([]task.Task, error)
 	Tags(ctx context.Context, userID string) ([]store.TagCount, error)
@@ -342,8 +343,11 @@ func oneNextOccurrence(t *testing.T, s impl) {
 	tk := newTask(user, "daily", now.Add(-time.Hour), task.RecurDaily)
 	create(t, s, tk)
 	done := complete(t, s, tk, now.Add(-time.Minute))
-	if got, _ := s.UnrecurredCompletions(ctx, time.Second, 1000); !hasCompletion(got, tk.ID) {
+	if got, _ := s.UnrecurredCompletions(ctx, time.Second, 1000, nil); !hasCompletion(got, tk.ID) {
 		t.Fatal("a completion nothing handled is not listed for the reconciler")
+	}
+	if got, _ := s.UnrecurredCompletions(ctx, time.Second, 1000, []string{tk.ID}); hasCompletion(got, tk.ID) {
+		t.Fatal("a completion the reconciler skips is still listed")
 	}
 	next := nextOf(user, now)
 	steps := []struct {
@@ -365,7 +369,7 @@ func oneNextOccurrence(t *testing.T, s impl) {
 			t.Fatalf("event %s: %s (%v), want %s", st.event, got, err, st.want)
 		}
 	}
-	if got, _ := s.UnrecurredCompletions(ctx, time.Second, 1000); hasCompletion(got, done.ID) {
+	if got, _ := s.UnrecurredCompletions(ctx, time.Second, 1000, nil); hasCompletion(got, done.ID) {
 		t.Fatal("a handled completion is still listed for the reconciler")
 	}
 }
@@ -527,5 +531,76 @@ func chainsAndTags(t *testing.T, s impl) {
 	tags, err := s.Tags(ctx, user)
 	if err != nil || len(tags) != 2 || tags[0] != (store.TagCount{Tag: "health", Count: 3}) || tags[1] != (store.TagCount{Tag: "outdoor", Count: 1}) {
 		t.Fatalf("tags: %v, %v", tags, err)
+	}
+}
+
+// One write budget per user, on both stores: creates, updates, completions
+// and deletes all take from it; a write it refuses is a 429 with a time to
+// retry and writes nothing; no-op updates and other users take nothing.
+func TestWriteBudgetConformance(t *testing.T) {
+	t.Parallel()
+	for name, open := range map[string]func(t *testing.T) impl{
+		"memory": func(*testing.T) impl {
+			s := memstore.New()
+			s.Budget = ratelimit.New(1) // bursts of 5
+			return s
+		},
+		"postgresql": func(t *testing.T) impl {
+			s := testenv.Store(t, testenv.Database(t))
+			s.Budget = store.NewWriteBudget(1)
+			return s
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := open(t)
+			now := time.Now().UTC().Truncate(time.Microsecond)
+			user, other := testenv.User(), testenv.User()
+			a, b := newTask(user, "a", now, task.RecurDaily), newTask(user, "b", now, task.RecurNone)
+			create(t, s, a)
+			create(t, s, b)
+			noop := func(*task.Task) (*cloudevents.Event, error) { return nil, nil }
+			for range 3 {
+				if _, err := s.UpdateTask(ctx, user, a.ID, noop); err != nil {
+					t.Fatalf("a no-op update: %v", err)
+				}
+			}
+			complete(t, s, a, now)
+			rename := func(x *task.Task) (*cloudevents.Event, error) {
+				x.Title = "renamed"
+				e, err := events.ForTask(events.TypeTaskUpdated, "test", *x, now)
+				return &e, err
+			}
+			if _, err := s.UpdateTask(ctx, user, b.ID, rename); err != nil {
+				t.Fatal(err)
+			}
+			announce := func(x task.Task) (cloudevents.Event, error) {
+				return events.ForTask(events.TypeTaskDeleted, "test", x, now)
+			}
+			if err := s.DeleteTask(ctx, user, b.ID, announce); err != nil {
+				t.Fatal(err)
+			}
+			// Five writes: the budget is used up, whatever the route.
+			c := newTask(user, "c", now, task.RecurNone)
+			e, _ := events.ForTask(events.TypeTaskCreated, "test", c, now)
+			refusals := map[string]error{
+				"create": s.CreateTask(ctx, c, e),
+				"delete": s.DeleteTask(ctx, user, a.ID, announce),
+			}
+			_, refusals["update"] = s.UpdateTask(ctx, user, a.ID, rename)
+			for what, err := range refusals {
+				ae := apperr.As(err)
+				if ae.Code != apperr.RateLimited || ae.RetryAfter <= 0 {
+					t.Fatalf("a %s over the budget: %v (retry after %v), want rate_limited with a time", what, err, ae.RetryAfter)
+				}
+			}
+			if _, err := s.GetTask(ctx, user, c.ID); apperr.CodeOf(err) != apperr.NotFound {
+				t.Fatalf("a refused create was stored: %v", err)
+			}
+			if got, err := s.GetTask(ctx, user, a.ID); err != nil || got.Title != "a" {
+				t.Fatalf("a refused update or delete changed the task: %+v %v", got, err)
+			}
+			create(t, s, newTask(other, "x", now, task.RecurNone))
+		})
 	}
 }

@@ -19,6 +19,8 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
 	"github.com/todoevents/todo/shared/apperr"
+	"github.com/todoevents/todo/shared/httpx"
+	"github.com/todoevents/todo/shared/ratelimit"
 	"github.com/todoevents/todo/shared/store"
 	"github.com/todoevents/todo/shared/task"
 )
@@ -33,6 +35,10 @@ type Store struct {
 	events    []cloudevents.Event
 	// Err, when set, is returned by every call (a database that is down).
 	Err error
+	// Budget, when set, is every user's write budget, as
+	// store.Store.Budget: a write that commits takes a token, one refused
+	// writes nothing.
+	Budget *ratelimit.Keyed
 }
 
 // New returns an empty store.
@@ -112,6 +118,10 @@ func (s *Store) PurgeIdempotencyKeys(context.Context) (int64, error) {
 	return int64(n - len(s.keys)), s.Err
 }
 
+// PurgeWriteBudgets has nothing to do: the in-memory budget forgets the
+// buckets that refilled by itself.
+func (s *Store) PurgeWriteBudgets(context.Context) (int64, error) { return 0, s.Err }
+
 func (s *Store) create(t task.Task, evt cloudevents.Event) error {
 	if t.ParentTaskID != nil {
 		if _, err := s.get(t.UserID, *t.ParentTaskID); err != nil {
@@ -124,9 +134,21 @@ func (s *Store) create(t task.Task, evt cloudevents.Event) error {
 	if _, ok := s.tasks[t.ID]; ok {
 		return apperr.New(apperr.Conflict, "task %s already exists", t.ID)
 	}
+	if err := s.takeToken(t.UserID); err != nil {
+		return err
+	}
 	s.tasks[t.ID] = t
 	s.events = append(s.events, evt)
 	return nil
+}
+
+// takeToken takes a token of user's write budget, if there is one.
+func (s *Store) takeToken(user string) error {
+	if s.Budget == nil {
+		return nil
+	}
+	ok, wait := s.Budget.Allow(user)
+	return httpx.Limit(ok, wait)
 }
 
 // GetTask returns task id of userID.
@@ -350,6 +372,9 @@ func (s *Store) UpdateTask(_ context.Context, userID, id string, mutate store.Mu
 	if evt == nil {
 		return t, nil
 	}
+	if err := s.takeToken(userID); err != nil {
+		return task.Task{}, err
+	}
 	if t.Status != task.StatusDone {
 		delete(s.recurred, t.ID)
 	}
@@ -372,6 +397,9 @@ func (s *Store) DeleteTask(_ context.Context, userID, id string, announced func(
 	}
 	evt, err := announced(t)
 	if err != nil {
+		return err
+	}
+	if err := s.takeToken(userID); err != nil {
 		return err
 	}
 	delete(s.tasks, id)
@@ -461,8 +489,9 @@ func (s *Store) Enqueue(_ context.Context, evt cloudevents.Event) error {
 }
 
 // UnrecurredCompletions returns done recurring tasks completed more than
-// grace ago that no event was handled for, oldest first.
-func (s *Store) UnrecurredCompletions(_ context.Context, grace time.Duration, limit int) ([]store.Completion, error) {
+// grace ago that no event was handled for, oldest first, except those skip
+// names.
+func (s *Store) UnrecurredCompletions(_ context.Context, grace time.Duration, limit int, skip []string) ([]store.Completion, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.Err != nil {
@@ -470,7 +499,7 @@ func (s *Store) UnrecurredCompletions(_ context.Context, grace time.Duration, li
 	}
 	var out []store.Completion
 	for _, t := range s.tasks {
-		if t.Completed() && t.Recurs() && !s.recurred[t.ID] && time.Since(*t.CompletedAt) > grace {
+		if t.Completed() && t.Recurs() && !s.recurred[t.ID] && time.Since(*t.CompletedAt) > grace && !slices.Contains(skip, t.ID) {
 			out = append(out, store.Completion{TaskID: t.ID, UserID: t.UserID, CompletedAt: *t.CompletedAt})
 		}
 	}

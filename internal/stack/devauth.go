@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"net"
 	"net/http"
 	"regexp"
 	"time"
@@ -16,9 +17,14 @@ var devUser = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 // devSignIn is the web app's sign-in for `make run` only: POST /dev/sign-in
 // {"user": "alice"} mints a day's token for that name with the local
 // secret. It exists in this development server alone; no function binary
-// has it, so in production the page asks for a token instead.
+// has it, so in production the page asks for a token instead. It signs in
+// anyone as anyone, so it answers only clients on this machine (loopback),
+// whatever address the server listens on.
 func devSignIn(secret []byte) httpx.Route {
 	return httpx.Route{Method: http.MethodPost, Pattern: "/dev/sign-in", Handler: func(w http.ResponseWriter, r *http.Request) error {
+		if !fromLoopback(r) {
+			return apperr.New(apperr.Forbidden, "the development sign-in answers only on the machine that runs it.")
+		}
 		var in struct {
 			User string `json:"user"`
 		}
@@ -35,4 +41,14 @@ func devSignIn(secret []byte) httpx.Route {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"user": in.User, "token": tok, "note": "development only"})
 		return nil
 	}}
+}
+
+// fromLoopback reports whether r came from this machine.
+func fromLoopback(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -96,10 +96,9 @@ func Scrape(tb testing.TB, metrics http.Handler) string {
 	return rec.Body.String()
 }
 
-// Guard admits requests bearing tokens signed with Secret; writes is the
-// per-user write limit (nil: none).
-func Guard(writes httpx.Limiter) httpx.Guard {
-	return httpx.Guard{Auth: auth.Verifier{Secret: []byte(Secret)}, Writes: writes}
+// Guard admits requests bearing tokens signed with Secret.
+func Guard() httpx.Guard {
+	return httpx.Guard{Auth: auth.Verifier{Secret: []byte(Secret)}}
 }
 
 // Serve is a handler's routes inside the functions' middleware, logging

@@ -23,7 +23,6 @@ import (
 	"github.com/todoevents/todo/shared/logging"
 	"github.com/todoevents/todo/shared/metrics"
 	"github.com/todoevents/todo/shared/outbox"
-	"github.com/todoevents/todo/shared/ratelimit"
 	"github.com/todoevents/todo/shared/store"
 	"github.com/todoevents/todo/shared/task"
 )
@@ -75,9 +74,9 @@ func Open(ctx context.Context, name string, env map[string]string, needs config.
 			return nil, err
 		}
 	}
+	st.Budget = store.NewWriteBudget(cfg.UserRate)
 	rt := &Runtime{Name: name, Config: cfg, Log: log, Store: st, Now: Now, Metrics: metrics.New(),
-		Guard: httpx.Guard{Auth: verifier, Writes: ratelimit.New(cfg.UserRate)},
-		ctx:   bg, cancel: cancel}
+		Guard: httpx.Guard{Auth: verifier}, ctx: bg, cancel: cancel}
 	rt.Metrics.WatchOutbox(st.OutboxBacklog)
 	if needs.Relay {
 		rt.startRelay()

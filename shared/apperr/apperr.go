@@ -5,6 +5,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code classifies an error for clients and for retry decisions.
@@ -27,12 +28,14 @@ const (
 )
 
 // Error carries a code, a message safe to show a client, the offending field
-// (for invalid input) and the underlying cause, which is only logged.
+// (for invalid input), when to try again (for a refusal that passes) and
+// the underlying cause, which is only logged.
 type Error struct {
-	Code    Code
-	Message string
-	Field   string
-	Err     error
+	Code       Code
+	Message    string
+	Field      string
+	RetryAfter time.Duration
+	Err        error
 }
 
 func (e *Error) Error() string {

@@ -65,8 +65,13 @@ func (v Verifier) Verify(token string) (string, error) {
 	return claims.Subject, nil
 }
 
-// key returns the key that may have signed t, chosen by its algorithm.
+// key returns the key that may have signed t, chosen by its algorithm. A
+// token with a "crit" header is refused: it names extensions the verifier
+// must understand (RFC 7515, 4.1.11), and this one understands none.
 func (v Verifier) key(t *jwt.Token) (any, error) {
+	if _, ok := t.Header["crit"]; ok {
+		return nil, errors.New(`the token has a "crit" header naming extensions this verifier does not understand`)
+	}
 	if t.Method.Alg() == "HS256" {
 		if len(v.Secret) == 0 {
 			return nil, errors.New("HS256 tokens are not accepted here")

@@ -31,6 +31,12 @@ func TestAuthorize(t *testing.T) {
 	skewedIat := signed(jwt.MapClaims{"sub": "alice", "exp": exp, "iat": now.Add(10 * time.Second).Unix()})
 	futureNbf := signed(jwt.MapClaims{"sub": "alice", "exp": exp, "nbf": now.Add(time.Hour).Unix()})
 	stringIat := signed(jwt.MapClaims{"sub": "alice", "exp": exp, "iat": "1"})
+	withCrit := func(crit any) string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "alice", "exp": exp, "zzz": 1})
+		tok.Header["crit"] = crit
+		s, _ := tok.SignedString(secret)
+		return s
+	}
 	cases := []struct {
 		name, header, user string
 		want               apperr.Code
@@ -50,6 +56,9 @@ func TestAuthorize(t *testing.T) {
 		{"issued in the future", "Bearer " + futureIat, "alice", apperr.Unauthorized},
 		{"iat within the leeway", "Bearer " + skewedIat, "alice", ""},
 		{"not valid yet", "Bearer " + futureNbf, "alice", apperr.Unauthorized},
+		{"an unknown critical header", "Bearer " + withCrit([]string{"zzz"}), "alice", apperr.Unauthorized},
+		{"an empty crit list", "Bearer " + withCrit([]string{}), "alice", apperr.Unauthorized},
+		{"a malformed crit", "Bearer " + withCrit("zzz"), "alice", apperr.Unauthorized},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -31,7 +31,7 @@ var Variables = []string{
 	"OUTBOX_RELAY", "OUTBOX_RETENTION", "APP_API_TOKEN", "PUSH_AUTH", "RATE_LIMIT_PER_USER",
 	"RATE_LIMIT_PUSH_PER_CLIENT", "RECONCILE_EVERY", "RECONCILE_GRACE", "PROCESSED_EVENTS_RETENTION",
 	"HTTP_READ_TIMEOUT", "HTTP_WRITE_TIMEOUT", "HTTP_IDLE_TIMEOUT", "HTTP_HEADER_TIMEOUT", "HTTP_MAX_HEADER_BYTES",
-	"DEBUG_ADDR",
+	"HTTP_MAX_CONNS", "DEBUG_ADDR", "METRICS_ADDR", "LIVE_STREAMS_PER_USER", "LIVE_STREAMS_MAX",
 	"EVENTS_TRANSPORT", "EVENTS_PUBLISH", "DAPR_HTTP_PORT", "DAPR_PUBSUB", "DAPR_API_TOKEN",
 }
 
@@ -81,6 +81,10 @@ type Config struct {
 	// before it steps in; how long processed event ids are kept.
 	ReconcileEvery, ReconcileGrace, ProcessedRetention time.Duration
 
+	// Open event streams (live-updates) allowed per user and in the
+	// process.
+	StreamsPerUser, StreamsTotal int
+
 	HTTP HTTP
 }
 
@@ -89,9 +93,13 @@ type HTTP struct {
 	Port                                                  int
 	ReadTimeout, WriteTimeout, IdleTimeout, HeaderTimeout time.Duration
 	MaxHeaderBytes                                        int
+	// MaxConns bounds the connections served at once (more wait to be
+	// accepted), so clients cannot take every file descriptor.
+	MaxConns int
 	// DebugAddr, when set, is where the runtime profiles (net/http/pprof)
-	// are served, apart from the function's port.
-	DebugAddr string
+	// are served, apart from the function's port; MetricsAddr, when set,
+	// where /metrics is (never on the function's port).
+	DebugAddr, MetricsAddr string
 }
 
 // Needs says which settings a function requires.
@@ -183,6 +191,8 @@ func Load(env map[string]string, needs Needs) (Config, error) {
 	c.ReconcileEvery = l.duration("RECONCILE_EVERY", "1m", true)
 	c.ReconcileGrace = l.duration("RECONCILE_GRACE", "2m", false)
 	c.ProcessedRetention = l.duration("PROCESSED_EVENTS_RETENTION", "168h", false)
+	c.StreamsPerUser = l.int("LIVE_STREAMS_PER_USER", "20", 1, 100000)
+	c.StreamsTotal = l.underFileLimit("LIVE_STREAMS_MAX", min(10000, OpenFileLimit()/2), OpenFileLimit()/2)
 	c.HTTP = l.http()
 	if c.DatabaseURL == "" {
 		l.fail("DATABASE_URL is required (postgres://user:pass@host:5432/db)")
@@ -229,6 +239,9 @@ func (l *loader) auth(c *Config, needs Needs) {
 	}
 }
 
+// http reads the server's settings. The connection bound defaults to three
+// quarters of the open-file limit and may not come within 64 of it (the
+// database pool, the brokers and the process's own files need some).
 func (l *loader) http() HTTP {
 	return HTTP{
 		Port:           l.int("PORT", "8080", 1, 65535),
@@ -237,8 +250,22 @@ func (l *loader) http() HTTP {
 		IdleTimeout:    l.duration("HTTP_IDLE_TIMEOUT", "2m", false),
 		HeaderTimeout:  l.duration("HTTP_HEADER_TIMEOUT", "10s", false),
 		MaxHeaderBytes: l.int("HTTP_MAX_HEADER_BYTES", "65536", 4096, 1<<20),
+		MaxConns:       l.underFileLimit("HTTP_MAX_CONNS", OpenFileLimit()*3/4, OpenFileLimit()-64),
 		DebugAddr:      l.addr("DEBUG_ADDR"),
+		MetricsAddr:    l.addr("METRICS_ADDR"),
 	}
+}
+
+// underFileLimit reads a count of things that each hold a file descriptor
+// (connections, streams), def by default, at most limit (a share of the
+// open-file limit).
+func (l *loader) underFileLimit(name string, def, limit int) int {
+	n := l.int(name, strconv.Itoa(max(1, def)), 1, 1<<30)
+	if n > max(1, limit) {
+		l.fail("%s: %d would come too close to the open-file limit of %d; lower it to at most %d, or raise the limit (ulimit -n, a container's nofile)",
+			name, n, OpenFileLimit(), max(1, limit))
+	}
+	return n
 }
 
 // addr reads an optional listen address (host:port).

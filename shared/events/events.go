@@ -8,6 +8,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/uuid"
 
+	"github.com/todoevents/todo/shared/apperr"
 	"github.com/todoevents/todo/shared/task"
 )
 
@@ -83,6 +84,9 @@ func ForTask(eventType, source string, t task.Task, now time.Time) (cloudevents.
 	e.SetSubject(t.ID)
 	e.SetTime(now)
 	e.SetExtension(ExtPartitionKey, t.UserID)
-	err := e.SetData(cloudevents.ApplicationJSON, DataOf(eventType, t))
-	return e, err
+	if err := e.SetData(cloudevents.ApplicationJSON, DataOf(eventType, t)); err != nil {
+		// Permanent: the same task fails the same way every time.
+		return e, apperr.Wrap(apperr.Invalid, err, "the task cannot be encoded as an event")
+	}
+	return e, nil
 }

@@ -2,12 +2,15 @@ package httpx
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/todoevents/todo/shared/apperr"
 )
@@ -16,7 +19,8 @@ import (
 const MaxBody = 64 << 10
 
 // DecodeJSON reads r's body as one JSON object into dst, rejecting unknown
-// fields, trailing data, invalid UTF-8 and bodies over MaxBody. An empty
+// fields (names match exactly: "TITLE" is not "title"), a field given
+// twice, trailing data, invalid UTF-8 and bodies over MaxBody. An empty
 // body is allowed only when allowEmpty is set (then dst is untouched and
 // false is returned).
 func DecodeJSON(r *http.Request, dst any, allowEmpty bool) (bool, error) {
@@ -39,47 +43,61 @@ func DecodeJSON(r *http.Request, dst any, allowEmpty bool) (bool, error) {
 	if !utf8.Valid(body) {
 		return false, apperr.New(apperr.Invalid, "request body is not valid UTF-8")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
+	if err := json.Unmarshal(body, dst, json.RejectUnknownMembers(true)); err != nil {
 		return false, jsonError(err)
-	}
-	if dec.More() {
-		return false, apperr.New(apperr.Invalid, "request body must hold a single JSON object")
 	}
 	return true, nil
 }
 
+// jsonError names what is wrong with a body the decoder refused, and the
+// field where there is one. The decoder (JSON v2 semantics) matches field
+// names exactly, so a name in another letter case is an unknown field, and
+// refuses a name given twice, which other parsers would read differently.
 func jsonError(err error) error {
-	var typeErr *json.UnmarshalTypeError
-	var syntaxErr *json.SyntaxError
+	var semErr *json.SemanticError
+	var synErr *jsontext.SyntacticError
 	switch {
-	case errors.As(err, &typeErr):
-		field := typeErr.Field
-		if field == "" {
-			return apperr.New(apperr.Invalid, "request body must be a JSON object")
+	case errors.As(err, &synErr) && errors.Is(synErr.Err, jsontext.ErrDuplicateName):
+		return apperr.Field(fieldOf(synErr.JSONPointer), "appears more than once in the object")
+	case errors.As(err, &synErr):
+		if errors.Is(synErr.Err, io.ErrUnexpectedEOF) {
+			return apperr.New(apperr.Invalid, "malformed JSON: unexpected end of body")
 		}
-		return apperr.Field(field, "must be of JSON type %s", jsonKind(typeErr.Type.Kind().String()))
-	case errors.As(err, &syntaxErr):
-		return apperr.New(apperr.Invalid, "malformed JSON at byte %d", syntaxErr.Offset)
+		return apperr.New(apperr.Invalid, "malformed JSON at byte %d", synErr.ByteOffset)
+	case errors.As(err, &semErr) && errors.Is(semErr.Err, json.ErrUnknownName):
+		return apperr.Field(fieldOf(semErr.JSONPointer), "unknown field (names are matched exactly, in lower case)")
+	case errors.As(err, &semErr) && semErr.JSONPointer == "":
+		return apperr.New(apperr.Invalid, "request body must be a JSON object")
+	case errors.As(err, &semErr) && semErr.GoType != nil:
+		return apperr.Field(fieldOf(semErr.JSONPointer), "must be of JSON type %s", jsonKind(semErr.GoType))
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return apperr.New(apperr.Invalid, "malformed JSON: unexpected end of body")
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return apperr.Field(name, "unknown field")
 	}
-	return apperr.New(apperr.Invalid, "malformed JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+	return apperr.New(apperr.Invalid, "malformed JSON")
 }
 
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "string":
+// fieldOf is the top-level field a JSON pointer leads into ("tags" for
+// /tags/3).
+func fieldOf(p jsontext.Pointer) string {
+	for tok := range p.Tokens() {
+		return tok
+	}
+	return ""
+}
+
+// jsonKind is the JSON type a Go type is decoded from.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
 		return "string"
-	case "bool":
+	case reflect.Bool:
 		return "boolean"
-	case "slice":
+	case reflect.Slice, reflect.Array:
 		return "array"
-	case "struct", "map":
+	case reflect.Struct, reflect.Map:
 		return "object"
 	}
 	return "number"

@@ -9,8 +9,9 @@ import (
 )
 
 type sample struct {
-	Name  *string `json:"name"`
-	Count int     `json:"count"`
+	Name  *string  `json:"name"`
+	Count int      `json:"count"`
+	Tags  []string `json:"tags"`
 }
 
 func TestDecodeJSON(t *testing.T) {
@@ -33,6 +34,14 @@ func TestDecodeJSON(t *testing.T) {
 		{"truncated", `{"name":"a"`, "", false, apperr.Invalid, ""},
 		{"invalid utf-8", "{\"name\":\"\xc3\x28\"}", "", false, apperr.Invalid, ""},
 		{"too large", `{"name":"` + strings.Repeat("a", MaxBody) + `"}`, "", false, apperr.TooLarge, ""},
+		// Parsers disagree on which of two values wins: refused, not guessed.
+		{"duplicate key", `{"name":"a","count":1,"name":"b"}`, "", false, apperr.Invalid, "name"},
+		{"duplicate key, escaped", `{"name":"a","n\u0061me":"b"}`, "", false, apperr.Invalid, "name"},
+		{"wrong case", `{"NAME":"a"}`, "", false, apperr.Invalid, "NAME"},
+		{"title case", `{"Count":1}`, "", false, apperr.Invalid, "Count"},
+		{"wrong type inside an array", `{"tags":["a",3]}`, "", false, apperr.Invalid, "tags"},
+		{"null for a number", `{"count":null}`, "", false, "", ""},
+		{"a string", `"x"`, "", false, apperr.Invalid, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -55,12 +55,42 @@ func (m Middleware) observe(r *http.Request, status, size int, d time.Duration) 
 	hlog.FromRequest(r).Info().Str("method", r.Method).Str("path", r.URL.Path).Int("status", status).
 		Int("bytes", size).Dur("duration", d).Msg("request")
 	if m.Requests != nil {
-		route := r.Pattern
-		if route == "" {
-			route = "unmatched"
-		}
-		m.Requests.WithLabelValues(r.Method, route, strconv.Itoa(status)).Observe(d.Seconds())
+		m.Requests.WithLabelValues(MethodLabel(r.Method), RouteLabel(r), StatusClass(status)).Observe(d.Seconds())
 	}
+}
+
+// knownMethods are the methods a metric label may name.
+var knownMethods = map[string]bool{http.MethodGet: true, http.MethodHead: true, http.MethodPost: true,
+	http.MethodPut: true, http.MethodPatch: true, http.MethodDelete: true, http.MethodOptions: true,
+	http.MethodTrace: true, http.MethodConnect: true}
+
+// The labels of request metrics come from closed sets, never from what a
+// client sends, so no client can grow the number of series (each is kept
+// for the life of the process).
+
+// MethodLabel is method if it is a standard one, else "other".
+func MethodLabel(method string) string {
+	if knownMethods[method] {
+		return method
+	}
+	return "other"
+}
+
+// RouteLabel is the pattern of the route that served r (one of the
+// function's own), or "unmatched".
+func RouteLabel(r *http.Request) string {
+	if r.Pattern == "" {
+		return "unmatched"
+	}
+	return r.Pattern
+}
+
+// StatusClass is the class of an HTTP status: "2xx", "4xx", ...
+func StatusClass(status int) string {
+	if status < 100 || status > 599 {
+		return "other"
+	}
+	return strconv.Itoa(status/100) + "xx"
 }
 
 func withRequestID(next http.Handler) http.Handler {

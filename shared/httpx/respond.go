@@ -5,7 +5,10 @@ package httpx
 
 import (
 	"encoding/json"
+	"math"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -69,7 +72,10 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	} else {
 		log.Debug().Err(err).Str("code", string(e.Code)).Msg("request rejected")
 	}
-	if e.Code == apperr.Unavailable {
+	switch {
+	case e.RetryAfter > 0:
+		w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(e.RetryAfter)))
+	case e.Code == apperr.Unavailable:
 		w.Header().Set("Retry-After", "1")
 	}
 	WriteJSON(w, status, ErrorBody{
@@ -88,3 +94,7 @@ func (h HandlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, err)
 	}
 }
+
+// retrySeconds is d as the whole seconds of a Retry-After header: rounded
+// up, at least 1.
+func retrySeconds(d time.Duration) int { return max(1, int(math.Ceil(d.Seconds()))) }

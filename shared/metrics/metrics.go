@@ -26,10 +26,10 @@ type Metrics struct {
 	OutboxPass                             prometheus.Observer
 	// recur-task: events handled and how long that took, by outcome;
 	// failed attempts that will be retried; dead letters; occurrences the
-	// reconciler created.
-	EventsProcessed                        *prometheus.CounterVec
-	EventDuration                          *prometheus.HistogramVec
-	EventRetries, DeadLettered, Reconciled prometheus.Counter
+	// reconciler created, and completions it skipped (they failed for good).
+	EventsProcessed                                          *prometheus.CounterVec
+	EventDuration                                            *prometheus.HistogramVec
+	EventRetries, DeadLettered, Reconciled, ReconcileSkipped prometheus.Counter
 	// HTTP requests by method, route pattern and status.
 	RequestDuration *prometheus.HistogramVec
 }
@@ -53,6 +53,8 @@ func New() *Metrics {
 		DeadLettered: f.counter("todo_events_dead_lettered_total", "Events sent to the dead-letter topic."),
 		Reconciled: f.counter("todo_reconciler_created_total",
 			"Next occurrences the reconciler created for completions no event delivered."),
+		ReconcileSkipped: f.counter("todo_reconciler_skipped_total",
+			"Completions the reconciler could not handle (a permanent error), logged and skipped."),
 		RequestDuration: f.histogram("todo_http_request_duration_seconds",
 			"HTTP request latency, by method, route and status.", "method", "route", "status"),
 	}

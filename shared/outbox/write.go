@@ -2,11 +2,11 @@ package outbox
 
 import (
 	"context"
-	"fmt"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/todoevents/todo/shared/apperr"
 	"github.com/todoevents/todo/shared/events"
 )
 
@@ -40,12 +40,14 @@ func Queue(b *pgx.Batch, evts ...cloudevents.Event) error {
 	n := len(evts)
 	ids, topics, keys, bodies := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	for i, evt := range evts {
+		// What the encoder refuses is refused for good (Invalid), never a
+		// reason to retry.
 		if err := evt.Validate(); err != nil {
-			return fmt.Errorf("outbox refuses an invalid CloudEvent: %w", err)
+			return apperr.Wrap(apperr.Invalid, err, "the outbox refuses an invalid CloudEvent")
 		}
 		body, err := evt.MarshalJSON()
 		if err != nil {
-			return fmt.Errorf("encode event: %w", err)
+			return apperr.Wrap(apperr.Invalid, err, "the event cannot be encoded")
 		}
 		keys[i], _ = evt.Extensions()[events.ExtPartitionKey].(string)
 		ids[i], topics[i], bodies[i] = evt.ID(), events.TopicOf(evt), string(body)

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/net/netutil"
+
 	"github.com/todoevents/todo/shared/config"
 )
 
@@ -72,9 +74,18 @@ func Run(ctx context.Context, fn Function, env map[string]string, addr string, l
 			return err
 		}
 	}
+	ln = netutil.LimitListener(ln, httpCfg.MaxConns)
 	debug, err := serveDebug(httpCfg.DebugAddr)
 	if err != nil {
 		_ = fn.Stop(context.Background())
+		return err
+	}
+	metrics, err := serveMetrics(httpCfg.MetricsAddr, fn)
+	if err != nil {
+		_ = fn.Stop(context.Background())
+		if debug != nil {
+			_ = debug.Close()
+		}
 		return err
 	}
 	errc := make(chan error, 1)
@@ -87,8 +98,10 @@ func Run(ctx context.Context, fn Function, env map[string]string, addr string, l
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)
-	if debug != nil {
-		_ = debug.Close()
+	for _, aux := range []*http.Server{debug, metrics} {
+		if aux != nil {
+			_ = aux.Close()
+		}
 	}
 	stopErr := fn.Stop(shutdownCtx)
 	if errors.Is(serveErr, http.ErrServerClosed) {
@@ -99,30 +112,48 @@ func Run(ctx context.Context, fn Function, env map[string]string, addr string, l
 
 // serveDebug serves the runtime profiles on addr, when set.
 func serveDebug(addr string) (*http.Server, error) {
-	if addr == "" {
-		return nil, nil
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("DEBUG_ADDR: %w", err)
-	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	return serveAside("DEBUG_ADDR", addr, mux)
+}
+
+// serveMetrics serves fn's metrics on addr, when set and fn has metrics:
+// a listener of their own, which a scraper reaches and clients of the
+// function's port do not.
+func serveMetrics(addr string, fn Function) (*http.Server, error) {
+	m, ok := fn.(interface{ Metrics() http.Handler })
+	if !ok {
+		return nil, nil
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Metrics())
+	return serveAside("METRICS_ADDR", addr, mux)
+}
+
+// serveAside serves h on addr (the variable name says where it was set),
+// apart from the function's port; nothing when addr is empty.
+func serveAside(name, addr string, h http.Handler) (*http.Server, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
 	go func() { _ = srv.Serve(ln) }()
 	return srv, nil
 }
 
-// Mux serves the health endpoints, the metrics and everything else by fn.
+// Mux serves the health endpoints and everything else by fn. The metrics
+// are not here: they have a listener of their own (METRICS_ADDR).
 func Mux(fn Function) http.Handler {
 	mux := Health(fn.Ready)
-	if m, ok := fn.(interface{ Metrics() http.Handler }); ok {
-		mux.Handle("GET /metrics", m.Metrics())
-	}
 	mux.HandleFunc("/", fn.Handle)
 	return mux
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -38,7 +39,8 @@ func TestRunServesHealthAndShutsDownGracefully(t *testing.T) {
 	base := "http://" + ln.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	env := testenv.Env(testenv.Database(t), nil)
+	metricsAddr := freeAddr(t)
+	env := testenv.Env(testenv.Database(t), map[string]string{"METRICS_ADDR": metricsAddr})
 	go func() { done <- server.Run(ctx, readtasks.New(), env, "", ln) }()
 
 	deadline := time.Now().Add(10 * time.Second)
@@ -54,9 +56,14 @@ func TestRunServesHealthAndShutsDownGracefully(t *testing.T) {
 	if code, _ := get(t, base+"/health/liveness"); code != 200 {
 		t.Fatalf("liveness %d", code)
 	}
-	if code, body := get(t, base+"/metrics"); code != 200 || !strings.Contains(body, "todo_outbox_pending 0") ||
+	if code, body := get(t, "http://"+metricsAddr+"/metrics"); code != 200 || !strings.Contains(body, "todo_outbox_pending 0") ||
 		!strings.Contains(body, "todo_outbox_oldest_pending_age_seconds 0") {
-		t.Fatalf("metrics: %d %s", code, body)
+		t.Fatalf("metrics on METRICS_ADDR: %d %s", code, body)
+	}
+	// The function's public port has no /metrics (it tells strangers the
+	// backlog, the versions, the routes' counts).
+	if code, body := get(t, base+"/metrics"); code != 404 || !strings.Contains(body, `"not_found"`) {
+		t.Fatalf("metrics on the public port: %d %s", code, body)
 	}
 	if code, body := get(t, base+"/api/u/tasks"); code != 401 || !strings.Contains(body, `"unauthorized"`) {
 		t.Fatalf("API without token: %d %s", code, body)
@@ -88,8 +95,9 @@ func TestStartFailsOnBadConfig(t *testing.T) {
 func TestFunctionsStartWhileKafkaIsDown(t *testing.T) {
 	t.Parallel()
 	url := testenv.Database(t)
-	env := testenv.Env(url, map[string]string{"KAFKA_BROKERS": "127.0.0.1:1"})
 	for _, fn := range []server.Function{createtask.New(), recurtask.New()} {
+		metricsAddr := freeAddr(t)
+		env := testenv.Env(url, map[string]string{"KAFKA_BROKERS": "127.0.0.1:1", "METRICS_ADDR": metricsAddr})
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
@@ -117,7 +125,7 @@ func TestFunctionsStartWhileKafkaIsDown(t *testing.T) {
 				t.Fatalf("create with Kafka down: %v %v", resp, err)
 			}
 			resp.Body.Close()
-			if _, body := get(t, base+"/metrics"); !strings.Contains(body, "todo_outbox_pending 1") {
+			if _, body := get(t, "http://"+metricsAddr+"/metrics"); !strings.Contains(body, "todo_outbox_pending 1") {
 				t.Fatalf("event not queued:\n%s", body)
 			}
 		}
@@ -132,17 +140,8 @@ func TestFunctionsStartWhileKafkaIsDown(t *testing.T) {
 // off by the server's timeouts instead of being held forever.
 func TestSlowClientsAreCutOff(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	env := testenv.Env(testenv.Database(t), map[string]string{"HTTP_READ_TIMEOUT": "300ms",
+	ln := serveUntilCleanup(t, createtask.New(), map[string]string{"HTTP_READ_TIMEOUT": "300ms",
 		"HTTP_HEADER_TIMEOUT": "200ms", "HTTP_IDLE_TIMEOUT": "300ms"})
-	go func() { done <- server.Run(ctx, createtask.New(), env, "", ln) }()
-	defer func() { cancel(); <-done }()
-	waitReady(t, "http://"+ln.Addr().String())
 
 	cases := map[string]string{
 		"slow body":    "POST /api/u/tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{",
@@ -181,6 +180,23 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 	}
 }
 
+// serveUntilCleanup runs fn on a loopback listener with a fresh database
+// and extra settings until the test ends, and returns the listener once
+// fn is ready.
+func serveUntilCleanup(t *testing.T, fn server.Function, extra map[string]string) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- server.Run(ctx, fn, testenv.Env(testenv.Database(t), extra), "", ln) }()
+	t.Cleanup(func() { cancel(); <-done })
+	waitReady(t, "http://"+ln.Addr().String())
+	return ln
+}
+
 func isTimeout(err error) bool {
 	ne, ok := err.(net.Error)
 	return ok && ne.Timeout()
@@ -207,15 +223,81 @@ func TestBadServerSettingsStopStartUp(t *testing.T) {
 	}
 }
 
-// DEBUG_ADDR serves the runtime profiles on their own listener only.
-func TestDebugAddrServesProfilesApart(t *testing.T) {
-	t.Parallel()
+// freeAddr is a loopback address nothing listens on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
 	free, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	debugAddr := free.Addr().String()
-	free.Close()
+	defer free.Close()
+	return free.Addr().String()
+}
+
+// HTTP_MAX_CONNS bounds the connections served at once: one more waits to
+// be accepted until another closes, instead of taking a descriptor.
+func TestConnectionsAreBounded(t *testing.T) {
+	t.Parallel()
+	ln := serveUntilCleanup(t, readtasks.New(), map[string]string{"HTTP_MAX_CONNS": "2"})
+	base := "http://" + ln.Addr().String()
+	var held []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.Write([]byte("GET /health/liveness HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Read(make([]byte, 512)); err != nil { // answered, and kept alive
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	answered := make(chan int, 1)
+	go func() {
+		resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Get(base + "/health/liveness")
+		if err != nil {
+			answered <- 0
+			return
+		}
+		resp.Body.Close()
+		answered <- resp.StatusCode
+	}()
+	select {
+	case code := <-answered:
+		t.Fatalf("a third connection was served (%d) while two were open", code)
+	case <-time.After(300 * time.Millisecond):
+	}
+	held[0].Close()
+	select {
+	case code := <-answered:
+		if code != 200 {
+			t.Fatalf("after one closed: %d", code)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the waiting connection was never served")
+	}
+}
+
+// The Go runtime raises the soft open-file limit to the hard one at start;
+// the bounds that default from it depend on that.
+func TestOpenFileLimitIsRaised(t *testing.T) {
+	t.Parallel()
+	var r syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err != nil {
+		t.Skip(err)
+	}
+	if r.Max < 1<<62 && r.Cur+1 < r.Max { // an unlimited hard limit reads as all ones
+		t.Fatalf("soft open-file limit %d, hard %d: not raised", r.Cur, r.Max)
+	}
+}
+
+// DEBUG_ADDR serves the runtime profiles on their own listener only.
+func TestDebugAddrServesProfilesApart(t *testing.T) {
+	t.Parallel()
+	debugAddr := freeAddr(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -6,11 +6,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/puddle/v2"
 
 	"github.com/todoevents/todo/shared/apperr"
 )
@@ -18,6 +22,8 @@ import (
 // Store runs queries on a connection pool.
 type Store struct {
 	Pool *pgxpool.Pool
+	// Budget, when set, is the write budget every user's writes take from.
+	Budget *WriteBudget
 }
 
 // Open connects a pool to url. Connecting fails fast (a few seconds) so a
@@ -53,9 +59,15 @@ func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return classify(pgx.BeginFunc(ctx, s.Pool, fn))
 }
 
-// classify turns database errors into apperr codes: connection loss, a shut
-// down server, deadlocks and timeouts become Unavailable (retry later);
-// apperr errors pass through; anything else is Internal.
+// classify turns errors into apperr codes by their cause. Only what says
+// the database could not be reached or could not finish now is Unavailable
+// (retry later): a lost or refused connection, a timeout, a closed pool,
+// a server shutting down, out of resources, a deadlock or serialization
+// failure, a read-only server (a standby during a failover), a cancelled
+// request. What the schema refuses (data exceptions, constraint
+// violations) is Invalid, and anything else (what our own encoders refuse,
+// a server error of another class) is Internal: retrying either would fail
+// the same way forever. apperr errors and ErrStale pass through.
 func classify(err error) error {
 	if err == nil {
 		return nil
@@ -66,21 +78,39 @@ func classify(err error) error {
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
+		switch {
+		case pgErr.Code == budgetExhausted:
+			return budgetError(pgErr)
+		case pgErr.Code == "25006": // read_only_sql_transaction: connected to a standby
+			return apperr.Wrap(apperr.Unavailable, err, "database unavailable, try again")
+		case strings.HasPrefix(pgErr.Code, "22"), strings.HasPrefix(pgErr.Code, "23"):
+			// Input that got past validation but not past the schema.
+			return apperr.Wrap(apperr.Invalid, err, "request violates a data constraint")
+		}
 		switch pgErr.Code[:2] {
 		case "08", "40", "53", "57", "58":
 			return apperr.Wrap(apperr.Unavailable, err, "database unavailable, try again")
-		case "22", "23":
-			// Input that got past validation but not past the schema.
-			return apperr.Wrap(apperr.Invalid, err, "request violates a data constraint")
 		}
 		return apperr.Wrap(apperr.Internal, err, "internal error")
 	}
 	if errors.Is(err, context.Canceled) {
 		return apperr.Wrap(apperr.Unavailable, err, "request cancelled")
 	}
-	// Anything else from the driver that is not a server error is a lost or
-	// refused connection, a timeout or a closed pool: retry later.
-	return apperr.Wrap(apperr.Unavailable, err, "database unavailable, try again")
+	if unreachable(err) {
+		return apperr.Wrap(apperr.Unavailable, err, "database unavailable, try again")
+	}
+	return apperr.Wrap(apperr.Internal, err, "internal error")
+}
+
+// unreachable reports whether err says the database could not be reached
+// or the connection broke: a failed connect, a timeout, a network error, a
+// closed connection or pool, or a failure before anything was sent.
+func unreachable(err error) bool {
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connectErr) || errors.As(err, &netErr) || pgconn.Timeout(err) || pgconn.SafeToRetry(err) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, puddle.ErrClosedPool) || errors.Is(err, net.ErrClosed)
 }
 
 func isUniqueViolation(err error, constraint string) bool {

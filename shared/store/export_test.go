@@ -5,3 +5,6 @@ var ListSQL = listSQL
 
 // PurgeProcessedSQL exposes the processed events' purge to the plan test.
 const PurgeProcessedSQL = purgeProcessedSQL
+
+// Classify exposes the error classification to its test.
+var Classify = classify

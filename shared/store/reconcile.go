@@ -16,12 +16,12 @@ type Completion struct {
 
 // UnrecurredCompletions returns up to limit done recurring tasks completed
 // more than grace ago whose completion recur-task never handled, oldest
-// first.
-func (s *Store) UnrecurredCompletions(ctx context.Context, grace time.Duration, limit int) ([]Completion, error) {
+// first, leaving out the tasks skip names.
+func (s *Store) UnrecurredCompletions(ctx context.Context, grace time.Duration, limit int, skip []string) ([]Completion, error) {
 	rows, err := s.Pool.Query(ctx, `SELECT id, user_id, completed_at FROM tasks
 		WHERE status = 'done' AND recurring_type <> 'none' AND recurred_at IS NULL
-		  AND completed_at < now() - make_interval(secs => $1)
-		ORDER BY completed_at LIMIT $2`, grace.Seconds(), limit)
+		  AND completed_at < now() - make_interval(secs => $1) AND id::text <> ALL(coalesce($3::text[], '{}'))
+		ORDER BY completed_at LIMIT $2`, grace.Seconds(), limit, skip)
 	if err != nil {
 		return nil, classify(err)
 	}

@@ -14,15 +14,16 @@ import (
 	"github.com/todoevents/todo/shared/task"
 )
 
-// CreateTask inserts t and, in the same transaction, queues the event that
-// announces it. A parent task must exist and belong to the same user.
+// CreateTask takes a token of t's user's write budget, inserts t and, in the
+// same transaction, queues the event that announces it. A parent task must
+// exist and belong to the same user.
 func (s *Store) CreateTask(ctx context.Context, t task.Task, evt cloudevents.Event) error {
 	if t.ParentTaskID != nil { // the parent is read first
-		return s.inTx(ctx, func(tx pgx.Tx) error { return createTask(ctx, tx, t, evt) })
+		return s.inTx(ctx, func(tx pgx.Tx) error { return s.createTask(ctx, tx, t, evt) })
 	}
 	// A batch sent outside a transaction runs as one implicit transaction:
-	// the task and its event in a single round trip.
-	b, err := createBatch(t, evt)
+	// the write token, the task and its event in a single round trip.
+	b, err := s.createBatch(t, evt)
 	if err != nil {
 		return err
 	}
@@ -52,7 +53,7 @@ func (s *Store) CreateTaskOnce(ctx context.Context, t task.Task, evt cloudevents
 			return err
 		}
 		if tag.RowsAffected() == 1 {
-			return createTask(ctx, tx, t, evt)
+			return s.createTask(ctx, tx, t, evt)
 		}
 		var digest string
 		if err := tx.QueryRow(ctx, `SELECT digest, response FROM idempotency_keys WHERE user_id = $1 AND key = $2`,
@@ -76,7 +77,7 @@ func (s *Store) PurgeIdempotencyKeys(ctx context.Context) (int64, error) {
 	return tag.RowsAffected(), classify(err)
 }
 
-func createTask(ctx context.Context, tx pgx.Tx, t task.Task, evt cloudevents.Event) error {
+func (s *Store) createTask(ctx context.Context, tx pgx.Tx, t task.Task, evt cloudevents.Event) error {
 	if t.ParentTaskID != nil {
 		if _, err := getTask(ctx, tx, t.UserID, *t.ParentTaskID, false); err != nil {
 			if apperr.CodeOf(err) == apperr.NotFound {
@@ -85,16 +86,18 @@ func createTask(ctx context.Context, tx pgx.Tx, t task.Task, evt cloudevents.Eve
 			return err
 		}
 	}
-	b, err := createBatch(t, evt)
+	b, err := s.createBatch(t, evt)
 	if err != nil {
 		return err
 	}
 	return createErr(t, tx.SendBatch(ctx, b).Close())
 }
 
-// createBatch is the insert of t and of its event.
-func createBatch(t task.Task, evt cloudevents.Event) (*pgx.Batch, error) {
+// createBatch is the write token of t's user, the insert of t and of its
+// event.
+func (s *Store) createBatch(t task.Task, evt cloudevents.Event) (*pgx.Batch, error) {
 	b := &pgx.Batch{}
+	s.queueWriteToken(b, t.UserID)
 	b.Queue(insertTaskSQL, taskArgs(t)...)
 	return b, outbox.Queue(b, evt)
 }
@@ -115,8 +118,9 @@ func createErr(t task.Task, err error) error {
 type Mutation = func(t *task.Task) (*cloudevents.Event, error)
 
 // UpdateTask loads task id of userID under a row lock, applies mutate and, if
-// it produced an event, saves the task and queues the event in the same
-// transaction. It returns the task as stored afterwards.
+// it produced an event, takes a token of the user's write budget, saves the
+// task and queues the event in the same transaction. It returns the task as
+// stored afterwards.
 func (s *Store) UpdateTask(ctx context.Context, userID, id string, mutate Mutation) (task.Task, error) {
 	var out task.Task
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -130,6 +134,7 @@ func (s *Store) UpdateTask(ctx context.Context, userID, id string, mutate Mutati
 			return err
 		}
 		b := &pgx.Batch{}
+		s.queueWriteToken(b, userID)
 		queueSave(b, t)
 		if err := outbox.Queue(b, *evt); err != nil {
 			return err
@@ -154,8 +159,9 @@ func queueSave(b *pgx.Batch, t task.Task) {
 	})
 }
 
-// DeleteTask deletes task id of userID and, in the same transaction, queues
-// the event announced builds from it. Its next occurrence, if any, stays,
+// DeleteTask takes a token of userID's write budget, deletes task id of
+// userID and, in the same transaction, queues the event announced builds
+// from it. Its next occurrence, if any, stays,
 // with parent_task_id cleared (the schema's ON DELETE SET NULL).
 func (s *Store) DeleteTask(ctx context.Context, userID, id string, announced func(task.Task) (cloudevents.Event, error)) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
@@ -167,9 +173,12 @@ func (s *Store) DeleteTask(ctx context.Context, userID, id string, announced fun
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM tasks WHERE id = $1 AND user_id = $2`, id, userID); err != nil {
+		b := &pgx.Batch{}
+		s.queueWriteToken(b, userID)
+		b.Queue(`DELETE FROM tasks WHERE id = $1 AND user_id = $2`, id, userID)
+		if err := outbox.Queue(b, evt); err != nil {
 			return err
 		}
-		return outbox.Enqueue(ctx, tx, evt)
+		return tx.SendBatch(ctx, b).Close()
 	})
 }

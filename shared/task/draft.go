@@ -154,7 +154,7 @@ func (d Draft) timezone(t *Task) error {
 	}
 	name := *d.Timezone
 	if _, err := ValidLocation(name); err != nil {
-		return apperr.Field("timezone", "%q is not an IANA time zone", name)
+		return apperr.Field("timezone", "%q is not an IANA time zone name (such as Europe/Paris or UTC)", name)
 	}
 	t.Timezone = name
 	return nil

@@ -66,8 +66,19 @@ func TestBuildRejects(t *testing.T) {
 	}{
 		"no title":          {Draft{}, "title"},
 		"year out of range": {Draft{Title: str("a"), DueDate: str("0001-01-01")}, "due_date"},
-		"unknown basis":     {Draft{Title: str("a"), RecurringType: str("daily"), RecurrenceBasis: (*Basis)(str("whenever"))}, "recurrence_basis"},
-		"tag too long":      {Draft{Title: str("a"), Tags: []string{string(make([]byte, 51))}}, "tags"},
+		// The local reading is in 9999, the UTC instant in 10000.
+		"year 10000 in UTC": {Draft{Title: str("a"), DueDate: str("9999-12-31T23:59:59-01:00")}, "due_date"},
+		"the wedge": {Draft{Title: str("wedge"), RecurringType: str("daily"), RecurrenceBasis: (*Basis)(str("schedule")),
+			Timezone: str("Etc/GMT+12"), DueDate: str("9999-12-30T23:30")}, "due_date"},
+		"1969 in UTC":           {Draft{Title: str("a"), DueDate: str("1970-01-01T00:00:00+01:00")}, "due_date"},
+		"1969 in a zone east":   {Draft{Title: str("a"), Timezone: str("Asia/Tokyo"), DueDate: str("1970-01-01")}, "due_date"},
+		"year 1 far west":       {Draft{Title: str("a"), Timezone: str("Etc/GMT+12"), DueDate: str("0001-01-01T00:00")}, "due_date"},
+		"end date past window":  {Draft{Title: str("a"), RecurringType: str("weekly"), RecurringEndDate: str("9999-12-31")}, "recurring_end_date"},
+		"zone file, not a zone": {Draft{Title: str("a"), Timezone: str("posix/Asia/Tokyo")}, "timezone"},
+		"right/ zone":           {Draft{Title: str("a"), Timezone: str("right/UTC")}, "timezone"},
+		"localtime":             {Draft{Title: str("a"), Timezone: str("localtime")}, "timezone"},
+		"unknown basis":         {Draft{Title: str("a"), RecurringType: str("daily"), RecurrenceBasis: (*Basis)(str("whenever"))}, "recurrence_basis"},
+		"tag too long":          {Draft{Title: str("a"), Tags: []string{string(make([]byte, 51))}}, "tags"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -78,6 +89,35 @@ func TestBuildRejects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The edges of the window are accepted wherever they are read from.
+func TestBuildAcceptsTheWindowsEdges(t *testing.T) {
+	t.Parallel()
+	for _, d := range []Draft{
+		{Title: str("a"), DueDate: str("1970-01-01T00:00:00Z")},
+		{Title: str("a"), Timezone: str("Etc/GMT+12"), DueDate: str("1969-12-31T12:00")},
+		{Title: str("a"), Timezone: str("Pacific/Kiritimati"), DueDate: str("9999-12-31T13:59:59")},
+		{Title: str("a"), Timezone: str("Etc/GMT+12"), DueDate: str("9999-12-30T11:59:59")},
+		{Title: str("a"), RecurringType: str("daily"), RecurringEndDate: str("9999-12-30")},
+	} {
+		got, err := d.Build("id", "u", time.Now())
+		if err != nil {
+			t.Fatalf("%s%s in %s: %v", ptrOr(d.DueDate), ptrOr(d.RecurringEndDate), ptrOr(d.Timezone), err)
+		}
+		for _, at := range []*time.Time{got.DueDate, got.RecurringEndDate} {
+			if at != nil && !InRange(*at) {
+				t.Fatalf("stored %s, outside the window", at)
+			}
+		}
+	}
+}
+
+func ptrOr(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 func TestSetCompleted(t *testing.T) {

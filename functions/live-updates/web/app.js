@@ -47,9 +47,11 @@ async function signIn(ev) {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ user }),
   });
   const data = await res.json().catch(() => null);
-  if (res.status === 404) {
+  if (res.status === 404 || res.status === 403) {
     $("#token-sign-in").open = true;
-    $("#sign-in-error").textContent = "Development sign-in is off here: sign in with a token.";
+    $("#sign-in-error").textContent = res.status === 403 && data && data.error
+      ? data.error.message + " Sign in with a token."
+      : "Development sign-in is off here: sign in with a token.";
     return;
   }
   if (!res.ok) { $("#sign-in-error").textContent = (data && data.error && data.error.message) || "Sign-in failed."; return; }
@@ -96,10 +98,21 @@ function reloadSoon() {
   state.reload = setTimeout(loadTasks, 80);
 }
 
+// shownZone is zone if this browser knows it, else UTC: one task with a zone
+// the browser does not know must not keep the list from showing.
+function shownZone(zone) {
+  try {
+    new Intl.DateTimeFormat(undefined, { timeZone: zone || "UTC" });
+    return zone || "UTC";
+  } catch {
+    return "UTC";
+  }
+}
+
 function formatDue(t) {
   if (!t.due_date) return "";
   return new Intl.DateTimeFormat(undefined, {
-    timeZone: t.timezone || "UTC", weekday: "short", day: "numeric", month: "short", year: "numeric",
+    timeZone: shownZone(t.timezone), weekday: "short", day: "numeric", month: "short", year: "numeric",
     hour: "2-digit", minute: "2-digit",
   }).format(new Date(t.due_date)) + (t.timezone && t.timezone !== browserZone ? " (" + t.timezone + ")" : "");
 }
@@ -169,7 +182,7 @@ async function showChain(t) {
 // wallClock is an instant as YYYY-MM-DDTHH:MM in a time zone.
 function wallClock(iso, zone) {
   const parts = Object.fromEntries(new Intl.DateTimeFormat("en-CA", {
-    timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+    timeZone: shownZone(zone), year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
   }).formatToParts(new Date(iso)).map((p) => [p.type, p.value]));
   return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
 }
@@ -273,6 +286,13 @@ async function connect() {
   try {
     const res = await fetch(userPath() + "/events", { headers, signal: ctl.signal });
     if (res.status === 401) return signOut();
+    if (res.status === 429 || res.status === 503) {
+      // Too many pages of this user (or of everyone) are open: wait as told.
+      $("#live").textContent = res.status === 429 ? "paused: too many open pages" : "paused: server busy";
+      $("#live").classList.remove("on");
+      setTimeout(connect, 1000 * (parseInt(res.headers.get("Retry-After"), 10) || 30));
+      return;
+    }
     if (!res.ok) throw new Error("stream " + res.status);
     $("#live").textContent = "live";
     $("#live").classList.add("on");
