@@ -67,6 +67,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeJSON$$' -fuzztime $(FUZZTIME) ./shared/httpx
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCompleted$$' -fuzztime $(FUZZTIME) ./shared/events
 	$(GO) test -run '^$$' -fuzz '^FuzzHTTPCloudEvent$$' -fuzztime $(FUZZTIME) ./shared/events
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./shared/recurrence
+	$(GO) test -run '^$$' -fuzz '^FuzzSeries$$' -fuzztime $(FUZZTIME) ./shared/recurrence
 
 ## unit: the fast tests only: no database, no broker (handlers run on in-memory fakes)
 unit:

@@ -1,7 +1,8 @@
 // Package recurrence computes the next occurrence of a recurring task. It is
 // pure: the completion time is passed in, and all calendar arithmetic happens
-// in the task's own time zone, so wall-clock times survive DST changes and
-// month ends clamp without drifting.
+// in the task's own time zone, so wall-clock times survive DST changes. A
+// series is either a plain frequency (daily to yearly, month ends clamped
+// without drifting) or an RFC 5545 rule (RRule, with RFC 5545's semantics).
 package recurrence
 
 import "time"
@@ -31,6 +32,81 @@ type Rule struct {
 	Anchor time.Time
 	// End is the inclusive last allowed due date; zero means no end.
 	End time.Time
+	// RRule, when set, is the series' RFC 5545 rule (Frequency is then
+	// its FREQ, and ignored).
+	RRule *RRule
+}
+
+// After returns the occurrence that follows one due at due (zero if it had
+// none), numbered n (0 when the series is not numbered), closed (completed
+// or skipped) at closedAt; false when the series has no further
+// occurrence. For a rule, the schedule basis takes the rule's first
+// occurrence after both the closed one's slot and its closing (slots
+// already past are skipped, and count as used); the completion basis
+// restarts the rule on the closing's day (in the series' zone) and takes
+// its first occurrence on a later day, at the due date's time of day.
+// Occurrences are numbered (N) only under COUNT.
+func (r Rule) After(due time.Time, n int, closedAt time.Time) (Occurrence, bool) {
+	if r.RRule == nil {
+		next, ok := Next(r, due, closedAt)
+		return Occurrence{At: next}, ok
+	}
+	loc := r.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	if r.Schedule && !(due.IsZero() && r.Anchor.IsZero()) {
+		anchor := r.Anchor
+		if anchor.IsZero() {
+			anchor = due
+		}
+		after := closedAt
+		if due.After(after) {
+			after = due
+		}
+		return Series{Rule: *r.RRule, Start: anchor, Location: loc, Last: r.End}.After(after)
+	}
+	rule := *r.RRule
+	if rule.Count > 0 && n >= rule.Count {
+		return Occurrence{}, false
+	}
+	rule.Count = 0 // restarted: the number carries on from the closed one
+	c := closedAt.In(loc)
+	clock := c
+	if !due.IsZero() {
+		clock = due.In(loc)
+	} else if !r.Anchor.IsZero() {
+		clock = r.Anchor.In(loc)
+	}
+	start := At(c.Year(), c.Month(), c.Day(), clock.Hour(), clock.Minute(), clock.Second(), clock.Nanosecond(), loc)
+	next, ok := Series{Rule: rule, Start: start, Location: loc, Last: r.End}.FirstFrom(c.Year(), c.Month(), c.Day()+1)
+	if ok && r.RRule.Count > 0 {
+		next.N = n + 1
+	}
+	return next, ok
+}
+
+// Preview returns up to limit due dates that follow one due at due
+// (numbered n), if each is completed on its due date.
+func (r Rule) Preview(due time.Time, n, limit int) []Occurrence {
+	if r.RRule != nil && r.Schedule && r.RRule.Count > 0 && !r.Anchor.IsZero() {
+		// Numbered from the start: one walk instead of one per occurrence.
+		loc := r.Location
+		if loc == nil {
+			loc = time.UTC
+		}
+		return Series{Rule: *r.RRule, Start: r.Anchor, Location: loc, Last: r.End}.Following(due, limit)
+	}
+	var out []Occurrence
+	for len(out) < limit {
+		next, ok := r.After(due, n, due)
+		if !ok || !next.At.After(due) {
+			break
+		}
+		out = append(out, next)
+		due, n = next.At, next.N
+	}
+	return out
 }
 
 // maxYear is the last year a due date may fall in (the API's range).
@@ -84,7 +160,7 @@ func nextScheduled(r Rule, loc *time.Location, due, completedAt time.Time) time.
 	a := anchor.In(loc)
 	n := estimateSteps(r.Frequency, a, after.In(loc))
 	for i := 0; i < maxSteps; i, n = i+1, n+1 {
-		if slot := step(r.Frequency, a, n, a.Day()); slot.After(after) {
+		if slot := step(r.Frequency, a, n, a.Day(), loc); slot.After(after) {
 			return slot
 		}
 	}
@@ -103,32 +179,36 @@ func nextAfterCompletion(r Rule, loc *time.Location, due, completedAt time.Time)
 	} else if !r.Anchor.IsZero() {
 		clock = r.Anchor.In(loc)
 	}
-	base := time.Date(c.Year(), c.Month(), c.Day(), clock.Hour(), clock.Minute(), clock.Second(), clock.Nanosecond(), loc)
+	// The wall-clock reading alone (in UTC, so no zone moves it).
+	base := time.Date(c.Year(), c.Month(), c.Day(), clock.Hour(), clock.Minute(), clock.Second(), clock.Nanosecond(), time.UTC)
 	day := c.Day()
 	if !r.Anchor.IsZero() {
 		if ad := r.Anchor.In(loc).Day(); clampDay(c.Year(), c.Month(), ad) == c.Day() {
 			day = ad
 		}
 	}
-	return step(r.Frequency, base, 1, day)
+	return step(r.Frequency, base, 1, day, loc)
 }
 
-// step returns the n-th slot after start: calendar days, or calendar months
-// with the day of month clamped to the month's length.
-func step(f Frequency, start time.Time, n, day int) time.Time {
+// step returns the n-th slot after start's wall-clock reading, in loc:
+// calendar days, or calendar months with the day of month clamped to the
+// month's length, each read on the wall clock as At reads it.
+func step(f Frequency, start time.Time, n, day int, loc *time.Location) time.Time {
 	y, m, d := start.Date()
 	hh, mm, ss := start.Clock()
-	ns, loc := start.Nanosecond(), start.Location()
+	ns := start.Nanosecond()
 	switch f {
 	case Daily:
-		return time.Date(y, m, d+n, hh, mm, ss, ns, loc)
+		y, m, d = dateOf(dayOf(y, m, d+n))
+		return At(y, m, d, hh, mm, ss, ns, loc)
 	case Weekly:
-		return time.Date(y, m, d+7*n, hh, mm, ss, ns, loc)
+		y, m, d = dateOf(dayOf(y, m, d+7*n))
+		return At(y, m, d, hh, mm, ss, ns, loc)
 	case Monthly:
 		ty, tm := addMonths(y, m, n)
-		return time.Date(ty, tm, clampDay(ty, tm, day), hh, mm, ss, ns, loc)
+		return At(ty, tm, clampDay(ty, tm, day), hh, mm, ss, ns, loc)
 	default:
-		return time.Date(y+n, m, clampDay(y+n, m, day), hh, mm, ss, ns, loc)
+		return At(y+n, m, clampDay(y+n, m, day), hh, mm, ss, ns, loc)
 	}
 }
 
@@ -165,8 +245,4 @@ func clampDay(y int, m time.Month, day int) int {
 		return last
 	}
 	return day
-}
-
-func daysIn(y int, m time.Month) int {
-	return time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
