@@ -26,15 +26,15 @@ func TestRuleBases(t *testing.T) {
 		return v
 	}
 	cases := []struct {
-		name             string
-		rule             string
-		schedule         bool
-		loc              *time.Location
-		anchor, due      string
-		n                int
-		closed, want     string // want "" for none
-		wantN            int
-		end              string
+		name         string
+		rule         string
+		schedule     bool
+		loc          *time.Location
+		anchor, due  string
+		n            int
+		closed, want string // want "" for none
+		wantN        int
+		end          string
 	}{
 		{"every 3 days, completed on Tuesday: Friday", "FREQ=DAILY;INTERVAL=3", false, berlin,
 			"2026-03-03 09:00", "2026-03-03 09:00", 0, "2026-03-03 15:00", "2026-03-06 09:00", 0, ""},
