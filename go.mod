@@ -23,6 +23,7 @@ require (
 	github.com/todoevents/todo/functions/live-updates v0.1.0
 	github.com/todoevents/todo/functions/read-tasks v0.1.0
 	github.com/todoevents/todo/functions/recur-task v0.1.0
+	github.com/todoevents/todo/functions/skip-task v0.1.0
 	github.com/todoevents/todo/functions/update-task v0.1.0
 	github.com/todoevents/todo/shared v0.1.0
 	github.com/twmb/franz-go/pkg/kfake v0.0.0-20260918054303-01f206a7e32c

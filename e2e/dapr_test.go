@@ -222,6 +222,22 @@ func TestDaprPath(t *testing.T) {
 	parents := completeAll(5)
 	took := exactlyOne("occurrences through Dapr", parents)
 
+	// A skip through the sidecars: its event reaches recur-task by the
+	// subscription's rule for com.todo.task.skipped.
+	skipped := task.Task{ID: uuid.NewString(), UserID: user, Title: "skipped through dapr", Status: task.StatusSkipped,
+		RecurringType: task.RecurDaily}
+	if err := db.QueryRow(ctx, `INSERT INTO tasks (id, user_id, title, recurring_type, status, skipped_at)
+		VALUES ($1, $2, $3, 'daily', 'skipped', date_trunc('milliseconds', now())) RETURNING skipped_at`,
+		skipped.ID, user, skipped.Title).Scan(&skipped.SkippedAt); err != nil {
+		t.Fatal(err)
+	}
+	skipEvent, err := events.ForTask(events.TypeTaskSkipped, "e2e", skipped, *skipped.SkippedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	publishThroughDapr(t, complete.dapr, skipEvent)
+	exactlyOne("the occurrence after a skip through Dapr", []string{skipped.ID})
+
 	// The sidecars down (any process's relay may publish the outbox, so
 	// both): every completion still answers 200 and its event waits in the
 	// outbox; the sidecars back, all are delivered.

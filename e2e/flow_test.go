@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/todoevents/todo/internal/testenv"
 )
 
 func TestFlowOnRealKafka(t *testing.T) {
@@ -60,4 +62,47 @@ func TestCoreRulesOnBinaries(t *testing.T) {
 		}
 	}
 	report(t, "completed twice, reopened and completed again, an ended series, another user's access: 2 occurrences, 0 for the ended series, 403/404 for the stranger")
+}
+
+// TestRuleSeriesOnRealKafka walks an RFC 5545 series through the real
+// binaries and broker: the last workday of the month, three times, on the
+// schedule; completed, skipped, completed: each next occurrence on the
+// rule's day, numbered, and none after the third.
+func TestRuleSeriesOnRealKafka(t *testing.T) {
+	user := testenv.User()
+	code, id, body := createAs(t, user, `{"title":"Invoices","recurrence_rule":"FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1;COUNT=3",
+		"recurrence_basis":"schedule","due_date":"2030-01-31T17:00","timezone":"America/New_York"}`)
+	if code != http.StatusCreated {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	ny, _ := time.LoadLocation("America/New_York")
+	want := []time.Time{time.Date(2030, 2, 28, 17, 0, 0, 0, ny), time.Date(2030, 3, 29, 17, 0, 0, 0, ny)}
+	closeBy := []struct{ fn, method, suffix string }{{"complete-task", "PATCH", "/complete"}, {"skip-task", "POST", "/skip"}, {"complete-task", "PATCH", "/complete"}}
+	for i, step := range closeBy {
+		if code, b, err := call(step.fn, step.method, "/api/"+user+"/tasks/"+id+step.suffix, user, ""); err != nil || code != http.StatusOK {
+			t.Fatalf("occurrence %d %s: %d %s %v", i+1, step.suffix, code, b, err)
+		}
+		if i == len(closeBy)-1 {
+			break
+		}
+		waitChildren(t, []string{id}, time.Minute)
+		var next struct {
+			ID         string
+			DueDate    time.Time `json:"due_date"`
+			Occurrence int
+		}
+		if err := sys.db.QueryRow(t.Context(), `SELECT id, due_date, occurrence FROM tasks WHERE parent_task_id = $1`, id).
+			Scan(&next.ID, &next.DueDate, &next.Occurrence); err != nil {
+			t.Fatal(err)
+		}
+		if !next.DueDate.Equal(want[i]) || next.Occurrence != i+2 {
+			t.Fatalf("after occurrence %d: due %s (number %d), want %s (%d)", i+1, next.DueDate.In(ny), next.Occurrence, want[i].In(ny), i+2)
+		}
+		id = next.ID
+	}
+	waitCaughtUp(t, "recur-task")
+	if have, _ := counts(t, []string{id}); have != 0 {
+		t.Fatalf("the third of COUNT=3 got a next occurrence")
+	}
+	report(t, "a rule series (last workday of the month, COUNT=3) completed, skipped, completed through the binaries and the broker: 2 next occurrences on the rule's days, none after the third")
 }

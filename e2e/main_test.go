@@ -104,7 +104,7 @@ func start() (*system, error) {
 	if s.db, err = pgxpool.New(ctx, url); err != nil {
 		return s, err
 	}
-	for _, fn := range []string{"create-task", "complete-task", "read-tasks"} {
+	for _, fn := range []string{"create-task", "complete-task", "skip-task", "read-tasks"} {
 		p, err := harness.StartProc(filepath.Join(s.bins, fn), fn, s.env, dir)
 		if err != nil {
 			return s, err

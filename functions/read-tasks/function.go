@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/todoevents/todo/shared/app"
 	"github.com/todoevents/todo/shared/apperr"
@@ -40,7 +41,7 @@ type Tasks interface {
 	GetTask(ctx context.Context, userID, id string) (task.Task, error)
 	ListTasks(ctx context.Context, userID string, q store.ListQuery) ([]task.Task, int, error)
 	Chain(ctx context.Context, userID, id string) ([]task.Task, error)
-	Tags(ctx context.Context, userID string) ([]store.TagCount, error)
+	Tags(ctx context.Context, userID string, q store.TagQuery) ([]store.TagCount, error)
 	Stats(ctx context.Context, userID string, c store.Calendar) (store.Stats, error)
 }
 
@@ -78,6 +79,8 @@ func (h Handler) Routes() []httpx.Route {
 		{Method: http.MethodGet, Pattern: "/api/{user_id}/tasks/{id}/chain", Handler: h.chain},
 		{Method: http.MethodGet, Pattern: "/api/{user_id}/tasks/stats", Handler: h.stats},
 		{Method: http.MethodGet, Pattern: "/api/{user_id}/tags", Handler: h.tags},
+		{Method: http.MethodGet, Pattern: "/api/{user_id}/tasks/{id}/occurrences", Handler: h.occurrences},
+		{Method: http.MethodPost, Pattern: "/api/{user_id}/recurrence/preview", Handler: h.preview},
 		openapi.Route(), // the contract of the whole API, from the function that reads
 	}
 }
@@ -144,13 +147,17 @@ func nextURL(u *url.URL, cursor string) string {
 	return u.EscapedPath() + "?" + q.Encode()
 }
 
-// filters maps ?status= values (any letter case) to store filters. "pending" is what the
-// frontend sends for open tasks, so it includes in_progress ones.
+// filters maps ?status= values (any letter case, spaces around ignored)
+// to store filters: every spelling create and update accept for a status
+// ("todo", "in-progress", "complete", …), and all and overdue. "pending"
+// is what the frontends mean by it: not completed (pending or in
+// progress).
 var filters = map[string]store.StatusFilter{
 	"": store.FilterAll, "all": store.FilterAll,
-	"pending": store.FilterOpen, "open": store.FilterOpen,
-	"in_progress": store.FilterInProgress,
-	"completed":   store.FilterDone, "done": store.FilterDone,
+	"pending": store.FilterOpen, "open": store.FilterOpen, "todo": store.FilterOpen,
+	"in_progress": store.FilterInProgress, "in-progress": store.FilterInProgress, "inprogress": store.FilterInProgress,
+	"completed": store.FilterDone, "complete": store.FilterDone, "done": store.FilterDone,
+	"skipped": store.FilterSkipped,
 	"overdue": store.FilterOverdue,
 }
 
@@ -187,8 +194,8 @@ func parseList(raw string, now time.Time) (store.ListQuery, error) {
 	}
 	lq := store.ListQuery{Limit: DefaultLimit, Now: now, Search: get("q", "search"), Sort: store.SortCreated, Desc: true}
 	var ok bool
-	if lq.Status, ok = filters[strings.ToLower(get("status"))]; !ok {
-		return lq, apperr.Field("status", "must be one of all, pending, in_progress, completed, done, overdue")
+	if lq.Status, ok = filters[strings.ToLower(strings.TrimSpace(get("status")))]; !ok {
+		return lq, apperr.Field("status", "must be one of all, pending (or todo, open), in_progress, completed (or done), skipped, overdue")
 	}
 	if p := strings.ToLower(get("priority")); p != "" {
 		if lq.Priority = task.Priority(p); p != "low" && p != "medium" && p != "high" {
@@ -269,20 +276,34 @@ func (h Handler) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q.Limit++ // one more than the page tells whether a next page exists
+	page := q.Limit
+	q.Limit = page + 1 // one more than the page tells whether a next page exists
 	tasks, total, err := h.Tasks.ListTasks(r.Context(), user, q)
 	if err != nil {
 		return err
 	}
-	if q.Limit--; len(tasks) > q.Limit {
-		tasks = tasks[:q.Limit]
-		next := encodeCursor(store.CursorOf(tasks[len(tasks)-1], q.Sort), q)
+	answer := List{Tasks: tasks, Total: total}
+	if len(tasks) > page {
+		answer.Tasks = tasks[:page]
+		next := encodeCursor(store.CursorOf(answer.Tasks[page-1], q.Sort), q)
+		answer.NextCursor = &next
 		w.Header().Set("X-Next-Cursor", next)
 		w.Header().Set("Link", `<`+nextURL(r.URL, next)+`>; rel="next"`)
 	}
+	if answer.Tasks == nil {
+		answer.Tasks = []task.Task{}
+	}
 	w.Header().Set("X-Total-Count", strconv.Itoa(total))
-	httpx.WriteJSON(w, http.StatusOK, tasks)
+	httpx.WriteJSON(w, http.StatusOK, answer)
 	return nil
+}
+
+// List is one page of a task list: its tasks, how many match in all, and
+// the cursor of the next page (null on the last).
+type List struct {
+	Tasks      []task.Task `json:"tasks"`
+	Total      int         `json:"total"`
+	NextCursor *string     `json:"next_cursor"`
 }
 
 func (h Handler) get(w http.ResponseWriter, r *http.Request) error {
@@ -313,16 +334,35 @@ func (h Handler) chain(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// tags lists the user's tags with how many tasks carry each.
+// tags lists the user's tags with how many tasks carry each, most used
+// first: ?q= keeps those that start with it (any letter case), ?limit= at
+// most that many (a tag picker's autocomplete).
 func (h Handler) tags(w http.ResponseWriter, r *http.Request) error {
 	user, err := h.Guard.User(r)
 	if err != nil {
 		return err
 	}
-	if r.URL.RawQuery != "" {
-		return apperr.New(apperr.Invalid, "the tag list takes no query parameters")
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return apperr.New(apperr.Invalid, "malformed query string")
 	}
-	tags, err := h.Tasks.Tags(r.Context(), user)
+	var tq store.TagQuery
+	for name, values := range q {
+		switch v := values[len(values)-1]; name {
+		case "q":
+			if utf8.RuneCountInString(v) > task.MaxTagLen {
+				return apperr.Field("q", "must be at most %d characters", task.MaxTagLen)
+			}
+			tq.Prefix = strings.TrimSpace(v)
+		case "limit":
+			if tq.Limit, err = strconv.Atoi(v); err != nil || tq.Limit < 1 || tq.Limit > MaxLimit {
+				return apperr.Field("limit", "must be 1 to %d", MaxLimit)
+			}
+		default:
+			return apperr.Field(name, "unknown query parameter (known: q, limit)")
+		}
+	}
+	tags, err := h.Tasks.Tags(r.Context(), user, tq)
 	if err != nil {
 		return err
 	}

@@ -30,10 +30,10 @@ func titles(tb testing.TB, f *Function, user, query string) []string {
 	if rec.Code != http.StatusOK {
 		tb.Fatalf("status %d %s", rec.Code, rec.Body)
 	}
-	var list []task.Task
+	var list List
 	testenv.Decode(tb, rec, &list)
 	out := []string{}
-	for _, t := range list {
+	for _, t := range list.Tasks {
 		out = append(out, t.Title)
 	}
 	return out

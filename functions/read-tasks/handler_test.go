@@ -3,6 +3,7 @@ package function
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -55,12 +56,13 @@ func TestHandlerListsAndReads(t *testing.T) {
 		"?recurring=false&overdue=false&due_after=2000-01-01": {},
 	} {
 		rec := testenv.Do(t, h, "GET", "/api/"+user+"/tasks"+query, tok, nil)
-		var list []task.Task
+		var list List
 		testenv.Decode(t, rec, &list)
-		if rec.Code != http.StatusOK || len(list) != len(want) || rec.Header().Get("X-Total-Count") == "" {
-			t.Fatalf("%q: %d, %d tasks (X-Total-Count %q), want %v", query, rec.Code, len(list), rec.Header().Get("X-Total-Count"), want)
+		if rec.Code != http.StatusOK || len(list.Tasks) != len(want) || rec.Header().Get("X-Total-Count") != strconv.Itoa(list.Total) {
+			t.Fatalf("%q: %d, %d tasks (X-Total-Count %q, total %d), want %v", query, rec.Code, len(list.Tasks),
+				rec.Header().Get("X-Total-Count"), list.Total, want)
 		}
-		for i, tk := range list {
+		for i, tk := range list.Tasks {
 			if tk.Title != want[i] {
 				t.Fatalf("%q: task %d is %q, want %v", query, i, tk.Title, want)
 			}
@@ -127,7 +129,17 @@ func TestHandlerChainAndTags(t *testing.T) {
 	if rec.Code != http.StatusOK || strings.TrimSpace(rec.Body.String()) != "[]" {
 		t.Fatalf("tags: %d %s", rec.Code, rec.Body)
 	}
-	testenv.ErrorCode(t, testenv.Do(t, h, "GET", "/api/"+user+"/tags?limit=1", tok, nil), http.StatusBadRequest)
+	for _, q := range []string{"?limit=1&q=ho", "?q=" + strings.Repeat("x", 50)} {
+		if rec := testenv.Do(t, h, "GET", "/api/"+user+"/tags"+q, tok, nil); rec.Code != http.StatusOK {
+			t.Fatalf("tags%s: %d %s", q, rec.Code, rec.Body)
+		}
+	}
+	for q, field := range map[string]string{"?limit=0": "limit", "?limit=101": "limit", "?limit=x": "limit",
+		"?q=" + strings.Repeat("x", 51): "q", "?prefix=ho": "prefix"} {
+		if _, f := testenv.ErrorCode(t, testenv.Do(t, h, "GET", "/api/"+user+"/tags"+q, tok, nil), http.StatusBadRequest); f != field {
+			t.Fatalf("tags%s: the error names %q, want %q", q, f, field)
+		}
+	}
 	testenv.ErrorCode(t, testenv.Do(t, h, "GET", "/api/someone/tags", tok, nil), http.StatusForbidden)
 }
 
@@ -146,12 +158,14 @@ func TestHandlerCursorPages(t *testing.T) {
 			t.Fatal("more pages than tasks")
 		}
 		rec := testenv.Do(t, h, "GET", next, tok, nil)
-		var page []task.Task
+		var page List
 		testenv.Decode(t, rec, &page)
-		if rec.Code != http.StatusOK || rec.Header().Get("X-Total-Count") != "5" {
-			t.Fatalf("%s: %d, total %q", next, rec.Code, rec.Header().Get("X-Total-Count"))
+		if rec.Code != http.StatusOK || rec.Header().Get("X-Total-Count") != "5" || page.Total != 5 ||
+			(page.NextCursor == nil) != (rec.Header().Get("X-Next-Cursor") == "") ||
+			(page.NextCursor != nil && *page.NextCursor != rec.Header().Get("X-Next-Cursor")) {
+			t.Fatalf("%s: %d, total %q / %d, next %v", next, rec.Code, rec.Header().Get("X-Total-Count"), page.Total, page.NextCursor)
 		}
-		for _, tk := range page {
+		for _, tk := range page.Tasks {
 			seen = append(seen, tk.ID)
 		}
 		link, cursor := rec.Header().Get("Link"), rec.Header().Get("X-Next-Cursor")

@@ -214,9 +214,11 @@ func TestDaprRoutes(t *testing.T) {
 	}
 	testenv.Decode(t, rec, &subs)
 	if rec.Code != http.StatusOK || len(subs) != 1 || subs[0].PubSubName != "kafka-pubsub" || subs[0].Topic != events.TopicTaskEvents ||
-		subs[0].DeadLetterTopic != events.TopicDeadLetters || len(subs[0].Routes.Rules) != 1 ||
+		subs[0].DeadLetterTopic != events.TopicDeadLetters || len(subs[0].Routes.Rules) != 2 ||
 		subs[0].Routes.Rules[0].Path != "/api/events/task-completed" ||
-		subs[0].Routes.Rules[0].Match != `event.type == "com.todo.task.completed"` {
+		subs[0].Routes.Rules[0].Match != `event.type == "com.todo.task.completed"` ||
+		subs[0].Routes.Rules[1].Path != "/api/events/task-completed" ||
+		subs[0].Routes.Rules[1].Match != `event.type == "com.todo.task.skipped"` {
 		t.Fatalf("subscription: %d %s", rec.Code, rec.Body)
 	}
 	if rec := testenv.Do(t, h, "GET", "/dapr/config", "", nil); rec.Code != http.StatusOK {

@@ -55,11 +55,11 @@ func (r *Recurrer) Process(ctx context.Context, e cloudevents.Event) (store.Outc
 		log.Warn().Err(err).Msg("poison event")
 		return "", err
 	}
-	return r.occur(ctx, log, c.EventID, c.Data.UserID, c.Data.TaskID, *c.Data.CompletedAt)
+	return r.occur(ctx, log, c.EventID, c.Data.UserID, c.Data.TaskID, c.ClosedAt)
 }
 
-// occur creates the next occurrence of task taskID of userID, completed at
-// completedAt, once for event eventID. The stored task decides: an event it
+// occur creates the next occurrence of task taskID of userID, completed (or
+// skipped) at completedAt, once for event eventID. The stored task decides: an event it
 // does not confirm is stale, changes nothing and is not an error.
 func (r *Recurrer) occur(ctx context.Context, log zerolog.Logger, eventID, userID, taskID string, completedAt time.Time) (store.Outcome, error) {
 	start := time.Now()
@@ -82,7 +82,7 @@ func (r *Recurrer) occurAll(ctx context.Context, cs []events.Completed) error {
 	batch := make([]store.CompletionEvent, len(cs))
 	for i, c := range cs {
 		batch[i] = store.CompletionEvent{EventID: c.EventID, UserID: c.Data.UserID, ParentID: c.Data.TaskID,
-			Next: r.next(*c.Data.CompletedAt)}
+			Next: r.next(c.ClosedAt)}
 	}
 	handled, err := r.Occurrences.RecordOccurrences(ctx, Name, batch)
 	if err != nil {
@@ -101,14 +101,14 @@ func (r *Recurrer) occurAll(ctx context.Context, cs []events.Completed) error {
 }
 
 // next builds the occurrence that follows a task the event says was
-// completed at completedAt, if the stored task confirms it.
-func (r *Recurrer) next(completedAt time.Time) store.NextFunc {
+// completed (or skipped) at closedAt, if the stored task confirms it.
+func (r *Recurrer) next(closedAt time.Time) store.NextFunc {
 	now := r.Now()
 	return func(parent task.Task) (*task.Task, *cloudevents.Event, error) {
-		if err := confirms(parent, completedAt); err != nil {
+		if err := confirms(parent, closedAt); err != nil {
 			return nil, nil, err
 		}
-		return nextOccurrence(parent, *parent.CompletedAt, now)
+		return nextOccurrence(parent, *parent.ClosedAt(), now)
 	}
 }
 

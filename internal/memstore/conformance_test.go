@@ -33,7 +33,7 @@ type impl interface {
 	UnrecurredCompletions(ctx context.Context, grace time.Duration, limit int, skip []string) ([]store.Completion, error)
 	DeleteTask(ctx context.Context, userID, id string, announced func(task.Task) (cloudevents.Event, error)) error
 	Chain(ctx context.Context, userID, id string) ([]task.Task, error)
-	Tags(ctx context.Context, userID string) ([]store.TagCount, error)
+	Tags(ctx context.Context, userID string, q store.TagQuery) ([]store.TagCount, error)
 	Stats(ctx context.Context, userID string, c store.Calendar) (store.Stats, error)
 	CreateTaskOnce(ctx context.Context, t task.Task, evt cloudevents.Event, once store.Once) (task.Task, bool, error)
 	PurgeIdempotencyKeys(ctx context.Context) (int64, error)
@@ -64,6 +64,7 @@ func TestConformance(t *testing.T) {
 				{"statistics on the user's calendar", statistics},
 				{"an idempotency key creates once", idempotencyKeys},
 				{"one next occurrence per task", oneNextOccurrence},
+				{"a skip closes an occurrence as a completion does", skipsClose},
 				{"batches of completions", batchedOccurrences},
 				{"updates write only when the mutation says so", updates},
 				{"deletes keep the next occurrence, unlinked", deletes},
@@ -255,18 +256,20 @@ func statistics(t *testing.T, s impl) {
 	tokyo, _ := time.LoadLocation("Asia/Tokyo")
 	now := time.Date(2026, 3, 4, 12, 0, 0, 0, tokyo) // a Wednesday
 	user := testenv.User()
-	add := func(due time.Time, done bool, kind task.Recurring) {
+	add := func(due time.Time, done bool, kind task.Recurring) task.Task {
 		tk := newTask(user, "t", now.Add(-48*time.Hour), kind)
 		tk.DueDate = &due
 		create(t, s, tk)
 		if done {
 			complete(t, s, tk, now.Add(-time.Hour))
 		}
+		return tk
 	}
 	add(time.Date(2026, 3, 3, 23, 30, 0, 0, time.UTC), false, task.RecurNone) // 08:30 today in Tokyo: overdue too
 	add(now.Add(-time.Hour), false, task.RecurDaily)                          // overdue and today
 	add(now.Add(-72*time.Hour), false, task.RecurNone)                        // overdue
 	add(now.Add(48*time.Hour), true, task.RecurNone)                          // done this week
+	skip(t, s, add(now.Add(-24*time.Hour), false, task.RecurDaily), now)      // skipped: closed, neither overdue nor due
 	c := store.CalendarAt(now, tokyo)
 	if c.Week != time.Date(2026, 3, 2, 0, 0, 0, 0, tokyo) {
 		t.Fatalf("week starts %v, want Monday 2 March", c.Week)
@@ -275,8 +278,8 @@ func statistics(t *testing.T, s impl) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := store.Stats{Total: 4, ByStatus: map[string]int{"pending": 3, "in_progress": 0, "done": 1}, Overdue: 3,
-		DueToday: 2, CompletedThisWeek: 1, Recurring: 1, Timezone: "Asia/Tokyo"}
+	want := store.Stats{Total: 5, ByStatus: map[string]int{"pending": 3, "in_progress": 0, "done": 1, "skipped": 1}, Overdue: 3,
+		DueToday: 2, CompletedThisWeek: 1, Recurring: 2, Timezone: "Asia/Tokyo"}
 	if fmt.Sprint(st) != fmt.Sprint(want) {
 		t.Fatalf("stats %+v, want %+v", st, want)
 	}
@@ -335,6 +338,50 @@ func complete(t *testing.T, s impl, tk task.Task, at time.Time) task.Task {
 		t.Fatal(err)
 	}
 	return done
+}
+
+// skip closes tk as skipped at at, with its event.
+func skip(t *testing.T, s impl, tk task.Task, at time.Time) task.Task {
+	t.Helper()
+	skipped, err := s.UpdateTask(ctx, tk.UserID, tk.ID, func(x *task.Task) (*cloudevents.Event, error) {
+		if !x.Skip(at) {
+			return nil, nil
+		}
+		e, err := events.ForTask(events.TypeTaskSkipped, "test", *x, at)
+		return &e, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return skipped
+}
+
+func skipsClose(t *testing.T, s impl) {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	user := testenv.User()
+	tk := newTask(user, "skip me", now.Add(-time.Hour), task.RecurDaily)
+	create(t, s, tk)
+	skipped := skip(t, s, tk, now.Add(-time.Minute))
+	if skipped.Status != task.StatusSkipped || skipped.SkippedAt == nil || skipped.CompletedAt != nil {
+		t.Fatalf("skipped: %+v", skipped)
+	}
+	got, _ := s.UnrecurredCompletions(ctx, time.Second, 1000, nil)
+	if !hasCompletion(got, tk.ID) {
+		t.Fatal("a skip nothing handled is not listed for the reconciler")
+	}
+	for filter, want := range map[store.StatusFilter]int{store.FilterSkipped: 1, store.FilterOpen: 0, store.FilterDone: 0,
+		store.FilterOverdue: 0, store.FilterAll: 1} {
+		if list, _, err := s.ListTasks(ctx, user, store.ListQuery{Status: filter, Desc: true, Limit: 10,
+			Now: now}); err != nil || len(list) != want {
+			t.Fatalf("filter %s: %d tasks (%v), want %d", filter, len(list), err, want)
+		}
+	}
+	if got, _, err := s.RecordOccurrence(ctx, "conformance", "skip-1", user, tk.ID, nextOf(user, now)); got != store.OutcomeCreated {
+		t.Fatalf("the skip's event: %s (%v)", got, err)
+	}
+	if got, _ := s.UnrecurredCompletions(ctx, time.Second, 1000, nil); hasCompletion(got, tk.ID) {
+		t.Fatal("a handled skip is still listed for the reconciler")
+	}
 }
 
 func oneNextOccurrence(t *testing.T, s impl) {
@@ -528,9 +575,29 @@ func chainsAndTags(t *testing.T, s impl) {
 	if _, err := s.Chain(ctx, testenv.User(), ids[1]); apperr.CodeOf(err) != apperr.NotFound {
 		t.Fatalf("another user's chain: %v", err)
 	}
-	tags, err := s.Tags(ctx, user)
+	tags, err := s.Tags(ctx, user, store.TagQuery{})
 	if err != nil || len(tags) != 2 || tags[0] != (store.TagCount{Tag: "health", Count: 3}) || tags[1] != (store.TagCount{Tag: "outdoor", Count: 1}) {
 		t.Fatalf("tags: %v, %v", tags, err)
+	}
+	for _, c := range []struct {
+		q    store.TagQuery
+		want []string
+	}{
+		{store.TagQuery{Prefix: "HE"}, []string{"health"}},
+		{store.TagQuery{Prefix: "o"}, []string{"outdoor"}},
+		{store.TagQuery{Limit: 1}, []string{"health"}},
+		{store.TagQuery{Prefix: "%"}, nil},
+		{store.TagQuery{Prefix: "_ealth"}, nil},
+		{store.TagQuery{Prefix: "x"}, nil},
+	} {
+		got, err := s.Tags(ctx, user, c.q)
+		var names []string
+		for _, tc := range got {
+			names = append(names, tc.Tag)
+		}
+		if err != nil || fmt.Sprint(names) != fmt.Sprint(c.want) {
+			t.Fatalf("tags %+v: %v (%v), want %v", c.q, names, err, c.want)
+		}
 	}
 }
 

@@ -187,15 +187,15 @@ func (s *Store) ListTasks(_ context.Context, userID string, q store.ListQuery) (
 func matches(t task.Task, q store.ListQuery) bool {
 	switch q.Status {
 	case store.FilterOpen:
-		if t.Status == task.StatusDone {
+		if t.Closed() {
 			return false
 		}
-	case store.FilterInProgress, store.FilterDone:
+	case store.FilterInProgress, store.FilterDone, store.FilterSkipped:
 		if string(t.Status) != string(q.Status) {
 			return false
 		}
 	case store.FilterOverdue:
-		if t.Status == task.StatusDone || t.DueDate == nil || !t.DueDate.Before(q.Now) {
+		if t.Closed() || t.DueDate == nil || !t.DueDate.Before(q.Now) {
 			return false
 		}
 	}
@@ -207,7 +207,7 @@ func matches(t task.Task, q store.ListQuery) bool {
 			return false
 		}
 	}
-	overdue := t.Status != task.StatusDone && t.DueDate != nil && t.DueDate.Before(q.Now)
+	overdue := !t.Closed() && t.DueDate != nil && t.DueDate.Before(q.Now)
 	switch {
 	case q.DueBefore != nil && (t.DueDate == nil || !t.DueDate.Before(*q.DueBefore)),
 		q.DueAfter != nil && (t.DueDate == nil || !t.DueDate.After(*q.DueAfter)),
@@ -291,8 +291,9 @@ func (s *Store) Chain(_ context.Context, userID, id string) ([]task.Task, error)
 	return chain, nil
 }
 
-// Tags returns userID's tags with their counts, most used first.
-func (s *Store) Tags(_ context.Context, userID string) ([]store.TagCount, error) {
+// Tags returns userID's tags with their counts, most used first, as the
+// PostgreSQL store does.
+func (s *Store) Tags(_ context.Context, userID string, q store.TagQuery) ([]store.TagCount, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.Err != nil {
@@ -302,7 +303,9 @@ func (s *Store) Tags(_ context.Context, userID string) ([]store.TagCount, error)
 	for _, t := range s.tasks {
 		if t.UserID == userID {
 			for _, tag := range t.Tags {
-				counts[tag]++
+				if strings.HasPrefix(strings.ToLower(tag), strings.ToLower(q.Prefix)) {
+					counts[tag]++
+				}
 			}
 		}
 	}
@@ -316,6 +319,9 @@ func (s *Store) Tags(_ context.Context, userID string) ([]store.TagCount, error)
 		}
 		return out[i].Tag < out[j].Tag
 	})
+	if q.Limit > 0 {
+		out = out[:min(q.Limit, len(out))]
+	}
 	return out, nil
 }
 
@@ -326,7 +332,7 @@ func (s *Store) Stats(_ context.Context, userID string, c store.Calendar) (store
 	if s.Err != nil {
 		return store.Stats{}, s.Err
 	}
-	st := store.Stats{ByStatus: map[string]int{"pending": 0, "in_progress": 0, "done": 0}, Timezone: c.Zone}
+	st := store.Stats{ByStatus: map[string]int{"pending": 0, "in_progress": 0, "done": 0, "skipped": 0}, Timezone: c.Zone}
 	in := func(t *time.Time, from, to time.Time) bool {
 		return t != nil && !t.Before(from) && (to.IsZero() || t.Before(to))
 	}
@@ -336,14 +342,14 @@ func (s *Store) Stats(_ context.Context, userID string, c store.Calendar) (store
 		}
 		st.Total++
 		st.ByStatus[string(t.Status)]++
-		open := !t.Completed()
+		open := !t.Closed()
 		if open && t.DueDate != nil && t.DueDate.Before(c.Now) {
 			st.Overdue++
 		}
 		if open && in(t.DueDate, c.Today, c.Tomorrow) {
 			st.DueToday++
 		}
-		if !open && in(t.CompletedAt, c.Week, time.Time{}) {
+		if t.Completed() && in(t.CompletedAt, c.Week, time.Time{}) {
 			st.CompletedThisWeek++
 		}
 		if t.Recurs() {
@@ -375,7 +381,7 @@ func (s *Store) UpdateTask(_ context.Context, userID, id string, mutate store.Mu
 	if err := s.takeToken(userID); err != nil {
 		return task.Task{}, err
 	}
-	if t.Status != task.StatusDone {
+	if !t.Closed() {
 		delete(s.recurred, t.ID)
 	}
 	s.tasks[t.ID] = t
@@ -488,9 +494,9 @@ func (s *Store) Enqueue(_ context.Context, evt cloudevents.Event) error {
 	return nil
 }
 
-// UnrecurredCompletions returns done recurring tasks completed more than
-// grace ago that no event was handled for, oldest first, except those skip
-// names.
+// UnrecurredCompletions returns done or skipped recurring tasks closed
+// more than grace ago that no event was handled for, oldest first, except
+// those skip names.
 func (s *Store) UnrecurredCompletions(_ context.Context, grace time.Duration, limit int, skip []string) ([]store.Completion, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -499,8 +505,8 @@ func (s *Store) UnrecurredCompletions(_ context.Context, grace time.Duration, li
 	}
 	var out []store.Completion
 	for _, t := range s.tasks {
-		if t.Completed() && t.Recurs() && !s.recurred[t.ID] && time.Since(*t.CompletedAt) > grace && !slices.Contains(skip, t.ID) {
-			out = append(out, store.Completion{TaskID: t.ID, UserID: t.UserID, CompletedAt: *t.CompletedAt})
+		if t.Closed() && t.Recurs() && !s.recurred[t.ID] && time.Since(*t.ClosedAt()) > grace && !slices.Contains(skip, t.ID) {
+			out = append(out, store.Completion{TaskID: t.ID, UserID: t.UserID, CompletedAt: *t.ClosedAt()})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].CompletedAt.Before(out[j].CompletedAt) })

@@ -130,6 +130,24 @@ func (tb *tab) listText(t *testing.T, what, sel string) string {
 	return v
 }
 
+// waitText waits up to 10 s for the text of sel to contain want, and
+// returns it (what the server answers arrives a moment after an input).
+func waitText[S chromedp.Selectable](t *testing.T, tb *tab, what string, sel S, want string) string {
+	t.Helper()
+	var v string
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		v, _ = chromedp.Run(tb.ctx, chromedp.Text(sel))
+		if strings.Contains(v, want) {
+			return v
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %q, want it to say %q", what, v, want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // retried runs act until it succeeds, up to ten times 100 ms apart: an
 // event can redraw the list between finding a node and using it.
 func retried(act func() error) (err error) {
@@ -209,9 +227,9 @@ func TestWebApp(t *testing.T) {
 		chromedp.SetValue(chromedp.ID("f-recurring"), "daily"),
 		chromedp.SetValue(chromedp.ID("f-basis"), "schedule"), // the next one is due the day after, whenever it is done
 		chromedp.Evaluate[chromedp.Void](`document.querySelector("#f-recurring").dispatchEvent(new Event("input"))`))
-	preview := get(t, ann, "the preview", chromedp.Text(chromedp.ID("preview")))
-	if strings.Count(preview, "09:00") != 3 || !strings.Contains(preview, "Asia/Tokyo") {
-		t.Fatalf("preview %q, want three 09:00 dates in Asia/Tokyo", preview)
+	preview := waitText(t, ann, "the preview", chromedp.ID("preview"), "Next:")
+	if strings.Count(preview, "09:00") != 3 || !strings.Contains(preview, "Asia/Tokyo") || !strings.HasPrefix(preview, "Every day") {
+		t.Fatalf("preview %q, want every day, three 09:00 dates in Asia/Tokyo", preview)
 	}
 	ann.screenshot(t, shots, "task-form")
 	ann.do(t, "save it",
@@ -347,4 +365,74 @@ func whyNotShown(tb *tab, user string) string {
 		`document.querySelector("#live").className + " | " + [...document.querySelectorAll("li.task")].map(li => li.dataset.due + " " + li.innerText.replace(/\s+/g, " ")).join(" || ")`))
 	fmt.Fprintf(&b, "page: %s %v", page, err)
 	return b.String()
+}
+
+// TestWebAppRuleEditor builds a rule with the form's choices (every week on
+// Monday, Wednesday and Friday, 3 times, on the schedule), sees the
+// server's words and dates for it, saves it, completes and skips
+// occurrences and sees each next one arrive on the rule's day; a rule that
+// yields no date shows the API's message beside the rule.
+func TestWebAppRuleEditor(t *testing.T) {
+	t.Parallel()
+	alloc := browser(t)
+	page := openTab(t, alloc)
+	name := "carl-" + testenv.User()[5:13]
+	signIn(t, page, name)
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	monday := time.Now().In(berlin).AddDate(0, 0, 1)
+	for monday.Weekday() != time.Monday {
+		monday = monday.AddDate(0, 0, 1)
+	}
+	day := func(d time.Time) string { return d.Format("2006-01-02") + "T09:00" }
+	page.do(t, "a rule from the choices",
+		chromedp.Click(chromedp.ID("new-task")),
+		chromedp.WaitVisible(chromedp.ID("task-dialog")),
+		chromedp.SendKeys(chromedp.ID("f-title"), "Stand-up"),
+		chromedp.SetValue(chromedp.ID("f-due"), day(monday)),
+		chromedp.SetValue(chromedp.ID("f-timezone"), "Europe/Berlin"),
+		chromedp.SetValue(chromedp.ID("f-recurring"), "weekly"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector("#f-recurring").dispatchEvent(new Event("input"))`),
+		chromedp.SetValue(chromedp.ID("f-basis"), "schedule"),
+		chromedp.Click(chromedp.CSS(`#f-weekdays [data-day="MO"]`)),
+		chromedp.Click(chromedp.CSS(`#f-weekdays [data-day="WE"]`)),
+		chromedp.Click(chromedp.CSS(`#f-weekdays [data-day="FR"]`)),
+		chromedp.SetValue(chromedp.ID("f-ends"), "count"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector("#f-ends").dispatchEvent(new Event("input"))`),
+		chromedp.SetValue(chromedp.ID("f-count"), "3"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector("#f-count").dispatchEvent(new Event("input"))`))
+	said := waitText(t, page, "the preview", chromedp.ID("preview"), "Every week on Monday, Wednesday and Friday, 3 times. Next:")
+	wed := monday.AddDate(0, 0, 2)
+	if !strings.Contains(said, fmt.Sprint(wed.Day())) || strings.Count(said, "09:00") != 2 {
+		t.Fatalf("preview %q, want the Wednesday %d and the Friday after, at 09:00", said, wed.Day())
+	}
+	if rule := get(t, page, "the rule", chromedp.Evaluate[string](`document.querySelector("#f-rule").value`)); rule != "FREQ=WEEKLY;COUNT=3;BYDAY=MO,WE,FR" {
+		t.Fatalf("rule %q", rule)
+	}
+	if dir := os.Getenv("SCREENSHOTS_DIR"); dir != "" {
+		page.screenshot(t, dir, "rule-editor")
+	}
+	page.do(t, "save it", chromedp.Click(chromedp.ID("save")), chromedp.WaitNotVisible(chromedp.ID("task-dialog")),
+		chromedp.WaitVisible(taskItem("Stand-up")))
+	if badge := page.listText(t, "the badge", taskItem("Stand-up")+`//span[contains(text(),"repeats")]`); badge != "repeats by rule · #1" {
+		t.Fatalf("badge %q", badge)
+	}
+	at := func(d time.Time) string {
+		return fmt.Sprintf(`//li[contains(@class,"task")][@data-due=%q]`, day(d))
+	}
+	page.click(t, "complete Monday's", at(monday)+`//input[@type="checkbox"]`)
+	page.do(t, "Wednesday's arrives", chromedp.WaitVisible(at(wed)))
+	page.click(t, "skip Wednesday's", at(wed)+`//button[text()="Skip"]`)
+	page.do(t, "Friday's arrives", chromedp.WaitVisible(at(monday.AddDate(0, 0, 4))))
+	page.do(t, "the skipped tab",
+		chromedp.Click(chromedp.CSS(`.tabs button[data-status="skipped"]`)),
+		chromedp.WaitVisible(at(wed)+`//span[text()="skipped"]`),
+		chromedp.Click(chromedp.CSS(`.tabs button[data-status="pending"]`)))
+	page.do(t, "a rule that yields no date",
+		chromedp.Click(chromedp.ID("new-task")),
+		chromedp.WaitVisible(chromedp.ID("task-dialog")),
+		chromedp.SetValue(chromedp.ID("f-rule"), "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector("#f-rule").dispatchEvent(new Event("input"))`))
+	waitText(t, page, "the rule's error", chromedp.CSS(`.error[data-for="recurrence_rule"]`), "yields no date")
+	page.do(t, "cancel", chromedp.Click(chromedp.ID("cancel")), chromedp.WaitNotVisible(chromedp.ID("task-dialog")))
+	page.noErrors(t)
 }

@@ -31,8 +31,8 @@ func TestStackBehindDaprSidecars(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if n := len(s.Sidecars()); n != 6 {
-		t.Fatalf("%d sidecars, want 6", n)
+	if n := len(s.Sidecars()); n != 7 {
+		t.Fatalf("%d sidecars, want 7", n)
 	}
 	srv := httptest.NewServer(s.Handler)
 	defer srv.Close()

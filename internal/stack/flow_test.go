@@ -31,9 +31,15 @@ func listTasks(tb testing.TB, user, query string) []map[string]any {
 	tb.Helper()
 	r := call(tb, "GET", "/api/"+user+"/tasks"+query, testenv.Token(tb, user), nil)
 	mustStatus(tb, r, http.StatusOK)
-	var list []map[string]any
+	var list struct {
+		Tasks []map[string]any
+		Total int
+	}
 	r.json(tb, &list)
-	return list
+	if list.Total < len(list.Tasks) {
+		tb.Fatalf("total %d, page of %d", list.Total, len(list.Tasks))
+	}
+	return list.Tasks
 }
 
 func TestDailyTaskCompletedCreatesOneNextOccurrence(t *testing.T) {

@@ -21,6 +21,7 @@ import (
 	liveupdates "github.com/todoevents/todo/functions/live-updates"
 	readtasks "github.com/todoevents/todo/functions/read-tasks"
 	recurtask "github.com/todoevents/todo/functions/recur-task"
+	skiptask "github.com/todoevents/todo/functions/skip-task"
 	updatetask "github.com/todoevents/todo/functions/update-task"
 	"github.com/todoevents/todo/internal/pgcluster"
 	"github.com/todoevents/todo/migrations"
@@ -111,12 +112,12 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		}
 	}
 	create, complete, read, recur := createtask.New(), completetask.New(), readtasks.New(), recurtask.New()
-	update, del := updatetask.New(), deletetask.New()
+	update, del, skip := updatetask.New(), deletetask.New(), skiptask.New()
 	for _, fn := range []struct {
 		name string
 		fn   server.Function
 	}{{createtask.Name, create}, {completetask.Name, complete}, {readtasks.Name, read}, {updatetask.Name, update},
-		{deletetask.Name, del}, {recurtask.Name, recur}} {
+		{deletetask.Name, del}, {skiptask.Name, skip}, {recurtask.Name, recur}} {
 		if opts.Dapr == nil {
 			if err := fn.fn.Start(ctx, s.Env); err != nil {
 				return nil, err
@@ -138,7 +139,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	s.functions = append(s.functions, live)
-	s.Handler = s.gateway([]routed{create, complete, read, update, del, live}, recur, read.Runtime().Wrap)
+	s.Handler = s.gateway([]routed{create, complete, skip, read, update, del, live}, recur, read.Runtime().Wrap)
 	return s, nil
 }
 

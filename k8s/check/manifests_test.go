@@ -268,7 +268,7 @@ func TestKubernetesManifests(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"create-task", "complete-task", "read-tasks", "update-task", "delete-task", "recur-task"} {
+	for _, want := range []string{"create-task", "complete-task", "skip-task", "read-tasks", "update-task", "delete-task", "recur-task"} {
 		if _, ok := appIDs[want]; !ok {
 			t.Errorf("no Dapr-enabled deployment of %s", want)
 		}
@@ -297,9 +297,13 @@ func checkDapr(t *testing.T, o objects, appIDs map[string]corev1.PodTemplateSpec
 		if _, ok := components[s.Spec.Pubsubname]; !ok {
 			t.Errorf("subscription %s: pub/sub %s does not exist", s.Name, s.Spec.Pubsubname)
 		}
-		if s.Spec.Topic != "task-events" || s.Spec.DeadLetterTopic != "task-events-dlq" || len(s.Spec.Routes.Rules) != 1 ||
-			s.Spec.Routes.Rules[0].Path != "/api/events/task-completed" {
+		if s.Spec.Topic != "task-events" || s.Spec.DeadLetterTopic != "task-events-dlq" || len(s.Spec.Routes.Rules) != 2 {
 			t.Errorf("subscription %s: %+v", s.Name, s.Spec)
+		}
+		for _, r := range s.Spec.Routes.Rules {
+			if r.Path != "/api/events/task-completed" {
+				t.Errorf("subscription %s: rule %+v goes elsewhere than recur-task's route", s.Name, r)
+			}
 		}
 		for _, sc := range s.Scopes {
 			if _, ok := appIDs[sc]; !ok {

@@ -26,10 +26,11 @@ type Rule struct {
 	Path  string `json:"path"`
 }
 
-// CompletedSubscription delivers com.todo.task.completed events on
-// task-events of pubsub to Route; what can never be delivered goes to the
-// dead-letter topic.
+// CompletedSubscription delivers com.todo.task.completed and
+// com.todo.task.skipped events on task-events of pubsub to Route; what can
+// never be delivered goes to the dead-letter topic.
 func CompletedSubscription(pubsub string) Subscription {
 	return Subscription{PubSubName: pubsub, Topic: events.TopicTaskEvents, DeadLetterTopic: events.TopicDeadLetters,
-		Routes: Routes{Rules: []Rule{{Match: `event.type == "` + events.TypeTaskCompleted + `"`, Path: Route}}}}
+		Routes: Routes{Rules: []Rule{{Match: `event.type == "` + events.TypeTaskCompleted + `"`, Path: Route},
+			{Match: `event.type == "` + events.TypeTaskSkipped + `"`, Path: Route}}}}
 }

@@ -29,6 +29,17 @@ func TestDecodeCompleted(t *testing.T) {
 		f(&e)
 		return e
 	}
+	skippedTask := valid
+	skippedTask.Status, skippedTask.CompletedAt, skippedTask.SkippedAt = task.StatusSkipped, nil, &now
+	skipped, _ := ForTask(TypeTaskSkipped, "skip-task", skippedTask, now)
+	if c, err := DecodeCompleted(skipped); err != nil || !c.ClosedAt.Equal(now) || c.Data.EventType != "task-skipped" {
+		t.Fatalf("a skip: %+v %v", c, err)
+	}
+	noSkippedAt := skipped.Clone()
+	_ = noSkippedAt.SetData("application/json", map[string]any{"task_id": valid.ID, "user_id": "u", "completed_at": now})
+	if _, err := DecodeCompleted(noSkippedAt); !errors.Is(err, ErrPoison) {
+		t.Fatalf("a skip without skipped_at: %v", err)
+	}
 	created, _ := ForTask(TypeTaskCreated, "create-task", valid, now)
 	if _, err := DecodeCompleted(created); !errors.Is(err, ErrNotForUs) {
 		t.Fatalf("created event: %v, want ErrNotForUs", err)

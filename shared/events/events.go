@@ -18,6 +18,7 @@ const (
 	TypeTaskCompleted = "com.todo.task.completed"
 	TypeTaskUpdated   = "com.todo.task.updated"
 	TypeTaskDeleted   = "com.todo.task.deleted"
+	TypeTaskSkipped   = "com.todo.task.skipped"
 )
 
 // Topics and extension names.
@@ -25,7 +26,7 @@ const (
 	TopicTaskEvents   = "task-events"
 	TopicDeadLetters  = "task-events-dlq"
 	ExtPartitionKey   = "partitionkey"
-	DataSchemaVersion = 1
+	DataSchemaVersion = 2
 )
 
 // kindOf maps event types to the seed's event_type names.
@@ -34,11 +35,13 @@ var kindOf = map[string]string{
 	TypeTaskCompleted: "task-completed",
 	TypeTaskUpdated:   "task-updated",
 	TypeTaskDeleted:   "task-deleted",
+	TypeTaskSkipped:   "task-skipped",
 }
 
 // TaskData is the data of every task event. Its first fields are the seed's
 // task-completed payload, field for field; the rest lets a consumer copy the
-// task. Changes are additive only; SchemaVersion counts them.
+// task. Changes are additive only; SchemaVersion counts them (2 added
+// recurrence_rule, occurrence and skipped_at).
 type TaskData struct {
 	EventType        string     `json:"event_type"`
 	TaskID           string     `json:"task_id"`
@@ -58,6 +61,9 @@ type TaskData struct {
 	RecurrenceBasis string     `json:"recurrence_basis"`
 	SeriesAnchor    *time.Time `json:"series_anchor"`
 	ParentTaskID    *string    `json:"parent_task_id"`
+	RecurrenceRule  *string    `json:"recurrence_rule"`
+	Occurrence      *int       `json:"occurrence"`
+	SkippedAt       *time.Time `json:"skipped_at"`
 }
 
 // DataOf returns the payload describing t for an event of type eventType.
@@ -69,7 +75,8 @@ func DataOf(eventType string, t task.Task) TaskData {
 		Description: t.Description, Status: string(t.Status), Priority: string(t.Priority),
 		Tags: t.Tags, DueDate: t.DueDate, Timezone: t.Timezone,
 		RecurrenceBasis: string(t.RecurrenceBasis), SeriesAnchor: t.SeriesAnchor,
-		ParentTaskID: t.ParentTaskID,
+		ParentTaskID: t.ParentTaskID, RecurrenceRule: t.RecurrenceRule, Occurrence: t.Occurrence,
+		SkippedAt: t.SkippedAt,
 	}
 }
 

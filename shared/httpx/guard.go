@@ -10,9 +10,11 @@ import (
 	"github.com/todoevents/todo/shared/apperr"
 )
 
-// Authorizer checks that a request's bearer token belongs to a user.
+// Authorizer checks that a request's bearer token belongs to a user, or
+// says whose it is.
 type Authorizer interface {
 	Authorize(r *http.Request, user string) error
+	UserFromRequest(r *http.Request) (string, error)
 }
 
 // Limiter takes one token of key's rate limit, or says how long to wait.
@@ -27,16 +29,31 @@ type Guard struct {
 	Auth Authorizer
 }
 
-// User authorizes r for the {user_id} of its path and returns it.
+// User authorizes r for the {user_id} of its path and returns it; on a
+// route without the user segment (/api/tasks…) it is the token's subject.
 func (g Guard) User(r *http.Request) (string, error) {
+	if r.PathValue("user_id") == "" && IsTwin(r.URL.Path) {
+		user, err := g.Auth.UserFromRequest(r)
+		if err != nil {
+			return "", err
+		}
+		if !validUser(user) {
+			return "", apperr.New(apperr.Forbidden, "the token's subject is not a user id this API takes (1 to 255 bytes of UTF-8 without NUL)")
+		}
+		return user, nil
+	}
 	user := r.PathValue("user_id")
-	if user == "" || len(user) > 255 || !utf8.ValidString(user) || strings.ContainsRune(user, 0) {
+	if !validUser(user) {
 		return "", apperr.Field("user_id", "must be 1 to 255 bytes of UTF-8 without NUL")
 	}
 	if err := g.Auth.Authorize(r, user); err != nil {
 		return "", err
 	}
 	return user, nil
+}
+
+func validUser(user string) bool {
+	return user != "" && len(user) <= 255 && utf8.ValidString(user) && !strings.ContainsRune(user, 0)
 }
 
 // Task is User for a path that names one task: it also returns the

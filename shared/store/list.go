@@ -14,13 +14,14 @@ import (
 // StatusFilter selects tasks by completion.
 type StatusFilter string
 
-// Filters: all; open (not done, the frontend's "pending"); in progress;
-// done; overdue (not done, due before now).
+// Filters: all; open (pending or in progress: the frontends' "pending");
+// in progress; done; skipped; overdue (open, due before now).
 const (
 	FilterAll        StatusFilter = "all"
 	FilterOpen       StatusFilter = "open"
 	FilterInProgress StatusFilter = "in_progress"
 	FilterDone       StatusFilter = "done"
+	FilterSkipped    StatusFilter = "skipped"
 	FilterOverdue    StatusFilter = "overdue"
 )
 
@@ -123,6 +124,9 @@ func KeyValue(sort, key string) (any, error) {
 	return time.Parse(time.RFC3339Nano, key)
 }
 
+// openSQL selects the tasks still to do.
+const openSQL = `status IN ('pending', 'in_progress')`
+
 // listSQL builds the page query of q for userID and the count of all its
 // matches, which shares the filter arguments.
 func listSQL(userID string, q ListQuery) (page string, pageArgs []any, count string, countArgs []any, err error) {
@@ -134,11 +138,11 @@ func listSQL(userID string, q ListQuery) (page string, pageArgs []any, count str
 	}
 	switch q.Status {
 	case FilterOpen:
-		where += ` AND status <> 'done'`
-	case FilterInProgress, FilterDone:
+		where += ` AND ` + openSQL
+	case FilterInProgress, FilterDone, FilterSkipped:
 		where += ` AND status = ` + arg(string(q.Status))
 	case FilterOverdue:
-		where += ` AND status <> 'done' AND due_date < ` + arg(q.Now)
+		where += ` AND ` + openSQL + ` AND due_date < ` + arg(q.Now)
 	}
 	if q.Priority != "" {
 		// The rank, not the name: one index serves this filter and the sort.
@@ -154,7 +158,7 @@ func listSQL(userID string, q ListQuery) (page string, pageArgs []any, count str
 		where += ` AND due_date > ` + arg(*q.DueAfter)
 	}
 	if q.Overdue != nil {
-		overdue := `(status <> 'done' AND due_date IS NOT NULL AND due_date < ` + arg(q.Now) + `)`
+		overdue := `(` + openSQL + ` AND due_date IS NOT NULL AND due_date < ` + arg(q.Now) + `)`
 		if !*q.Overdue {
 			overdue = `NOT ` + overdue
 		}

@@ -7,21 +7,23 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Completion is a done recurring task whose next occurrence was never
-// decided (no event about it was handled).
+// Completion is a done (or skipped) recurring task whose next occurrence
+// was never decided (no event about it was handled); CompletedAt is when
+// it was closed.
 type Completion struct {
 	TaskID, UserID string
 	CompletedAt    time.Time
 }
 
-// UnrecurredCompletions returns up to limit done recurring tasks completed
-// more than grace ago whose completion recur-task never handled, oldest
+// UnrecurredCompletions returns up to limit done or skipped recurring tasks
+// closed more than grace ago whose closing recur-task never handled, oldest
 // first, leaving out the tasks skip names.
 func (s *Store) UnrecurredCompletions(ctx context.Context, grace time.Duration, limit int, skip []string) ([]Completion, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT id, user_id, completed_at FROM tasks
-		WHERE status = 'done' AND recurring_type <> 'none' AND recurred_at IS NULL
-		  AND completed_at < now() - make_interval(secs => $1) AND id::text <> ALL(coalesce($3::text[], '{}'))
-		ORDER BY completed_at LIMIT $2`, grace.Seconds(), limit, skip)
+	rows, err := s.Pool.Query(ctx, `SELECT id, user_id, coalesce(completed_at, skipped_at) FROM tasks
+		WHERE status IN ('done', 'skipped') AND recurring_type <> 'none' AND recurred_at IS NULL
+		  AND coalesce(completed_at, skipped_at) < now() - make_interval(secs => $1)
+		  AND id::text <> ALL(coalesce($3::text[], '{}'))
+		ORDER BY coalesce(completed_at, skipped_at) LIMIT $2`, grace.Seconds(), limit, skip)
 	if err != nil {
 		return nil, classify(err)
 	}

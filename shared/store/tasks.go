@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -12,7 +13,7 @@ import (
 
 const taskColumns = `id, user_id, title, description, status, priority, tags, due_date, timezone,
 	recurring_type, recurrence_basis, recurring_end_date, series_anchor, parent_task_id,
-	completed_at, created_at, updated_at`
+	completed_at, created_at, updated_at, recurrence_rule, occurrence, skipped_at`
 
 type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
@@ -25,18 +26,20 @@ func scanTask(row pgx.Row, extra ...any) (task.Task, error) {
 	var t task.Task
 	err := row.Scan(append([]any{&t.ID, &t.UserID, &t.Title, &t.Description, &t.Status, &t.Priority, &t.Tags,
 		&t.DueDate, &t.Timezone, &t.RecurringType, &t.RecurrenceBasis, &t.RecurringEndDate,
-		&t.SeriesAnchor, &t.ParentTaskID, &t.CompletedAt, &t.CreatedAt, &t.UpdatedAt}, extra...)...)
+		&t.SeriesAnchor, &t.ParentTaskID, &t.CompletedAt, &t.CreatedAt, &t.UpdatedAt, &t.RecurrenceRule, &t.Occurrence,
+		&t.SkippedAt}, extra...)...)
 	return t, err
 }
 
 func taskArgs(t task.Task) []any {
 	return []any{t.ID, t.UserID, t.Title, t.Description, string(t.Status), string(t.Priority), t.Tags,
 		t.DueDate, t.Timezone, string(t.RecurringType), string(t.RecurrenceBasis), t.RecurringEndDate,
-		t.SeriesAnchor, t.ParentTaskID, t.CompletedAt, t.CreatedAt, t.UpdatedAt}
+		t.SeriesAnchor, t.ParentTaskID, t.CompletedAt, t.CreatedAt, t.UpdatedAt, t.RecurrenceRule, t.Occurrence,
+		t.SkippedAt}
 }
 
 const insertTaskSQL = `INSERT INTO tasks (` + taskColumns + `)
-	VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`
+	VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)`
 
 // getTask loads one task of userID; lock takes a row lock for an update.
 func getTask(ctx context.Context, q querier, userID, id string, lock bool) (task.Task, error) {
@@ -83,10 +86,23 @@ type TagCount struct {
 	Count int    `json:"count"`
 }
 
+// TagQuery narrows a tag list: to the tags that start with Prefix (in any
+// letter case), at most Limit of them (0: all).
+type TagQuery struct {
+	Prefix string
+	Limit  int
+}
+
 // Tags returns userID's tags with their counts, most used first.
-func (s *Store) Tags(ctx context.Context, userID string) ([]TagCount, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT tag, count(*) FROM tasks, unnest(tags) AS tag WHERE user_id = $1
-		GROUP BY tag ORDER BY count(*) DESC, tag`, userID)
+func (s *Store) Tags(ctx context.Context, userID string, q TagQuery) ([]TagCount, error) {
+	limit := any(nil)
+	if q.Limit > 0 {
+		limit = q.Limit
+	}
+	like := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(q.Prefix)) + "%"
+	rows, err := s.Pool.Query(ctx, `SELECT tag, count(*) FROM tasks, unnest(tags) AS tag
+		WHERE user_id = $1 AND lower(tag) LIKE $2
+		GROUP BY tag ORDER BY count(*) DESC, tag LIMIT $3`, userID, like, limit)
 	if err != nil {
 		return nil, classify(err)
 	}

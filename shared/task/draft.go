@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/todoevents/todo/shared/apperr"
+	"github.com/todoevents/todo/shared/recurrence"
 )
 
 // Limits on user input.
@@ -28,6 +29,7 @@ type Draft struct {
 	DueDate          *string   `json:"due_date"`
 	Timezone         *string   `json:"timezone"`
 	RecurringType    *string   `json:"recurring_type"`
+	RecurrenceRule   *string   `json:"recurrence_rule"`
 	RecurrenceBasis  *Basis    `json:"recurrence_basis"`
 	RecurringEndDate *string   `json:"recurring_end_date"`
 	ParentTaskID     *string   `json:"parent_task_id"`
@@ -42,12 +44,15 @@ func (d Draft) Build(id, userID string, now time.Time) (Task, error) {
 		Tags: []string{}, CreatedAt: now, UpdatedAt: now}
 	steps := []func(*Task) error{
 		d.title, d.description, d.status, d.priority, d.tags, d.timezone,
-		d.recurrence, d.dates, d.parent,
+		d.recurrence, d.dates, d.rule, d.parent,
 	}
 	for _, step := range steps {
 		if err := step(&t); err != nil {
 			return Task{}, err
 		}
+	}
+	if t.Status == StatusSkipped {
+		return Task{}, errSkipOnlyByRoute
 	}
 	return t, nil
 }
@@ -94,10 +99,10 @@ func (d Draft) status(t *Task) error {
 			s = alias
 		}
 		switch s {
-		case StatusPending, StatusInProgress, StatusDone:
+		case StatusPending, StatusInProgress, StatusDone, StatusSkipped:
 			t.Status = s
 		default:
-			return apperr.Field("status", "must be one of pending, in_progress, done (or completed)")
+			return apperr.Field("status", "must be one of pending, in_progress, done (or completed), skipped")
 		}
 	}
 	if d.Completed != nil {
@@ -114,6 +119,10 @@ func (d Draft) status(t *Task) error {
 	}
 	return nil
 }
+
+// errSkipOnlyByRoute refuses a status of skipped anywhere but the skip
+// route, which also creates the next occurrence.
+var errSkipOnlyByRoute = apperr.Field("status", "skipped is set by POST /api/{user_id}/tasks/{id}/skip, which also makes the next occurrence")
 
 func (d Draft) priority(t *Task) error {
 	if d.Priority == nil {
@@ -169,6 +178,18 @@ func (d Draft) recurrence(t *Task) error {
 			return apperr.Field("recurring_type", "must be one of none, daily, weekly, monthly, yearly")
 		}
 	}
+	if d.RecurrenceRule != nil && strings.TrimSpace(*d.RecurrenceRule) != "" {
+		r, err := recurrence.Parse(*d.RecurrenceRule)
+		if err != nil {
+			return apperr.Field("recurrence_rule", "%v", err)
+		}
+		freq := Recurring(r.Freq)
+		if d.RecurringType != nil && *d.RecurringType != "" && t.RecurringType != freq {
+			return apperr.Field("recurring_type", "is %s, but recurrence_rule repeats %s: send one of them, or both agreeing", t.RecurringType, freq)
+		}
+		canonical := r.String()
+		t.RecurringType, t.RecurrenceRule = freq, &canonical
+	}
 	if d.RecurrenceBasis != nil {
 		switch b := Basis(enum(string(*d.RecurrenceBasis))); b {
 		case BasisCompletion, BasisSchedule:
@@ -208,6 +229,41 @@ func (d Draft) dates(t *Task) error {
 	if t.Recurs() && t.DueDate != nil {
 		anchor := *t.DueDate
 		t.SeriesAnchor = &anchor
+	}
+	return nil
+}
+
+// rule checks a recurrence rule against the task it would repeat: its
+// first occurrence (DTSTART) is the due date, or the creation when there
+// is none (the completion basis restarts the rule at each completion).
+func (d Draft) rule(t *Task) error {
+	if t.RecurrenceRule == nil {
+		return nil
+	}
+	r, err := recurrence.Parse(*t.RecurrenceRule)
+	if err != nil {
+		return apperr.Field("recurrence_rule", "%v", err)
+	}
+	start := t.CreatedAt
+	if t.DueDate != nil {
+		start = *t.DueDate
+	}
+	loc := t.Location()
+	if !r.Until.IsZero() {
+		until := r.Until
+		if r.UntilDate {
+			until = recurrence.At(r.Until.Year(), r.Until.Month(), r.Until.Day(), 23, 59, 59, 0, loc)
+		}
+		if until.Before(start) {
+			return apperr.Field("recurrence_rule", "UNTIL is before the first due date")
+		}
+	}
+	if err := (recurrence.Series{Rule: r, Start: start, Location: loc}).Check(); err != nil {
+		return apperr.Field("recurrence_rule", "%v (for example BYMONTH=2;BYMONTHDAY=30, February 30th)", err)
+	}
+	if r.Count > 0 {
+		first := 1
+		t.Occurrence = &first
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package task
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/todoevents/todo/shared/apperr"
@@ -36,9 +37,12 @@ func (d Draft) Apply(t Task, now time.Time, full bool) (Task, Change, error) {
 	if err != nil {
 		return Task{}, Unchanged, err
 	}
-	next.ParentTaskID, next.Status, next.CompletedAt, next.UpdatedAt = t.ParentTaskID, t.Status, t.CompletedAt, t.UpdatedAt
-	if sameTime(next.DueDate, t.DueDate) && next.RecurringType == t.RecurringType && next.RecurrenceBasis == t.RecurrenceBasis {
-		next.SeriesAnchor = t.SeriesAnchor
+	next.ParentTaskID, next.Status, next.CompletedAt, next.SkippedAt, next.UpdatedAt = t.ParentTaskID, t.Status,
+		t.CompletedAt, t.SkippedAt, t.UpdatedAt
+	if sameTime(next.DueDate, t.DueDate) && next.RecurringType == t.RecurringType && next.RecurrenceBasis == t.RecurrenceBasis &&
+		sameText(next.RecurrenceRule, t.RecurrenceRule) {
+		// The same series: its anchor and this task's number in it stay.
+		next.SeriesAnchor, next.Occurrence = t.SeriesAnchor, t.Occurrence
 	}
 	change := Unchanged
 	if d.Status != nil || d.Completed != nil {
@@ -53,11 +57,18 @@ func (d Draft) Apply(t Task, now time.Time, full bool) (Task, Change, error) {
 		default:
 			target.Status = next.Status
 		}
-		if next.SetCompleted(target.Status == StatusDone, now) && target.Status == StatusDone {
-			change = Completed
-		}
-		if target.Status != StatusDone {
-			next.Status = target.Status
+		switch target.Status {
+		case StatusSkipped:
+			if next.Status != StatusSkipped {
+				return Task{}, Unchanged, errSkipOnlyByRoute
+			}
+		case StatusDone:
+			if next.SetCompleted(true, now) {
+				change = Completed
+			}
+		default: // open again, or still
+			next.SetCompleted(false, now)
+			next.Status, next.SkippedAt = target.Status, nil
 		}
 	}
 	if change == Unchanged && !same(next, t) {
@@ -69,11 +80,17 @@ func (d Draft) Apply(t Task, now time.Time, full bool) (Task, Change, error) {
 	return next, change, nil
 }
 
-// over is d with the fields it leaves nil taken from t.
+// over is d with the fields it leaves nil taken from t. A recurring_type
+// sent without a rule replaces the task's rule by that plain frequency,
+// unless it is the rule's own (a client that knows only recurring_type
+// sending it back unchanged keeps the rule).
 func (d Draft) over(t Task) Draft {
 	m := Draft{Title: d.Title, Description: d.Description, Priority: d.Priority, Tags: d.Tags, DueDate: d.DueDate,
-		Timezone: d.Timezone, RecurringType: d.RecurringType, RecurrenceBasis: d.RecurrenceBasis,
-		RecurringEndDate: d.RecurringEndDate}
+		Timezone: d.Timezone, RecurringType: d.RecurringType, RecurrenceRule: d.RecurrenceRule,
+		RecurrenceBasis: d.RecurrenceBasis, RecurringEndDate: d.RecurringEndDate}
+	if m.RecurrenceRule == nil && (d.RecurringType == nil || Recurring(enum(*d.RecurringType)) == t.RecurringType) {
+		m.RecurrenceRule = t.RecurrenceRule
+	}
 	if m.Title == nil {
 		m.Title = &t.Title
 	}
@@ -89,8 +106,8 @@ func (d Draft) over(t Task) Draft {
 	if m.Timezone == nil {
 		m.Timezone = &t.Timezone
 	}
-	if m.RecurringType == nil {
-		r := string(t.RecurringType)
+	if m.RecurringType == nil && (d.RecurrenceRule == nil || strings.TrimSpace(*d.RecurrenceRule) == "") {
+		r := string(t.RecurringType) // (a new rule brings its own)
 		m.RecurringType = &r
 	}
 	if m.RecurrenceBasis == nil {
@@ -105,6 +122,10 @@ func (d Draft) over(t Task) Draft {
 		m.RecurringEndDate = &s
 	}
 	return m
+}
+
+func sameText(a, b *string) bool {
+	return (a == nil) == (b == nil) && (a == nil || *a == *b)
 }
 
 func sameTime(a, b *time.Time) bool {

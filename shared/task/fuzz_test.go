@@ -19,6 +19,8 @@ func FuzzDraft(f *testing.F) {
 		`{"title":"x","status":"done","completed":false}`,
 		`{"title":"x","parent_task_id":"123e4567-e89b-12d3-a456-426614174000"}`,
 		`{"title":"\u0000"}`,
+		`{"title":"x","recurrence_rule":"FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1;COUNT=3","due_date":"9999-12-01T00:00","timezone":"Pacific/Kiritimati"}`,
+		`{"title":"x","recurrence_rule":"FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29","recurring_type":"yearly","recurrence_basis":"schedule","due_date":"2028-02-29"}`,
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
@@ -49,6 +51,15 @@ func FuzzDraft(f *testing.F) {
 			t.Fatal("accepted an end date before the due date")
 		case tk.RecurrenceBasis == BasisSchedule && tk.Recurs() && tk.DueDate == nil:
 			t.Fatal("accepted a schedule without a due date")
+		case tk.RecurrenceRule != nil && !tk.Recurs(), tk.Status == StatusSkipped:
+			t.Fatalf("accepted %+v", tk)
+		case tk.DueDate != nil && !InRange(*tk.DueDate), tk.RecurringEndDate != nil && !InRange(*tk.RecurringEndDate):
+			t.Fatal("accepted a time outside the window")
+		}
+		if tk.RecurrenceRule != nil {
+			if r, err := tk.Rule(); err != nil || r.RRule == nil || r.RRule.String() != *tk.RecurrenceRule {
+				t.Fatalf("stored rule %q does not read back: %v", *tk.RecurrenceRule, err)
+			}
 		}
 		if _, err := ValidLocation(tk.Timezone); err != nil {
 			t.Fatalf("accepted time zone %q", tk.Timezone)

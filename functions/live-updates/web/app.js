@@ -83,7 +83,7 @@ async function loadTasks() {
   try {
     const { data } = await api("GET", userPath() + "/tasks?" + query());
     if (load !== state.loads) return;
-    state.tasks = data;
+    state.tasks = data.tasks;
     $("#list-error").textContent = "";
     render();
   } catch (e) {
@@ -138,7 +138,9 @@ function render() {
     const meta = el("p", { class: "meta" },
       t.due_date ? el("span", { class: "due" + (overdue ? " overdue" : "") }, (overdue ? "overdue · " : "") + formatDue(t)) : null,
       el("span", { class: "badge priority-" + t.priority }, t.priority),
-      t.recurring_type !== "none" ? el("span", { class: "badge" }, "repeats " + t.recurring_type) : null,
+      t.status === "skipped" ? el("span", { class: "badge skipped" }, "skipped") : null,
+      t.recurring_type !== "none" ? el("span", { class: "badge", title: t.recurrence_rule || "" },
+        "repeats " + (t.recurrence_rule ? "by rule" : t.recurring_type) + (t.occurrence ? " · #" + t.occurrence : "")) : null,
       ...t.tags.map((g) => el("span", { class: "tag" }, "#" + g)));
     const item = el("li", { class: "task" + (t.completed ? " done" : "") + (overdue ? " overdue" : ""), "data-id": t.id,
       "data-due": t.due_date ? wallClock(t.due_date, t.timezone || "UTC") : "" },
@@ -146,6 +148,8 @@ function render() {
       el("div", { class: "body" }, el("p", { class: "title" }, t.title), t.description ? el("p", { class: "desc" }, t.description) : null, meta),
       el("div", { class: "actions" },
         el("button", { type: "button", onclick: () => openForm(t) }, "Edit"),
+        t.recurring_type !== "none" && (t.status === "pending" || t.status === "in_progress")
+          ? el("button", { type: "button", onclick: () => skipTask(t) }, "Skip") : null,
         t.recurring_type !== "none" || t.parent_task_id ? el("button", { type: "button", onclick: () => showChain(t) }, "Series") : null,
         el("button", { type: "button", class: "danger", onclick: () => removeTask(t) }, "Delete")));
     list.append(item);
@@ -156,6 +160,15 @@ function render() {
 async function setCompleted(t, completed) {
   try {
     await api("PATCH", userPath() + "/tasks/" + t.id + "/complete", { completed });
+  } catch (e) {
+    $("#list-error").textContent = e.message;
+  }
+  loadTasks();
+}
+
+async function skipTask(t) {
+  try {
+    await api("POST", userPath() + "/tasks/" + t.id + "/skip");
   } catch (e) {
     $("#list-error").textContent = e.message;
   }
@@ -204,6 +217,7 @@ function openForm(t) {
     $("#f-basis").value = t.recurrence_basis;
     $("#f-end").value = t.recurring_end_date ? wallClock(t.recurring_end_date, t.timezone || "UTC").slice(0, 10) : "";
   }
+  fillEditor(t);
   preview();
   $("#task-dialog").showModal();
   $("#f-title").focus();
@@ -216,12 +230,22 @@ function formBody() {
     priority: $("#f-priority").value,
     tags: $("#f-tags").value.split(",").map((s) => s.trim()).filter(Boolean),
     timezone: $("#f-timezone").value,
-    recurring_type: $("#f-recurring").value,
     recurrence_basis: $("#f-basis").value,
     due_date: $("#f-due").value || null,
-    recurring_end_date: $("#f-end").value || null,
+    ...recurrenceFields(),
   };
   return body;
+}
+
+// recurrenceFields is the series as the API takes it: a plain
+// recurring_type, or a rule (which carries its frequency); an empty rule
+// and end date clear what an edited task had.
+function recurrenceFields() {
+  const rule = $("#f-rule").value.trim();
+  const end = $("#f-ends").value === "date" ? $("#f-end").value : "";
+  return rule
+    ? { recurrence_rule: rule, recurring_end_date: end }
+    : { recurring_type: $("#f-recurring").value, recurrence_rule: "", recurring_end_date: end };
 }
 
 async function save(ev) {
@@ -244,34 +268,116 @@ async function save(ev) {
   }
 }
 
-// preview shows the next three due dates in words: calendar steps on the
-// wall clock of the task's zone, month ends clamped, as the server counts.
-function preview() {
-  const kind = $("#f-recurring").value, due = $("#f-due").value;
-  if (kind === "none" || !due) { $("#preview").textContent = ""; return; }
-  const [d, time] = due.split("T");
-  const [y, m, day] = d.split("-").map(Number);
-  const end = $("#f-end").value;
-  const out = [];
-  for (let i = 1; out.length < 3 && i < 400; i++) {
-    let yy = y, mm = m, dd = day;
-    if (kind === "daily" || kind === "weekly") {
-      const t = new Date(Date.UTC(y, m - 1, day + i * (kind === "daily" ? 1 : 7)));
-      yy = t.getUTCFullYear(); mm = t.getUTCMonth() + 1; dd = t.getUTCDate();
-    } else {
-      const months = (m - 1) + i * (kind === "monthly" ? 1 : 12);
-      yy = y + Math.floor(months / 12); mm = (months % 12) + 1;
-      dd = Math.min(day, new Date(Date.UTC(yy, mm, 0)).getUTCDate());
-    }
-    const iso = `${yy}-${String(mm).padStart(2, "0")}-${String(dd).padStart(2, "0")}`;
-    if (end && iso > end) break;
-    out.push(new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short", year: "numeric", timeZone: "UTC" })
-      .format(new Date(Date.UTC(yy, mm - 1, dd))) + " " + time);
+// ---- the recurrence editor ----
+// The choices build an RFC 5545 rule; the server reads it, says it in words
+// and computes the dates (POST …/recurrence/preview): the page has no
+// calendar arithmetic of its own.
+const units = { daily: "day", weekly: "week", monthly: "month", yearly: "year" };
+
+// editorRule is the rule the choices make, or "" when the plain frequency
+// says it all (every 1, on the due date's day, no count).
+function editorRule() {
+  const kind = $("#f-recurring").value;
+  if (kind === "none") return "";
+  const parts = [];
+  const every = Math.max(1, parseInt($("#f-interval").value, 10) || 1);
+  if (every > 1) parts.push("INTERVAL=" + every);
+  if ($("#f-ends").value === "count") parts.push("COUNT=" + Math.max(1, parseInt($("#f-count").value, 10) || 1));
+  if (kind === "weekly") {
+    const days = [...document.querySelectorAll('#f-weekdays [aria-pressed="true"]')].map((b) => b.dataset.day);
+    if (days.length) parts.push("BYDAY=" + days.join(","));
   }
-  const basis = $("#f-basis").value === "completion" ? ", if each is completed on its due date" : "";
-  $("#preview").textContent = out.length
-    ? `Next: ${out.join("; ")} (${$("#f-timezone").value})${basis}.`
-    : "No further occurrence before the end date.";
+  const on = $("#f-on").value;
+  if ((kind === "monthly" || kind === "yearly") && on !== "same") {
+    const due = $("#f-due").value;
+    if (kind === "yearly" && due) parts.push("BYMONTH=" + Number(due.slice(5, 7)));
+    if (on === "day") parts.push("BYMONTHDAY=" + (parseInt($("#f-monthday").value, 10) || 1));
+    if (on === "last") parts.push("BYMONTHDAY=-1");
+    if (on === "nth") {
+      const nth = $("#f-nth").value, day = $("#f-nthday").value;
+      parts.push(...(day === "WD" ? ["BYDAY=MO,TU,WE,TH,FR", "BYSETPOS=" + nth] : ["BYDAY=" + nth + day]));
+    }
+  }
+  return parts.length ? ["FREQ=" + kind.toUpperCase(), ...parts].join(";") : "";
+}
+
+// showEditor shows the choices that apply and the rule they make.
+function showEditor(fromChoices) {
+  const box = $("#f-repeat"), kind = $("#f-recurring").value;
+  box.dataset.kind = kind;
+  box.dataset.on = $("#f-on").value;
+  box.dataset.ends = $("#f-ends").value;
+  const every = parseInt($("#f-interval").value, 10) || 1;
+  $("#f-unit").textContent = (units[kind] || "time") + (every === 1 ? "" : "s");
+  if (fromChoices) $("#f-rule").value = editorRule();
+}
+
+// fillEditor sets the choices from a task's rule; a rule the choices cannot
+// show stays as typed in the rule field.
+function fillEditor(t) {
+  for (const b of document.querySelectorAll("#f-weekdays button")) b.setAttribute("aria-pressed", "false");
+  $("#f-interval").value = 1;
+  $("#f-on").value = "same";
+  $("#f-ends").value = t && t.recurring_end_date ? "date" : "never";
+  $("#f-rule").value = (t && t.recurrence_rule) || "";
+  if (t && t.recurrence_rule) {
+    const p = Object.fromEntries(t.recurrence_rule.split(";").map((x) => x.split("=")));
+    if (p.INTERVAL) $("#f-interval").value = p.INTERVAL;
+    if (p.COUNT) { $("#f-ends").value = "count"; $("#f-count").value = p.COUNT; }
+    const days = p.BYDAY ? p.BYDAY.split(",") : [];
+    if (p.FREQ === "WEEKLY") {
+      for (const b of document.querySelectorAll("#f-weekdays button")) b.setAttribute("aria-pressed", String(days.includes(b.dataset.day)));
+    } else if (p.BYMONTHDAY === "-1") {
+      $("#f-on").value = "last";
+    } else if (p.BYMONTHDAY && !p.BYDAY) {
+      $("#f-on").value = "day"; $("#f-monthday").value = p.BYMONTHDAY;
+    } else if (p.BYSETPOS && p.BYDAY === "MO,TU,WE,TH,FR") {
+      $("#f-on").value = "nth"; $("#f-nth").value = p.BYSETPOS; $("#f-nthday").value = "WD";
+    } else if (days.length === 1 && /^-?\d/.test(days[0])) {
+      $("#f-on").value = "nth"; $("#f-nth").value = days[0].slice(0, -2); $("#f-nthday").value = days[0].slice(-2);
+    }
+  }
+  showEditor(false);
+}
+
+// preview asks the server, a quarter of a second after the last change,
+// for the series in words and its next three due dates; only the newest
+// answer is shown.
+let previewTimer = 0, previewSeq = 0;
+function preview() {
+  clearTimeout(previewTimer);
+  previewTimer = setTimeout(showPreview, 250);
+}
+
+async function showPreview() {
+  const seq = ++previewSeq;
+  const fields = recurrenceFields();
+  const slot = $('.error[data-for="recurrence_rule"]');
+  if (!fields.recurrence_rule && fields.recurring_type === "none") {
+    $("#preview").textContent = ""; slot.textContent = "";
+    return;
+  }
+  const zone = $("#f-timezone").value;
+  const body = { ...fields, recurrence_basis: $("#f-basis").value, due_date: $("#f-due").value || null, timezone: zone, limit: 3 };
+  if (!body.recurrence_rule) delete body.recurrence_rule;
+  if (!body.recurring_end_date) delete body.recurring_end_date;
+  try {
+    const { data } = await api("POST", userPath() + "/recurrence/preview", body);
+    if (seq !== previewSeq) return;
+    slot.textContent = "";
+    const when = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short", year: "numeric",
+      hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: shownZone(zone) });
+    const basis = $("#f-basis").value === "completion" ? ", if each is completed on its due date" : "";
+    const said = data.text.charAt(0).toUpperCase() + data.text.slice(1);
+    $("#preview").textContent = data.due_dates.length
+      ? `${said}. Next: ${data.due_dates.map((d) => when.format(new Date(d))).join("; ")} (${zone})${basis}.`
+      : `${said}. No further occurrence.`;
+  } catch (e) {
+    if (seq !== previewSeq) return;
+    $("#preview").textContent = "";
+    const target = e.field && document.querySelector(`#task-form .error[data-for="${e.field}"]`);
+    (target || slot).textContent = e.message;
+  }
 }
 
 // ---- the live stream ----
@@ -354,7 +460,24 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#new-task").addEventListener("click", () => openForm(null));
   $("#task-form").addEventListener("submit", save);
   $("#cancel").addEventListener("click", () => $("#task-dialog").close());
-  for (const id of ["#f-recurring", "#f-due", "#f-end", "#f-basis", "#f-timezone"]) $(id).addEventListener("input", preview);
+  for (const id of ["#f-recurring", "#f-interval", "#f-on", "#f-monthday", "#f-nth", "#f-nthday", "#f-ends", "#f-count", "#f-due"]) {
+    $(id).addEventListener("input", () => { showEditor(true); preview(); });
+  }
+  for (const id of ["#f-end", "#f-basis", "#f-timezone"]) $(id).addEventListener("input", preview);
+  $("#f-rule").addEventListener("input", () => {
+    // A typed rule: the choices follow its frequency, the rule stays as typed.
+    const freq = /FREQ=(DAILY|WEEKLY|MONTHLY|YEARLY)/i.exec($("#f-rule").value);
+    if (freq) $("#f-recurring").value = freq[1].toLowerCase();
+    showEditor(false);
+    preview();
+  });
+  for (const b of document.querySelectorAll("#f-weekdays button")) {
+    b.addEventListener("click", () => {
+      b.setAttribute("aria-pressed", String(b.getAttribute("aria-pressed") !== "true"));
+      showEditor(true);
+      preview();
+    });
+  }
   for (const b of document.querySelectorAll(".tabs button")) {
     b.addEventListener("click", () => {
       state.status = b.dataset.status;
