@@ -182,22 +182,74 @@ func TestPushOutcomes(t *testing.T) {
 	}
 }
 
+// skippedTask stores a daily task of a new user, skipped at skippedAt, and
+// returns it with its task.skipped event.
+func skippedTask(t *testing.T, st *memstore.Store, skippedAt time.Time) (task.Task, cloudevents.Event) {
+	t.Helper()
+	tk, _ := doneTask(t, st, skippedAt) // a task of its own, then reopened and skipped
+	var e cloudevents.Event
+	tk, err := st.UpdateTask(context.Background(), tk.UserID, tk.ID, func(x *task.Task) (*cloudevents.Event, error) {
+		x.SetCompleted(false, skippedAt)
+		x.Skip(skippedAt)
+		var err error
+		e, err = events.ForTask(events.TypeTaskSkipped, "test", *x, skippedAt)
+		return &e, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tk, e
+}
+
 func TestReconcilerOnAFakeStore(t *testing.T) {
 	t.Parallel()
 	st := memstore.New()
 	rec := newRecurrer(st)
 	lost, _ := doneTask(t, st, app.Now().Add(-time.Hour))
+	lostSkip, _ := skippedTask(t, st, app.Now().Add(-time.Hour))
 	fresh, _ := doneTask(t, st, app.Now())
 	rc := &Reconciler{Completions: st, Recurrer: rec, Log: zerolog.Nop(), Grace: time.Minute, Retention: time.Hour}
 	created, err := rc.Reconcile(context.Background())
-	if err != nil || created != 1 || children(st, lost.ID) != 1 || children(st, fresh.ID) != 0 {
-		t.Fatalf("first pass: created %d (%v); lost %d, fresh %d", created, err, children(st, lost.ID), children(st, fresh.ID))
+	if err != nil || created != 2 || children(st, lost.ID) != 1 || children(st, lostSkip.ID) != 1 || children(st, fresh.ID) != 0 {
+		t.Fatalf("first pass: created %d (%v); lost %d, lost skip %d, fresh %d", created, err, children(st, lost.ID),
+			children(st, lostSkip.ID), children(st, fresh.ID))
 	}
 	if created, err := rc.Reconcile(context.Background()); err != nil || created != 0 {
 		t.Fatalf("second pass created %d (%v)", created, err)
 	}
-	if got := testutil.ToFloat64(rec.Metrics.Reconciled); got != 1 {
+	if got := testutil.ToFloat64(rec.Metrics.Reconciled); got != 2 {
 		t.Fatalf("reconciled counter %v", got)
+	}
+}
+
+// A skip pushed as a completion is: one next occurrence, a duplicate the
+// second time, and a forged skip time is stale.
+func TestPushedSkips(t *testing.T) {
+	t.Parallel()
+	st := memstore.New()
+	h := serve(PushHandler{Recurrer: newRecurrer(st), Auth: config.PushAuthToken, Token: testenv.AppToken})
+	tk, e := skippedTask(t, st, app.Now())
+	forged := e.Clone()
+	forged.SetID(uuid.NewString())
+	d := events.DataOf(events.TypeTaskSkipped, tk)
+	other := tk.SkippedAt.Add(-time.Minute)
+	d.SkippedAt = &other
+	_ = forged.SetData(cloudevents.ApplicationJSON, d)
+	for _, step := range []struct {
+		body []byte
+		want string
+	}{
+		{structured(t, forged), `"outcome":"stale"`},
+		{structured(t, e), `"outcome":"created"`},
+		{structured(t, e), `"outcome":"duplicate"`},
+	} {
+		rec := testenv.Do(t, h, "POST", "/", testenv.AppToken, step.body, "Content-Type", "application/cloudevents+json")
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), step.want) {
+			t.Fatalf("%d %s, want %s", rec.Code, rec.Body, step.want)
+		}
+	}
+	if n := children(st, tk.ID); n != 1 {
+		t.Fatalf("%d next occurrences, want 1", n)
 	}
 }
 
