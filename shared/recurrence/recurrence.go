@@ -51,19 +51,9 @@ func (r Rule) After(due time.Time, n int, closedAt time.Time) (Occurrence, bool)
 		next, ok := Next(r, due, closedAt)
 		return Occurrence{At: next}, ok
 	}
-	loc := r.Location
-	if loc == nil {
-		loc = time.UTC
-	}
+	loc := r.location()
 	if r.Schedule && !(due.IsZero() && r.Anchor.IsZero()) {
-		anchor := r.Anchor
-		if anchor.IsZero() {
-			anchor = due
-		}
-		after := closedAt
-		if due.After(after) {
-			after = due
-		}
+		anchor, after := r.slotAfter(due, closedAt)
 		return Series{Rule: *r.RRule, Start: anchor, Location: loc, Last: r.End}.After(after)
 	}
 	rule := *r.RRule
@@ -72,12 +62,7 @@ func (r Rule) After(due time.Time, n int, closedAt time.Time) (Occurrence, bool)
 	}
 	rule.Count = 0 // restarted: the number carries on from the closed one
 	c := closedAt.In(loc)
-	clock := c
-	if !due.IsZero() {
-		clock = due.In(loc)
-	} else if !r.Anchor.IsZero() {
-		clock = r.Anchor.In(loc)
-	}
+	clock := r.clock(due, c)
 	start := At(c.Year(), c.Month(), c.Day(), clock.Hour(), clock.Minute(), clock.Second(), clock.Nanosecond(), loc)
 	next, ok := Series{Rule: rule, Start: start, Location: loc, Last: r.End}.FirstFrom(c.Year(), c.Month(), c.Day()+1)
 	if ok && r.RRule.Count > 0 {
@@ -91,11 +76,7 @@ func (r Rule) After(due time.Time, n int, closedAt time.Time) (Occurrence, bool)
 func (r Rule) Preview(due time.Time, n, limit int) []Occurrence {
 	if r.RRule != nil && r.Schedule && r.RRule.Count > 0 && !r.Anchor.IsZero() {
 		// Numbered from the start: one walk instead of one per occurrence.
-		loc := r.Location
-		if loc == nil {
-			loc = time.UTC
-		}
-		return Series{Rule: *r.RRule, Start: r.Anchor, Location: loc, Last: r.End}.Following(due, limit)
+		return Series{Rule: *r.RRule, Start: r.Anchor, Location: r.location(), Last: r.End}.Following(due, limit)
 	}
 	var out []Occurrence
 	for len(out) < limit {
@@ -119,10 +100,7 @@ const maxSteps = 100000
 // due (zero if it had none) and completed at completedAt. ok is false when the
 // rule has no further occurrence (unknown frequency, or past End).
 func Next(r Rule, due, completedAt time.Time) (next time.Time, ok bool) {
-	loc := r.Location
-	if loc == nil {
-		loc = time.UTC
-	}
+	loc := r.location()
 	if !r.Frequency.valid() {
 		return time.Time{}, false
 	}
@@ -137,6 +115,39 @@ func Next(r Rule, due, completedAt time.Time) (next time.Time, ok bool) {
 	return next, true
 }
 
+func (r Rule) location() *time.Location {
+	if r.Location == nil {
+		return time.UTC
+	}
+	return r.Location
+}
+
+// slotAfter is what the schedule basis counts from (the anchor, else the
+// due date) and what the next slot must follow: the closed occurrence's
+// due date and its closing, whichever is later.
+func (r Rule) slotAfter(due, closedAt time.Time) (anchor, after time.Time) {
+	anchor, after = r.Anchor, closedAt
+	if anchor.IsZero() {
+		anchor = due
+	}
+	if due.After(after) {
+		after = due
+	}
+	return anchor, after
+}
+
+// clock is the time of day of an occurrence counted from a completion c:
+// the due date's, else the anchor's, else the completion's own.
+func (r Rule) clock(due, c time.Time) time.Time {
+	switch {
+	case !due.IsZero():
+		return due.In(c.Location())
+	case !r.Anchor.IsZero():
+		return r.Anchor.In(c.Location())
+	}
+	return c
+}
+
 func (f Frequency) valid() bool {
 	switch f {
 	case Daily, Weekly, Monthly, Yearly:
@@ -149,14 +160,7 @@ func (f Frequency) valid() bool {
 // completed instance's due date and the completion itself: completing late
 // skips the missed slots instead of creating a backlog.
 func nextScheduled(r Rule, loc *time.Location, due, completedAt time.Time) time.Time {
-	anchor := r.Anchor
-	if anchor.IsZero() {
-		anchor = due
-	}
-	after := completedAt
-	if due.After(after) {
-		after = due
-	}
+	anchor, after := r.slotAfter(due, completedAt)
 	a := anchor.In(loc)
 	n := estimateSteps(r.Frequency, a, after.In(loc))
 	for i := 0; i < maxSteps; i, n = i+1, n+1 {
@@ -173,12 +177,7 @@ func nextScheduled(r Rule, loc *time.Location, due, completedAt time.Time) time.
 // day, so a series on the 31st completed on Feb 28 continues on Mar 31.
 func nextAfterCompletion(r Rule, loc *time.Location, due, completedAt time.Time) time.Time {
 	c := completedAt.In(loc)
-	clock := c
-	if !due.IsZero() {
-		clock = due.In(loc)
-	} else if !r.Anchor.IsZero() {
-		clock = r.Anchor.In(loc)
-	}
+	clock := r.clock(due, c)
 	// The wall-clock reading alone (in UTC, so no zone moves it).
 	base := time.Date(c.Year(), c.Month(), c.Day(), clock.Hour(), clock.Minute(), clock.Second(), clock.Nanosecond(), time.UTC)
 	day := c.Day()

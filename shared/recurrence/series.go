@@ -52,10 +52,7 @@ type walk struct {
 }
 
 func (s Series) compile() *walk {
-	loc := s.Location
-	if loc == nil {
-		loc = time.UTC
-	}
+	loc := Rule{Location: s.Location}.location()
 	start := s.Start.In(loc)
 	y, m, d := start.Date()
 	w := &walk{s: s, loc: loc, day0: dayOf(y, m, d), y0: y, m0: m, hh: start.Hour(), mm: start.Minute(),
