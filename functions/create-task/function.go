@@ -17,9 +17,9 @@ import (
 	"github.com/todoevents/todo/shared/app"
 	"github.com/todoevents/todo/shared/apperr"
 	"github.com/todoevents/todo/shared/config"
+	"github.com/todoevents/todo/shared/contract"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/httpx"
-	"github.com/todoevents/todo/shared/store"
 	"github.com/todoevents/todo/shared/task"
 )
 
@@ -31,7 +31,7 @@ const Name = "create-task"
 // occurrence yet. CreateTaskOnce does it at most once per idempotency key.
 type Tasks interface {
 	CreateTask(ctx context.Context, t task.Task, evt cloudevents.Event) error
-	CreateTaskOnce(ctx context.Context, t task.Task, evt cloudevents.Event, once store.Once) (task.Task, bool, error)
+	CreateTaskOnce(ctx context.Context, t task.Task, evt cloudevents.Event, once contract.Once) (task.Task, bool, error)
 }
 
 // Function serves create-task.
@@ -96,7 +96,7 @@ func (h Handler) create(w http.ResponseWriter, r *http.Request) error {
 // idempotency reads the Idempotency-Key header: none, or a key of 1–255
 // visible ASCII characters with the digest of the decoded body, so the
 // same task sent with other spacing or key order is the same request.
-func idempotency(r *http.Request, draft task.Draft) (*store.Once, error) {
+func idempotency(r *http.Request, draft task.Draft) (*contract.Once, error) {
 	values := r.Header.Values("Idempotency-Key")
 	if len(values) == 0 {
 		return nil, nil
@@ -111,5 +111,5 @@ func idempotency(r *http.Request, draft task.Draft) (*store.Once, error) {
 		return nil, err
 	}
 	sum := sha256.Sum256(body)
-	return &store.Once{Key: key, Digest: hex.EncodeToString(sum[:])}, nil
+	return &contract.Once{Key: key, Digest: hex.EncodeToString(sum[:])}, nil
 }

@@ -21,9 +21,9 @@ import (
 	"github.com/todoevents/todo/shared/app"
 	"github.com/todoevents/todo/shared/apperr"
 	"github.com/todoevents/todo/shared/config"
+	"github.com/todoevents/todo/shared/contract"
 	"github.com/todoevents/todo/shared/httpx"
 	"github.com/todoevents/todo/shared/openapi"
-	"github.com/todoevents/todo/shared/store"
 	"github.com/todoevents/todo/shared/task"
 )
 
@@ -39,10 +39,10 @@ const (
 // Tasks reads a user's tasks; another user's task is not found.
 type Tasks interface {
 	GetTask(ctx context.Context, userID, id string) (task.Task, error)
-	ListTasks(ctx context.Context, userID string, q store.ListQuery) ([]task.Task, int, error)
+	ListTasks(ctx context.Context, userID string, q contract.ListQuery) ([]task.Task, int, error)
 	Chain(ctx context.Context, userID, id string) ([]task.Task, error)
-	Tags(ctx context.Context, userID string, q store.TagQuery) ([]store.TagCount, error)
-	Stats(ctx context.Context, userID string, c store.Calendar) (store.Stats, error)
+	Tags(ctx context.Context, userID string, q contract.TagQuery) ([]contract.TagCount, error)
+	Stats(ctx context.Context, userID string, c contract.Calendar) (contract.Stats, error)
 }
 
 // Function serves read-tasks.
@@ -94,7 +94,7 @@ type cursorJSON struct {
 }
 
 // queryDigest identifies q's filters and order (not its page).
-func queryDigest(q store.ListQuery) string {
+func queryDigest(q contract.ListQuery) string {
 	tags := slices.Sorted(slices.Values(q.Tags))
 	var due [2]string
 	for i, d := range []*time.Time{q.DueBefore, q.DueAfter} {
@@ -114,20 +114,20 @@ func queryDigest(q store.ListQuery) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:9])
 }
 
-func encodeCursor(c store.Cursor, q store.ListQuery) string {
+func encodeCursor(c contract.Cursor, q contract.ListQuery) string {
 	b, _ := json.Marshal(cursorJSON{Key: c.Key, ID: c.ID, Query: queryDigest(q)}) // plain strings: cannot fail
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // decodeCursor reads a cursor made for q's filters and order.
-func decodeCursor(s string, q store.ListQuery) (*store.Cursor, error) {
+func decodeCursor(s string, q contract.ListQuery) (*contract.Cursor, error) {
 	var c cursorJSON
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err == nil {
 		err = json.Unmarshal(b, &c)
 	}
 	if err == nil && c.Key != nil {
-		_, err = store.KeyValue(q.Sort, *c.Key)
+		_, err = contract.KeyValue(q.Sort, *c.Key)
 	}
 	if err != nil || !task.IsUUID(c.ID) {
 		return nil, apperr.Field("cursor", "is not a cursor this API made (use X-Next-Cursor or the Link header as given)")
@@ -135,7 +135,7 @@ func decodeCursor(s string, q store.ListQuery) (*store.Cursor, error) {
 	if c.Query != queryDigest(q) {
 		return nil, apperr.Field("cursor", "was made for other filters or another order: repeat them with it")
 	}
-	return &store.Cursor{Key: c.Key, ID: strings.ToLower(c.ID)}, nil
+	return &contract.Cursor{Key: c.Key, ID: strings.ToLower(c.ID)}, nil
 }
 
 // nextURL is u with its page replaced by cursor.
@@ -152,19 +152,19 @@ func nextURL(u *url.URL, cursor string) string {
 // ("todo", "in-progress", "complete", …), and all and overdue. "pending"
 // is what the frontends mean by it: not completed (pending or in
 // progress).
-var filters = map[string]store.StatusFilter{
-	"": store.FilterAll, "all": store.FilterAll,
-	"pending": store.FilterOpen, "open": store.FilterOpen, "todo": store.FilterOpen,
-	"in_progress": store.FilterInProgress, "in-progress": store.FilterInProgress, "inprogress": store.FilterInProgress,
-	"completed": store.FilterDone, "complete": store.FilterDone, "done": store.FilterDone,
-	"skipped": store.FilterSkipped,
-	"overdue": store.FilterOverdue,
+var filters = map[string]contract.StatusFilter{
+	"": contract.FilterAll, "all": contract.FilterAll,
+	"pending": contract.FilterOpen, "open": contract.FilterOpen, "todo": contract.FilterOpen,
+	"in_progress": contract.FilterInProgress, "in-progress": contract.FilterInProgress, "inprogress": contract.FilterInProgress,
+	"completed": contract.FilterDone, "complete": contract.FilterDone, "done": contract.FilterDone,
+	"skipped": contract.FilterSkipped,
+	"overdue": contract.FilterOverdue,
 }
 
 // sortKeys are the ?sort= / ?sort_by= values.
 var sortKeys = map[string]string{
-	"created_at": store.SortCreated, "created": store.SortCreated, "updated_at": store.SortUpdated,
-	"due_date": store.SortDue, "due": store.SortDue, "priority": store.SortPriority, "title": store.SortTitle,
+	"created_at": contract.SortCreated, "created": contract.SortCreated, "updated_at": contract.SortUpdated,
+	"due_date": contract.SortDue, "due": contract.SortDue, "priority": contract.SortPriority, "title": contract.SortTitle,
 }
 
 // listParams are the list's query parameters; any other is an error,
@@ -174,14 +174,14 @@ var listParams = []string{"status", "priority", "tag", "tags", "q", "search", "d
 
 // parseList reads the list's query string. Values are read in any letter
 // case; tags repeat or are comma-separated (all must match).
-func parseList(raw string, now time.Time) (store.ListQuery, error) {
+func parseList(raw string, now time.Time) (contract.ListQuery, error) {
 	q, err := url.ParseQuery(raw)
 	if err != nil {
-		return store.ListQuery{}, apperr.New(apperr.Invalid, "malformed query string")
+		return contract.ListQuery{}, apperr.New(apperr.Invalid, "malformed query string")
 	}
 	for name := range q {
 		if !slices.Contains(listParams, name) {
-			return store.ListQuery{}, apperr.Field(name, "unknown query parameter (known: %s)", strings.Join(listParams, ", "))
+			return contract.ListQuery{}, apperr.Field(name, "unknown query parameter (known: %s)", strings.Join(listParams, ", "))
 		}
 	}
 	get := func(names ...string) string {
@@ -192,7 +192,7 @@ func parseList(raw string, now time.Time) (store.ListQuery, error) {
 		}
 		return ""
 	}
-	lq := store.ListQuery{Limit: DefaultLimit, Now: now, Search: get("q", "search"), Sort: store.SortCreated, Desc: true}
+	lq := contract.ListQuery{Limit: DefaultLimit, Now: now, Search: get("q", "search"), Sort: contract.SortCreated, Desc: true}
 	var ok bool
 	if lq.Status, ok = filters[strings.ToLower(strings.TrimSpace(get("status")))]; !ok {
 		return lq, apperr.Field("status", "must be one of all, pending (or todo, open), in_progress, completed (or done), skipped, overdue")
@@ -285,7 +285,7 @@ func (h Handler) list(w http.ResponseWriter, r *http.Request) error {
 	answer := List{Tasks: tasks, Total: total}
 	if len(tasks) > page {
 		answer.Tasks = tasks[:page]
-		next := encodeCursor(store.CursorOf(answer.Tasks[page-1], q.Sort), q)
+		next := encodeCursor(contract.CursorOf(answer.Tasks[page-1], q.Sort), q)
 		answer.NextCursor = &next
 		w.Header().Set("X-Next-Cursor", next)
 		w.Header().Set("Link", `<`+nextURL(r.URL, next)+`>; rel="next"`)
@@ -346,7 +346,7 @@ func (h Handler) tags(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return apperr.New(apperr.Invalid, "malformed query string")
 	}
-	var tq store.TagQuery
+	var tq contract.TagQuery
 	for name, values := range q {
 		switch v := values[len(values)-1]; name {
 		case "q":
@@ -391,7 +391,7 @@ func (h Handler) stats(w http.ResponseWriter, r *http.Request) error {
 			return apperr.Field("timezone", "must be an IANA time zone such as Europe/Paris")
 		}
 	}
-	st, err := h.Tasks.Stats(r.Context(), user, store.CalendarAt(h.now(), loc))
+	st, err := h.Tasks.Stats(r.Context(), user, contract.CalendarAt(h.now(), loc))
 	if err != nil {
 		return err
 	}

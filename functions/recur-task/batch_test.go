@@ -17,6 +17,7 @@ import (
 	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/app"
 	"github.com/todoevents/todo/shared/apperr"
+	"github.com/todoevents/todo/shared/contract"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/metrics"
 	"github.com/todoevents/todo/shared/store"
@@ -120,11 +121,11 @@ type flaky struct {
 // errDown is what the store says when the database is away.
 var errDown = apperr.New(apperr.Unavailable, "database unavailable, try again")
 
-func (f *flaky) RecordOccurrences(context.Context, string, []store.CompletionEvent) ([]store.Handled, error) {
+func (f *flaky) RecordOccurrences(context.Context, string, []contract.CompletionEvent) ([]contract.Handled, error) {
 	return nil, errDown
 }
 
-func (f *flaky) RecordOccurrence(ctx context.Context, consumer, eventID, userID, taskID string, next store.NextFunc) (store.Outcome, *task.Task, error) {
+func (f *flaky) RecordOccurrence(ctx context.Context, consumer, eventID, userID, taskID string, next contract.NextFunc) (contract.Outcome, *task.Task, error) {
 	if f.failing && taskID == f.task {
 		return "", nil, errDown
 	}
@@ -171,7 +172,7 @@ type unencodable struct {
 	title string
 }
 
-func (u unencodable) wrap(next store.NextFunc) store.NextFunc {
+func (u unencodable) wrap(next contract.NextFunc) contract.NextFunc {
 	return func(parent task.Task) (*task.Task, *cloudevents.Event, error) {
 		if parent.Title == u.title {
 			_, err := json.Marshal(time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC))
@@ -181,14 +182,14 @@ func (u unencodable) wrap(next store.NextFunc) store.NextFunc {
 	}
 }
 
-func (u unencodable) RecordOccurrences(ctx context.Context, consumer string, batch []store.CompletionEvent) ([]store.Handled, error) {
+func (u unencodable) RecordOccurrences(ctx context.Context, consumer string, batch []contract.CompletionEvent) ([]contract.Handled, error) {
 	for i := range batch {
 		batch[i].Next = u.wrap(batch[i].Next)
 	}
 	return u.Store.RecordOccurrences(ctx, consumer, batch)
 }
 
-func (u unencodable) RecordOccurrence(ctx context.Context, consumer, eventID, userID, taskID string, next store.NextFunc) (store.Outcome, *task.Task, error) {
+func (u unencodable) RecordOccurrence(ctx context.Context, consumer, eventID, userID, taskID string, next contract.NextFunc) (contract.Outcome, *task.Task, error) {
 	return u.Store.RecordOccurrence(ctx, consumer, eventID, userID, taskID, u.wrap(next))
 }
 

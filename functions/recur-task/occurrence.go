@@ -7,8 +7,8 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/uuid"
 
+	"github.com/todoevents/todo/shared/contract"
 	"github.com/todoevents/todo/shared/events"
-	"github.com/todoevents/todo/shared/store"
 	"github.com/todoevents/todo/shared/task"
 )
 
@@ -18,9 +18,9 @@ import (
 func confirms(stored task.Task, closedAt time.Time) error {
 	switch {
 	case !stored.Closed():
-		return fmt.Errorf("%w: task %s is not done or skipped", store.ErrStale, stored.ID)
+		return fmt.Errorf("%w: task %s is not done or skipped", contract.ErrStale, stored.ID)
 	case !stored.ClosedAt().Equal(closedAt.Truncate(time.Microsecond)):
-		return fmt.Errorf("%w: task %s was closed at %s, not %s", store.ErrStale, stored.ID,
+		return fmt.Errorf("%w: task %s was closed at %s, not %s", contract.ErrStale, stored.ID,
 			stored.ClosedAt().Format(time.RFC3339Nano), closedAt.Format(time.RFC3339Nano))
 	}
 	return nil

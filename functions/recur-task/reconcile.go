@@ -7,7 +7,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/todoevents/todo/shared/backoff"
-	"github.com/todoevents/todo/shared/store"
+	"github.com/todoevents/todo/shared/contract"
 )
 
 // reconcileLock elects one reconciler among all recur-task processes.
@@ -24,7 +24,7 @@ const maxSkipped = 10000
 // event ids, idempotency keys and write budgets, and a lock that elects one
 // reconciler.
 type Completions interface {
-	UnrecurredCompletions(ctx context.Context, grace time.Duration, limit int, skip []string) ([]store.Completion, error)
+	UnrecurredCompletions(ctx context.Context, grace time.Duration, limit int, skip []string) ([]contract.Completion, error)
 	PurgeProcessedEvents(ctx context.Context, retention time.Duration) (int64, error)
 	PurgeIdempotencyKeys(ctx context.Context) (int64, error)
 	PurgeWriteBudgets(ctx context.Context) (int64, error)
@@ -90,7 +90,7 @@ func (rc *Reconciler) Reconcile(ctx context.Context) (created int, err error) {
 			case err != nil: // the database is unavailable: the next pass retries
 				return err
 			}
-			if outcome == store.OutcomeCreated {
+			if outcome == contract.OutcomeCreated {
 				created++
 				rc.Recurrer.Metrics.Reconciled.Inc()
 			}

@@ -8,21 +8,21 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/rs/zerolog"
 
+	"github.com/todoevents/todo/shared/contract"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/metrics"
-	"github.com/todoevents/todo/shared/store"
 	"github.com/todoevents/todo/shared/task"
 )
 
 // Occurrences records, once per event, the next occurrence of a completed
 // task: in one transaction it marks the event processed, loads and locks
-// the stored task (another user's, or none, is store.ErrStale), asks next
+// the stored task (another user's, or none, is contract.ErrStale), asks next
 // for the occurrence and its event, inserts both unless the task already
 // has a next occurrence, and stamps the task as recurred.
 // RecordOccurrences does the same for a batch of events in one transaction.
 type Occurrences interface {
-	RecordOccurrence(ctx context.Context, consumer, eventID, userID, taskID string, next store.NextFunc) (store.Outcome, *task.Task, error)
-	RecordOccurrences(ctx context.Context, consumer string, batch []store.CompletionEvent) ([]store.Handled, error)
+	RecordOccurrence(ctx context.Context, consumer, eventID, userID, taskID string, next contract.NextFunc) (contract.Outcome, *task.Task, error)
+	RecordOccurrences(ctx context.Context, consumer string, batch []contract.CompletionEvent) ([]contract.Handled, error)
 }
 
 // DeadLetters queues an event (a dead letter) through the outbox.
@@ -44,7 +44,7 @@ type Recurrer struct {
 
 // Process handles one event. Errors wrapping events.ErrPoison are permanent
 // (dead-letter it); others are transient (redeliver later).
-func (r *Recurrer) Process(ctx context.Context, e cloudevents.Event) (store.Outcome, error) {
+func (r *Recurrer) Process(ctx context.Context, e cloudevents.Event) (contract.Outcome, error) {
 	log := r.Log.With().Str("event_id", e.ID()).Str("type", e.Type()).Logger()
 	c, err := events.DecodeCompleted(e)
 	if errors.Is(err, events.ErrNotForUs) {
@@ -61,10 +61,10 @@ func (r *Recurrer) Process(ctx context.Context, e cloudevents.Event) (store.Outc
 // occur creates the next occurrence of task taskID of userID, completed (or
 // skipped) at completedAt, once for event eventID. The stored task decides: an event it
 // does not confirm is stale, changes nothing and is not an error.
-func (r *Recurrer) occur(ctx context.Context, log zerolog.Logger, eventID, userID, taskID string, completedAt time.Time) (store.Outcome, error) {
+func (r *Recurrer) occur(ctx context.Context, log zerolog.Logger, eventID, userID, taskID string, completedAt time.Time) (contract.Outcome, error) {
 	start := time.Now()
 	outcome, child, err := r.Occurrences.RecordOccurrence(ctx, Name, eventID, userID, taskID, r.next(completedAt))
-	if err != nil && !errors.Is(err, store.ErrStale) {
+	if err != nil && !errors.Is(err, contract.ErrStale) {
 		log.Warn().Err(err).Msg("event not processed")
 		return "", err
 	}
@@ -79,9 +79,9 @@ func (r *Recurrer) occur(ctx context.Context, log zerolog.Logger, eventID, userI
 // would have on each in turn. An error means none of them was handled.
 func (r *Recurrer) occurAll(ctx context.Context, cs []events.Completed) error {
 	start := time.Now()
-	batch := make([]store.CompletionEvent, len(cs))
+	batch := make([]contract.CompletionEvent, len(cs))
 	for i, c := range cs {
-		batch[i] = store.CompletionEvent{EventID: c.EventID, UserID: c.Data.UserID, ParentID: c.Data.TaskID,
+		batch[i] = contract.CompletionEvent{EventID: c.EventID, UserID: c.Data.UserID, ParentID: c.Data.TaskID,
 			Next: r.next(c.ClosedAt)}
 	}
 	handled, err := r.Occurrences.RecordOccurrences(ctx, Name, batch)
@@ -102,7 +102,7 @@ func (r *Recurrer) occurAll(ctx context.Context, cs []events.Completed) error {
 
 // next builds the occurrence that follows a task the event says was
 // completed (or skipped) at closedAt, if the stored task confirms it.
-func (r *Recurrer) next(closedAt time.Time) store.NextFunc {
+func (r *Recurrer) next(closedAt time.Time) contract.NextFunc {
 	now := r.Now()
 	return func(parent task.Task) (*task.Task, *cloudevents.Event, error) {
 		if err := confirms(parent, closedAt); err != nil {
@@ -113,7 +113,7 @@ func (r *Recurrer) next(closedAt time.Time) store.NextFunc {
 }
 
 // handled logs and counts one handled event; stale says why it was stale.
-func (r *Recurrer) handled(log zerolog.Logger, taskID string, outcome store.Outcome, child *task.Task, stale error, start time.Time) {
+func (r *Recurrer) handled(log zerolog.Logger, taskID string, outcome contract.Outcome, child *task.Task, stale error, start time.Time) {
 	if stale != nil {
 		log.Warn().Err(stale).Str("task_id", taskID).Msg("stale or forged completion ignored")
 	}

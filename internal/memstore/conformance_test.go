@@ -14,6 +14,7 @@ import (
 	"github.com/todoevents/todo/internal/memstore"
 	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/apperr"
+	"github.com/todoevents/todo/shared/contract"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/ratelimit"
 	"github.com/todoevents/todo/shared/store"
@@ -26,16 +27,16 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 type impl interface {
 	CreateTask(ctx context.Context, t task.Task, evt cloudevents.Event) error
 	GetTask(ctx context.Context, userID, id string) (task.Task, error)
-	ListTasks(ctx context.Context, userID string, q store.ListQuery) ([]task.Task, int, error)
-	UpdateTask(ctx context.Context, userID, id string, mutate store.Mutation) (task.Task, error)
-	RecordOccurrence(ctx context.Context, consumer, eventID, userID, parentID string, next store.NextFunc) (store.Outcome, *task.Task, error)
-	RecordOccurrences(ctx context.Context, consumer string, batch []store.CompletionEvent) ([]store.Handled, error)
-	UnrecurredCompletions(ctx context.Context, grace time.Duration, limit int, skip []string) ([]store.Completion, error)
+	ListTasks(ctx context.Context, userID string, q contract.ListQuery) ([]task.Task, int, error)
+	UpdateTask(ctx context.Context, userID, id string, mutate contract.Mutation) (task.Task, error)
+	RecordOccurrence(ctx context.Context, consumer, eventID, userID, parentID string, next contract.NextFunc) (contract.Outcome, *task.Task, error)
+	RecordOccurrences(ctx context.Context, consumer string, batch []contract.CompletionEvent) ([]contract.Handled, error)
+	UnrecurredCompletions(ctx context.Context, grace time.Duration, limit int, skip []string) ([]contract.Completion, error)
 	DeleteTask(ctx context.Context, userID, id string, announced func(task.Task) (cloudevents.Event, error)) error
 	Chain(ctx context.Context, userID, id string) ([]task.Task, error)
-	Tags(ctx context.Context, userID string, q store.TagQuery) ([]store.TagCount, error)
-	Stats(ctx context.Context, userID string, c store.Calendar) (store.Stats, error)
-	CreateTaskOnce(ctx context.Context, t task.Task, evt cloudevents.Event, once store.Once) (task.Task, bool, error)
+	Tags(ctx context.Context, userID string, q contract.TagQuery) ([]contract.TagCount, error)
+	Stats(ctx context.Context, userID string, c contract.Calendar) (contract.Stats, error)
+	CreateTaskOnce(ctx context.Context, t task.Task, evt cloudevents.Event, once contract.Once) (task.Task, bool, error)
 	PurgeIdempotencyKeys(ctx context.Context) (int64, error)
 }
 
@@ -126,10 +127,10 @@ func listsNewestFirstByStatus(t *testing.T, s impl) {
 		create(t, s, tk)
 		ids = append(ids, tk.ID)
 	}
-	for filter, want := range map[store.StatusFilter][]string{
-		store.FilterAll: {ids[2], ids[1], ids[0]}, store.FilterOpen: {ids[2], ids[0]}, store.FilterDone: {ids[1]},
+	for filter, want := range map[contract.StatusFilter][]string{
+		contract.FilterAll: {ids[2], ids[1], ids[0]}, contract.FilterOpen: {ids[2], ids[0]}, contract.FilterDone: {ids[1]},
 	} {
-		got, total, err := s.ListTasks(ctx, user, store.ListQuery{Status: filter, Limit: 10, Desc: true})
+		got, total, err := s.ListTasks(ctx, user, contract.ListQuery{Status: filter, Limit: 10, Desc: true})
 		if err != nil || len(got) != len(want) || total != len(want) {
 			t.Fatalf("%s: %d tasks, %v; want %d", filter, len(got), err, len(want))
 		}
@@ -139,7 +140,7 @@ func listsNewestFirstByStatus(t *testing.T, s impl) {
 			}
 		}
 	}
-	if got, total, _ := s.ListTasks(ctx, user, store.ListQuery{Limit: 1, Desc: true}); len(got) != 1 || got[0].ID != ids[2] || total != 3 {
+	if got, total, _ := s.ListTasks(ctx, user, contract.ListQuery{Limit: 1, Desc: true}); len(got) != 1 || got[0].ID != ids[2] || total != 3 {
 		t.Fatalf("limit 1: %v of %d", got, total)
 	}
 }
@@ -158,7 +159,7 @@ func filtersSortsAndPages(t *testing.T, s impl) {
 	mk("Buy milk", "at the corner shop", task.PriorityHigh, []string{"home", "errand"}, &past)
 	mk("Call mum", "", task.PriorityLow, []string{"family"}, &future)
 	mk("Pay rent", "bank transfer", task.PriorityMedium, []string{"home"}, nil)
-	titles := func(q store.ListQuery) ([]string, int) {
+	titles := func(q contract.ListQuery) ([]string, int) {
 		t.Helper()
 		if q.Limit == 0 {
 			q.Limit = 10
@@ -175,27 +176,27 @@ func filtersSortsAndPages(t *testing.T, s impl) {
 		return out, total
 	}
 	for name, tc := range map[string]struct {
-		q     store.ListQuery
+		q     contract.ListQuery
 		want  string
 		total int
 	}{
-		"priority":             {store.ListQuery{Priority: task.PriorityHigh}, "Buy milk", 1},
-		"all tags":             {store.ListQuery{Tags: []string{"home", "errand"}, Sort: store.SortTitle}, "Buy milk", 1},
-		"one tag":              {store.ListQuery{Tags: []string{"home"}, Sort: store.SortTitle}, "Buy milk,Pay rent", 2},
-		"search a word":        {store.ListQuery{Search: "transfer"}, "Pay rent", 1},
-		"search part of words": {store.ListQuery{Search: "ILK"}, "Buy milk", 1},
-		"search with wildcard": {store.ListQuery{Search: "%"}, "", 0},
-		"overdue":              {store.ListQuery{Status: store.FilterOverdue}, "Buy milk", 1},
-		"due, none last":       {store.ListQuery{Sort: store.SortDue}, "Buy milk,Call mum,Pay rent", 3},
-		"due descending":       {store.ListQuery{Sort: store.SortDue, Desc: true}, "Call mum,Buy milk,Pay rent", 3},
-		"priority descending":  {store.ListQuery{Sort: store.SortPriority, Desc: true}, "Buy milk,Pay rent,Call mum", 3},
-		"a page":               {store.ListQuery{Sort: store.SortTitle, Limit: 1, Offset: 1}, "Call mum", 3},
-		"due before":           {store.ListQuery{DueBefore: &now}, "Buy milk", 1},
-		"due after":            {store.ListQuery{DueAfter: &now}, "Call mum", 1},
-		"not overdue":          {store.ListQuery{Overdue: &no, Sort: store.SortTitle}, "Call mum,Pay rent", 2},
-		"not recurring":        {store.ListQuery{Recurring: &no, Sort: store.SortTitle}, "Buy milk,Call mum,Pay rent", 3},
-		"recurring":            {store.ListQuery{Recurring: &yes}, "", 0},
-		"past the end":         {store.ListQuery{Sort: store.SortTitle, Offset: 5}, "", 3},
+		"priority":             {contract.ListQuery{Priority: task.PriorityHigh}, "Buy milk", 1},
+		"all tags":             {contract.ListQuery{Tags: []string{"home", "errand"}, Sort: contract.SortTitle}, "Buy milk", 1},
+		"one tag":              {contract.ListQuery{Tags: []string{"home"}, Sort: contract.SortTitle}, "Buy milk,Pay rent", 2},
+		"search a word":        {contract.ListQuery{Search: "transfer"}, "Pay rent", 1},
+		"search part of words": {contract.ListQuery{Search: "ILK"}, "Buy milk", 1},
+		"search with wildcard": {contract.ListQuery{Search: "%"}, "", 0},
+		"overdue":              {contract.ListQuery{Status: contract.FilterOverdue}, "Buy milk", 1},
+		"due, none last":       {contract.ListQuery{Sort: contract.SortDue}, "Buy milk,Call mum,Pay rent", 3},
+		"due descending":       {contract.ListQuery{Sort: contract.SortDue, Desc: true}, "Call mum,Buy milk,Pay rent", 3},
+		"priority descending":  {contract.ListQuery{Sort: contract.SortPriority, Desc: true}, "Buy milk,Pay rent,Call mum", 3},
+		"a page":               {contract.ListQuery{Sort: contract.SortTitle, Limit: 1, Offset: 1}, "Call mum", 3},
+		"due before":           {contract.ListQuery{DueBefore: &now}, "Buy milk", 1},
+		"due after":            {contract.ListQuery{DueAfter: &now}, "Call mum", 1},
+		"not overdue":          {contract.ListQuery{Overdue: &no, Sort: contract.SortTitle}, "Call mum,Pay rent", 2},
+		"not recurring":        {contract.ListQuery{Recurring: &no, Sort: contract.SortTitle}, "Buy milk,Call mum,Pay rent", 3},
+		"recurring":            {contract.ListQuery{Recurring: &yes}, "", 0},
+		"past the end":         {contract.ListQuery{Sort: contract.SortTitle, Offset: 5}, "", 3},
 	} {
 		got, total := titles(tc.q)
 		if strings.Join(got, ",") != tc.want || total != tc.total {
@@ -219,9 +220,9 @@ func cursorsWalkEveryOrder(t *testing.T, s impl) {
 		}
 		create(t, s, tk)
 	}
-	for _, sortKey := range []string{store.SortCreated, store.SortUpdated, store.SortDue, store.SortPriority, store.SortTitle} {
+	for _, sortKey := range []string{contract.SortCreated, contract.SortUpdated, contract.SortDue, contract.SortPriority, contract.SortTitle} {
 		for _, desc := range []bool{false, true} {
-			q := store.ListQuery{Sort: sortKey, Desc: desc, Limit: 100, Now: now}
+			q := contract.ListQuery{Sort: sortKey, Desc: desc, Limit: 100, Now: now}
 			all, _, err := s.ListTasks(ctx, user, q)
 			if err != nil {
 				t.Fatal(err)
@@ -240,7 +241,7 @@ func cursorsWalkEveryOrder(t *testing.T, s impl) {
 				if len(page) < q.Limit {
 					break
 				}
-				c := store.CursorOf(page[len(page)-1], sortKey)
+				c := contract.CursorOf(page[len(page)-1], sortKey)
 				q.After = &c
 			}
 			if ids(walked) != ids(all) || len(all) != 7 {
@@ -270,7 +271,7 @@ func statistics(t *testing.T, s impl) {
 	add(now.Add(-72*time.Hour), false, task.RecurNone)                        // overdue
 	add(now.Add(48*time.Hour), true, task.RecurNone)                          // done this week
 	skip(t, s, add(now.Add(-24*time.Hour), false, task.RecurDaily), now)      // skipped: closed, neither overdue nor due
-	c := store.CalendarAt(now, tokyo)
+	c := contract.CalendarAt(now, tokyo)
 	if c.Week != time.Date(2026, 3, 2, 0, 0, 0, 0, tokyo) {
 		t.Fatalf("week starts %v, want Monday 2 March", c.Week)
 	}
@@ -278,7 +279,7 @@ func statistics(t *testing.T, s impl) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := store.Stats{Total: 5, ByStatus: map[string]int{"pending": 3, "in_progress": 0, "done": 1, "skipped": 1}, Overdue: 3,
+	want := contract.Stats{Total: 5, ByStatus: map[string]int{"pending": 3, "in_progress": 0, "done": 1, "skipped": 1}, Overdue: 3,
 		DueToday: 2, CompletedThisWeek: 1, Recurring: 2, Timezone: "Asia/Tokyo"}
 	if fmt.Sprint(st) != fmt.Sprint(want) {
 		t.Fatalf("stats %+v, want %+v", st, want)
@@ -293,7 +294,7 @@ func idempotencyKeys(t *testing.T, s impl) {
 	attempt := func(user, digest string) (task.Task, task.Task, bool, error) {
 		tk := newTask(user, "once", now, task.RecurNone)
 		e, _ := events.ForTask(events.TypeTaskCreated, "test", tk, now)
-		got, replayed, err := s.CreateTaskOnce(ctx, tk, e, store.Once{Key: "key-1", Digest: digest})
+		got, replayed, err := s.CreateTaskOnce(ctx, tk, e, contract.Once{Key: "key-1", Digest: digest})
 		return tk, got, replayed, err
 	}
 	first, got, replayed, err := attempt(user, "d1")
@@ -307,7 +308,7 @@ func idempotencyKeys(t *testing.T, s impl) {
 	if _, _, _, err = attempt(user, "d2"); apperr.CodeOf(err) != apperr.KeyReused {
 		t.Fatalf("other body: %v", err)
 	}
-	if _, total, _ := s.ListTasks(ctx, user, store.ListQuery{Limit: 10}); total != 1 {
+	if _, total, _ := s.ListTasks(ctx, user, contract.ListQuery{Limit: 10}); total != 1 {
 		t.Fatalf("%d tasks, want 1", total)
 	}
 	if _, _, replayed, err = attempt(testenv.User(), "d2"); err != nil || replayed {
@@ -369,14 +370,14 @@ func skipsClose(t *testing.T, s impl) {
 	if !hasCompletion(got, tk.ID) {
 		t.Fatal("a skip nothing handled is not listed for the reconciler")
 	}
-	for filter, want := range map[store.StatusFilter]int{store.FilterSkipped: 1, store.FilterOpen: 0, store.FilterDone: 0,
-		store.FilterOverdue: 0, store.FilterAll: 1} {
-		if list, _, err := s.ListTasks(ctx, user, store.ListQuery{Status: filter, Desc: true, Limit: 10,
+	for filter, want := range map[contract.StatusFilter]int{contract.FilterSkipped: 1, contract.FilterOpen: 0, contract.FilterDone: 0,
+		contract.FilterOverdue: 0, contract.FilterAll: 1} {
+		if list, _, err := s.ListTasks(ctx, user, contract.ListQuery{Status: filter, Desc: true, Limit: 10,
 			Now: now}); err != nil || len(list) != want {
 			t.Fatalf("filter %s: %d tasks (%v), want %d", filter, len(list), err, want)
 		}
 	}
-	if got, _, err := s.RecordOccurrence(ctx, "conformance", "skip-1", user, tk.ID, nextOf(user, now)); got != store.OutcomeCreated {
+	if got, _, err := s.RecordOccurrence(ctx, "conformance", "skip-1", user, tk.ID, nextOf(user, now)); got != contract.OutcomeCreated {
 		t.Fatalf("the skip's event: %s (%v)", got, err)
 	}
 	if got, _ := s.UnrecurredCompletions(ctx, time.Second, 1000, nil); hasCompletion(got, tk.ID) {
@@ -399,20 +400,20 @@ func oneNextOccurrence(t *testing.T, s impl) {
 	next := nextOf(user, now)
 	steps := []struct {
 		event, user, task string
-		next              store.NextFunc
-		want              store.Outcome
+		next              contract.NextFunc
+		want              contract.Outcome
 	}{
-		{"e0", user, tk.ID, stale, store.OutcomeStale},
-		{"e1", user, tk.ID, next, store.OutcomeCreated},
-		{"e1", user, tk.ID, next, store.OutcomeDuplicate},
-		{"e2", user, tk.ID, next, store.OutcomeExists},
-		{"e3", testenv.User(), tk.ID, next, store.OutcomeStale},
-		{"e4", user, uuid.NewString(), next, store.OutcomeStale},
-		{"e0", user, tk.ID, next, store.OutcomeExists}, // a stale event was not recorded as processed
+		{"e0", user, tk.ID, stale, contract.OutcomeStale},
+		{"e1", user, tk.ID, next, contract.OutcomeCreated},
+		{"e1", user, tk.ID, next, contract.OutcomeDuplicate},
+		{"e2", user, tk.ID, next, contract.OutcomeExists},
+		{"e3", testenv.User(), tk.ID, next, contract.OutcomeStale},
+		{"e4", user, uuid.NewString(), next, contract.OutcomeStale},
+		{"e0", user, tk.ID, next, contract.OutcomeExists}, // a stale event was not recorded as processed
 	}
 	for _, st := range steps {
 		got, _, err := s.RecordOccurrence(ctx, "conformance", st.event, st.user, st.task, st.next)
-		if got != st.want || (got == store.OutcomeStale) != errors.Is(err, store.ErrStale) {
+		if got != st.want || (got == contract.OutcomeStale) != errors.Is(err, contract.ErrStale) {
 			t.Fatalf("event %s: %s (%v), want %s", st.event, got, err, st.want)
 		}
 	}
@@ -434,11 +435,11 @@ func batchedOccurrences(t *testing.T, s impl) {
 	}
 	next := nextOf(user, now)
 	boom := func(task.Task) (*task.Task, *cloudevents.Event, error) { return nil, nil, errors.New("boom") }
-	if _, err := s.RecordOccurrences(ctx, "batch", []store.CompletionEvent{{EventID: "f1", UserID: user, ParentID: a.ID, Next: next},
+	if _, err := s.RecordOccurrences(ctx, "batch", []contract.CompletionEvent{{EventID: "f1", UserID: user, ParentID: a.ID, Next: next},
 		{EventID: "f2", UserID: user, ParentID: b.ID, Next: boom}}); err == nil {
 		t.Fatal("a failing event did not fail its batch")
 	}
-	batch := []store.CompletionEvent{
+	batch := []contract.CompletionEvent{
 		{EventID: "e0", UserID: user, ParentID: a.ID, Next: stale},
 		{EventID: "e1", UserID: user, ParentID: a.ID, Next: next},
 		{EventID: "e1", UserID: user, ParentID: a.ID, Next: next},
@@ -449,15 +450,15 @@ func batchedOccurrences(t *testing.T, s impl) {
 		{EventID: "f1", UserID: user, ParentID: b.ID, Next: next}, // the failed batch left nothing
 		{EventID: "e5", UserID: user, ParentID: b.ID, Next: stale},
 	}
-	want := []store.Outcome{store.OutcomeStale, store.OutcomeCreated, store.OutcomeDuplicate, store.OutcomeExists,
-		store.OutcomeStale, store.OutcomeStale, store.OutcomeExists, store.OutcomeCreated, store.OutcomeStale}
+	want := []contract.Outcome{contract.OutcomeStale, contract.OutcomeCreated, contract.OutcomeDuplicate, contract.OutcomeExists,
+		contract.OutcomeStale, contract.OutcomeStale, contract.OutcomeExists, contract.OutcomeCreated, contract.OutcomeStale}
 	got, err := s.RecordOccurrences(ctx, "batch", batch)
 	if err != nil || len(got) != len(want) {
 		t.Fatalf("batch: %v, %d results", err, len(got))
 	}
 	for i, h := range got {
-		if h.Outcome != want[i] || (h.Outcome == store.OutcomeStale) != errors.Is(h.Err, store.ErrStale) ||
-			(h.Outcome == store.OutcomeCreated) != (h.Child != nil && *h.Child.ParentTaskID == batch[i].ParentID) {
+		if h.Outcome != want[i] || (h.Outcome == contract.OutcomeStale) != errors.Is(h.Err, contract.ErrStale) ||
+			(h.Outcome == contract.OutcomeCreated) != (h.Child != nil && *h.Child.ParentTaskID == batch[i].ParentID) {
 			t.Fatalf("event %d (%s): %s %v %v, want %s", i, batch[i].EventID, h.Outcome, h.Err, h.Child, want[i])
 		}
 	}
@@ -466,16 +467,16 @@ func batchedOccurrences(t *testing.T, s impl) {
 			t.Fatalf("series of %s: %d tasks (%v), want the task and one next occurrence", tk.Title, len(chain), err)
 		}
 	}
-	if got, _, _ := s.RecordOccurrence(ctx, "batch", "e5", user, b.ID, next); got != store.OutcomeExists {
-		t.Fatalf("the stale e5 again: %s, want %s (not recorded as processed)", got, store.OutcomeExists)
+	if got, _, _ := s.RecordOccurrence(ctx, "batch", "e5", user, b.ID, next); got != contract.OutcomeExists {
+		t.Fatalf("the stale e5 again: %s, want %s (not recorded as processed)", got, contract.OutcomeExists)
 	}
-	if got, _, _ := s.RecordOccurrence(ctx, "batch", "e1", user, a.ID, next); got != store.OutcomeDuplicate {
-		t.Fatalf("e1 again: %s, want %s", got, store.OutcomeDuplicate)
+	if got, _, _ := s.RecordOccurrence(ctx, "batch", "e1", user, a.ID, next); got != contract.OutcomeDuplicate {
+		t.Fatalf("e1 again: %s, want %s", got, contract.OutcomeDuplicate)
 	}
 }
 
 // nextOf builds a daily next occurrence of user's parent at now.
-func nextOf(user string, now time.Time) store.NextFunc {
+func nextOf(user string, now time.Time) contract.NextFunc {
 	return func(parent task.Task) (*task.Task, *cloudevents.Event, error) {
 		c := newTask(user, "next", now, task.RecurDaily)
 		c.ParentTaskID = &parent.ID
@@ -486,10 +487,10 @@ func nextOf(user string, now time.Time) store.NextFunc {
 
 // stale rejects the completion as the stored task would.
 func stale(task.Task) (*task.Task, *cloudevents.Event, error) {
-	return nil, nil, fmt.Errorf("%w: test", store.ErrStale)
+	return nil, nil, fmt.Errorf("%w: test", contract.ErrStale)
 }
 
-func hasCompletion(cs []store.Completion, id string) bool {
+func hasCompletion(cs []contract.Completion, id string) bool {
 	for _, c := range cs {
 		if c.TaskID == id {
 			return true
@@ -575,20 +576,20 @@ func chainsAndTags(t *testing.T, s impl) {
 	if _, err := s.Chain(ctx, testenv.User(), ids[1]); apperr.CodeOf(err) != apperr.NotFound {
 		t.Fatalf("another user's chain: %v", err)
 	}
-	tags, err := s.Tags(ctx, user, store.TagQuery{})
-	if err != nil || len(tags) != 2 || tags[0] != (store.TagCount{Tag: "health", Count: 3}) || tags[1] != (store.TagCount{Tag: "outdoor", Count: 1}) {
+	tags, err := s.Tags(ctx, user, contract.TagQuery{})
+	if err != nil || len(tags) != 2 || tags[0] != (contract.TagCount{Tag: "health", Count: 3}) || tags[1] != (contract.TagCount{Tag: "outdoor", Count: 1}) {
 		t.Fatalf("tags: %v, %v", tags, err)
 	}
 	for _, c := range []struct {
-		q    store.TagQuery
+		q    contract.TagQuery
 		want []string
 	}{
-		{store.TagQuery{Prefix: "HE"}, []string{"health"}},
-		{store.TagQuery{Prefix: "o"}, []string{"outdoor"}},
-		{store.TagQuery{Limit: 1}, []string{"health"}},
-		{store.TagQuery{Prefix: "%"}, nil},
-		{store.TagQuery{Prefix: "_ealth"}, nil},
-		{store.TagQuery{Prefix: "x"}, nil},
+		{contract.TagQuery{Prefix: "HE"}, []string{"health"}},
+		{contract.TagQuery{Prefix: "o"}, []string{"outdoor"}},
+		{contract.TagQuery{Limit: 1}, []string{"health"}},
+		{contract.TagQuery{Prefix: "%"}, nil},
+		{contract.TagQuery{Prefix: "_ealth"}, nil},
+		{contract.TagQuery{Prefix: "x"}, nil},
 	} {
 		got, err := s.Tags(ctx, user, c.q)
 		var names []string

@@ -19,9 +19,9 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
 	"github.com/todoevents/todo/shared/apperr"
+	"github.com/todoevents/todo/shared/contract"
 	"github.com/todoevents/todo/shared/httpx"
 	"github.com/todoevents/todo/shared/ratelimit"
-	"github.com/todoevents/todo/shared/store"
 	"github.com/todoevents/todo/shared/task"
 )
 
@@ -89,14 +89,14 @@ func (s *Store) CreateTask(_ context.Context, t task.Task, evt cloudevents.Event
 
 // CreateTaskOnce creates t unless once's key was used, as the PostgreSQL
 // store does.
-func (s *Store) CreateTaskOnce(_ context.Context, t task.Task, evt cloudevents.Event, once store.Once) (task.Task, bool, error) {
+func (s *Store) CreateTaskOnce(_ context.Context, t task.Task, evt cloudevents.Event, once contract.Once) (task.Task, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.Err != nil {
 		return task.Task{}, false, s.Err
 	}
 	k := [2]string{t.UserID, once.Key}
-	if used, ok := s.keys[k]; ok && time.Since(used.at) < store.IdempotencyKeyTTL {
+	if used, ok := s.keys[k]; ok && time.Since(used.at) < contract.IdempotencyKeyTTL {
 		if used.digest != once.Digest {
 			return task.Task{}, false, apperr.New(apperr.KeyReused, "Idempotency-Key %q was used for another request body", once.Key)
 		}
@@ -109,12 +109,12 @@ func (s *Store) CreateTaskOnce(_ context.Context, t task.Task, evt cloudevents.E
 	return t, false, nil
 }
 
-// PurgeIdempotencyKeys forgets keys older than store.IdempotencyKeyTTL.
+// PurgeIdempotencyKeys forgets keys older than contract.IdempotencyKeyTTL.
 func (s *Store) PurgeIdempotencyKeys(context.Context) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := len(s.keys)
-	maps.DeleteFunc(s.keys, func(_ [2]string, u usedKey) bool { return time.Since(u.at) >= store.IdempotencyKeyTTL })
+	maps.DeleteFunc(s.keys, func(_ [2]string, u usedKey) bool { return time.Since(u.at) >= contract.IdempotencyKeyTTL })
 	return int64(n - len(s.keys)), s.Err
 }
 
@@ -163,7 +163,7 @@ func (s *Store) GetTask(_ context.Context, userID, id string) (task.Task, error)
 
 // ListTasks returns userID's tasks that q selects, in q's order, one page,
 // and how many match in all, as the PostgreSQL store does.
-func (s *Store) ListTasks(_ context.Context, userID string, q store.ListQuery) ([]task.Task, int, error) {
+func (s *Store) ListTasks(_ context.Context, userID string, q contract.ListQuery) ([]task.Task, int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.Err != nil {
@@ -178,23 +178,23 @@ func (s *Store) ListTasks(_ context.Context, userID string, q store.ListQuery) (
 	sort.Slice(out, func(i, j int) bool { return less(out[i], out[j], q) })
 	total := len(out)
 	if q.After != nil {
-		out = slices.DeleteFunc(out, func(t task.Task) bool { return !before(*q.After, store.CursorOf(t, q.Sort), q) })
+		out = slices.DeleteFunc(out, func(t task.Task) bool { return !before(*q.After, contract.CursorOf(t, q.Sort), q) })
 	}
 	out = out[min(q.Offset, len(out)):]
 	return out[:min(q.Limit, len(out))], total, nil
 }
 
-func matches(t task.Task, q store.ListQuery) bool {
+func matches(t task.Task, q contract.ListQuery) bool {
 	switch q.Status {
-	case store.FilterOpen:
+	case contract.FilterOpen:
 		if t.Closed() {
 			return false
 		}
-	case store.FilterInProgress, store.FilterDone, store.FilterSkipped:
+	case contract.FilterInProgress, contract.FilterDone, contract.FilterSkipped:
 		if string(t.Status) != string(q.Status) {
 			return false
 		}
-	case store.FilterOverdue:
+	case contract.FilterOverdue:
 		if t.Closed() || t.DueDate == nil || !t.DueDate.Before(q.Now) {
 			return false
 		}
@@ -222,19 +222,19 @@ func matches(t task.Task, q store.ListQuery) bool {
 
 // less orders a before b: by the sort key (missing due dates last), then
 // by id, in the query's direction.
-func less(a, b task.Task, q store.ListQuery) bool {
-	return before(store.CursorOf(a, q.Sort), store.CursorOf(b, q.Sort), q)
+func less(a, b task.Task, q contract.ListQuery) bool {
+	return before(contract.CursorOf(a, q.Sort), contract.CursorOf(b, q.Sort), q)
 }
 
 // before tells whether position a comes before b in q's order.
-func before(a, b store.Cursor, q store.ListQuery) bool {
+func before(a, b contract.Cursor, q contract.ListQuery) bool {
 	if (a.Key == nil) != (b.Key == nil) {
 		return b.Key == nil // missing keys last, either direction
 	}
 	c := 0
 	if a.Key != nil {
-		ka, _ := store.KeyValue(q.Sort, *a.Key)
-		kb, _ := store.KeyValue(q.Sort, *b.Key)
+		ka, _ := contract.KeyValue(q.Sort, *a.Key)
+		kb, _ := contract.KeyValue(q.Sort, *b.Key)
 		switch ka := ka.(type) {
 		case time.Time:
 			c = ka.Compare(kb.(time.Time))
@@ -287,13 +287,13 @@ func (s *Store) Chain(_ context.Context, userID, id string) ([]task.Task, error)
 		chain = append(chain, *child)
 		next = child.ID
 	}
-	sort.Slice(chain, func(i, j int) bool { return less(chain[i], chain[j], store.ListQuery{Sort: store.SortCreated}) })
+	sort.Slice(chain, func(i, j int) bool { return less(chain[i], chain[j], contract.ListQuery{Sort: contract.SortCreated}) })
 	return chain, nil
 }
 
 // Tags returns userID's tags with their counts, most used first, as the
 // PostgreSQL store does.
-func (s *Store) Tags(_ context.Context, userID string, q store.TagQuery) ([]store.TagCount, error) {
+func (s *Store) Tags(_ context.Context, userID string, q contract.TagQuery) ([]contract.TagCount, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.Err != nil {
@@ -309,9 +309,9 @@ func (s *Store) Tags(_ context.Context, userID string, q store.TagQuery) ([]stor
 			}
 		}
 	}
-	out := []store.TagCount{}
+	out := []contract.TagCount{}
 	for tag, n := range counts {
-		out = append(out, store.TagCount{Tag: tag, Count: n})
+		out = append(out, contract.TagCount{Tag: tag, Count: n})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Count != out[j].Count {
@@ -326,13 +326,13 @@ func (s *Store) Tags(_ context.Context, userID string, q store.TagQuery) ([]stor
 }
 
 // Stats counts userID's tasks on calendar c, as the PostgreSQL store does.
-func (s *Store) Stats(_ context.Context, userID string, c store.Calendar) (store.Stats, error) {
+func (s *Store) Stats(_ context.Context, userID string, c contract.Calendar) (contract.Stats, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.Err != nil {
-		return store.Stats{}, s.Err
+		return contract.Stats{}, s.Err
 	}
-	st := store.Stats{ByStatus: map[string]int{"pending": 0, "in_progress": 0, "done": 0, "skipped": 0}, Timezone: c.Zone}
+	st := contract.Stats{ByStatus: map[string]int{"pending": 0, "in_progress": 0, "done": 0, "skipped": 0}, Timezone: c.Zone}
 	in := func(t *time.Time, from, to time.Time) bool {
 		return t != nil && !t.Before(from) && (to.IsZero() || t.Before(to))
 	}
@@ -361,7 +361,7 @@ func (s *Store) Stats(_ context.Context, userID string, c store.Calendar) (store
 
 // UpdateTask applies mutate to task id of userID and, if it produced an
 // event, stores the task and queues the event.
-func (s *Store) UpdateTask(_ context.Context, userID, id string, mutate store.Mutation) (task.Task, error) {
+func (s *Store) UpdateTask(_ context.Context, userID, id string, mutate contract.Mutation) (task.Task, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.Err != nil {
@@ -421,7 +421,7 @@ func (s *Store) DeleteTask(_ context.Context, userID, id string, announced func(
 
 // RecordOccurrence handles event eventID for consumer once, as the
 // PostgreSQL store does.
-func (s *Store) RecordOccurrence(_ context.Context, consumer, eventID, userID, parentID string, next store.NextFunc) (store.Outcome, *task.Task, error) {
+func (s *Store) RecordOccurrence(_ context.Context, consumer, eventID, userID, parentID string, next contract.NextFunc) (contract.Outcome, *task.Task, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.Err != nil {
@@ -432,37 +432,37 @@ func (s *Store) RecordOccurrence(_ context.Context, consumer, eventID, userID, p
 
 // RecordOccurrences handles a batch as RecordOccurrence would each event in
 // turn, all or nothing, as the PostgreSQL store does.
-func (s *Store) RecordOccurrences(_ context.Context, consumer string, batch []store.CompletionEvent) ([]store.Handled, error) {
+func (s *Store) RecordOccurrences(_ context.Context, consumer string, batch []contract.CompletionEvent) ([]contract.Handled, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.Err != nil {
 		return nil, s.Err
 	}
 	tasks, recurred, processed, queued := maps.Clone(s.tasks), maps.Clone(s.recurred), maps.Clone(s.processed), len(s.events)
-	out := make([]store.Handled, len(batch))
+	out := make([]contract.Handled, len(batch))
 	for i, c := range batch {
 		outcome, child, err := s.recordOccurrence(consumer, c.EventID, c.UserID, c.ParentID, c.Next)
-		if err != nil && !errors.Is(err, store.ErrStale) {
+		if err != nil && !errors.Is(err, contract.ErrStale) {
 			s.tasks, s.recurred, s.processed, s.events = tasks, recurred, processed, s.events[:queued]
 			return nil, err
 		}
-		out[i] = store.Handled{Outcome: outcome, Child: child, Err: err}
+		out[i] = contract.Handled{Outcome: outcome, Child: child, Err: err}
 	}
 	return out, nil
 }
 
-func (s *Store) recordOccurrence(consumer, eventID, userID, parentID string, next store.NextFunc) (store.Outcome, *task.Task, error) {
+func (s *Store) recordOccurrence(consumer, eventID, userID, parentID string, next contract.NextFunc) (contract.Outcome, *task.Task, error) {
 	key := consumer + "/" + eventID
 	if _, done := s.processed[key]; done {
-		return store.OutcomeDuplicate, nil, nil
+		return contract.OutcomeDuplicate, nil, nil
 	}
 	parent, err := s.get(userID, parentID)
 	if err != nil {
-		return store.OutcomeStale, nil, fmt.Errorf("%w: no task %s of user %s", store.ErrStale, parentID, userID)
+		return contract.OutcomeStale, nil, fmt.Errorf("%w: no task %s of user %s", contract.ErrStale, parentID, userID)
 	}
 	child, evt, err := next(parent)
-	if errors.Is(err, store.ErrStale) {
-		return store.OutcomeStale, nil, err
+	if errors.Is(err, contract.ErrStale) {
+		return contract.OutcomeStale, nil, err
 	}
 	if err != nil {
 		return "", nil, err
@@ -471,13 +471,13 @@ func (s *Store) recordOccurrence(consumer, eventID, userID, parentID string, nex
 	s.recurred[parentID] = true
 	switch {
 	case child == nil:
-		return store.OutcomeNone, nil, nil
+		return contract.OutcomeNone, nil, nil
 	case s.hasChild(parentID):
-		return store.OutcomeExists, nil, nil
+		return contract.OutcomeExists, nil, nil
 	}
 	s.tasks[child.ID] = *child
 	s.events = append(s.events, *evt)
-	return store.OutcomeCreated, child, nil
+	return contract.OutcomeCreated, child, nil
 }
 
 // Enqueue queues evt.
@@ -497,16 +497,16 @@ func (s *Store) Enqueue(_ context.Context, evt cloudevents.Event) error {
 // UnrecurredCompletions returns done or skipped recurring tasks closed
 // more than grace ago that no event was handled for, oldest first, except
 // those skip names.
-func (s *Store) UnrecurredCompletions(_ context.Context, grace time.Duration, limit int, skip []string) ([]store.Completion, error) {
+func (s *Store) UnrecurredCompletions(_ context.Context, grace time.Duration, limit int, skip []string) ([]contract.Completion, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.Err != nil {
 		return nil, s.Err
 	}
-	var out []store.Completion
+	var out []contract.Completion
 	for _, t := range s.tasks {
 		if t.Closed() && t.Recurs() && !s.recurred[t.ID] && time.Since(*t.ClosedAt()) > grace && !slices.Contains(skip, t.ID) {
-			out = append(out, store.Completion{TaskID: t.ID, UserID: t.UserID, CompletedAt: *t.ClosedAt()})
+			out = append(out, contract.Completion{TaskID: t.ID, UserID: t.UserID, CompletedAt: *t.ClosedAt()})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].CompletedAt.Before(out[j].CompletedAt) })

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/puddle/v2"
 
 	"github.com/todoevents/todo/shared/apperr"
+	"github.com/todoevents/todo/shared/contract"
 	"github.com/todoevents/todo/shared/store"
 )
 
@@ -54,7 +55,7 @@ func TestClassifyByCause(t *testing.T) {
 			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
 		}
 	}
-	if !errors.Is(store.Classify(fmt.Errorf("%w: not done", store.ErrStale)), store.ErrStale) {
+	if !errors.Is(store.Classify(fmt.Errorf("%w: not done", contract.ErrStale)), contract.ErrStale) {
 		t.Error("a stale completion lost its cause")
 	}
 }

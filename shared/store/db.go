@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/puddle/v2"
 
 	"github.com/todoevents/todo/shared/apperr"
+	"github.com/todoevents/todo/shared/contract"
 )
 
 // Store runs queries on a connection pool.
@@ -73,7 +74,7 @@ func classify(err error) error {
 		return nil
 	}
 	var ae *apperr.Error
-	if errors.As(err, &ae) || errors.Is(err, ErrStale) {
+	if errors.As(err, &ae) || errors.Is(err, contract.ErrStale) {
 		return err
 	}
 	var pgErr *pgconn.PgError

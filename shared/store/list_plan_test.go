@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/todoevents/todo/internal/testenv"
+	"github.com/todoevents/todo/shared/contract"
 	"github.com/todoevents/todo/shared/store"
 	"github.com/todoevents/todo/shared/task"
 )
@@ -36,28 +37,28 @@ func TestListPlansUseIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	now, yes := time.Now(), true
-	first, _, err := st.ListTasks(ctx, user, store.ListQuery{Limit: 1, Sort: store.SortDue})
+	first, _, err := st.ListTasks(ctx, user, contract.ListQuery{Limit: 1, Sort: contract.SortDue})
 	if err != nil || len(first) != 1 {
 		t.Fatalf("first task: %v", err)
 	}
-	after := store.CursorOf(first[0], store.SortDue)
-	for name, q := range map[string]store.ListQuery{
+	after := contract.CursorOf(first[0], contract.SortDue)
+	for name, q := range map[string]contract.ListQuery{
 		"newest first":     {Desc: true},
-		"open":             {Status: store.FilterOpen, Desc: true},
-		"done":             {Status: store.FilterDone, Desc: true},
-		"overdue":          {Status: store.FilterOverdue, Sort: store.SortDue},
+		"open":             {Status: contract.FilterOpen, Desc: true},
+		"done":             {Status: contract.FilterDone, Desc: true},
+		"overdue":          {Status: contract.FilterOverdue, Sort: contract.SortDue},
 		"priority":         {Priority: task.PriorityHigh, Desc: true},
 		"a tag":            {Tags: []string{"tag7"}, Desc: true},
 		"a word":           {Search: "transfer", Desc: true},
 		"part of a word":   {Search: "ansfe", Desc: true},
-		"due soon":         {DueBefore: &now, Sort: store.SortDue},
+		"due soon":         {DueBefore: &now, Sort: contract.SortDue},
 		"recurring":        {Recurring: &yes, Desc: true},
-		"by due date":      {Sort: store.SortDue},
-		"by due date desc": {Sort: store.SortDue, Desc: true},
-		"by priority":      {Sort: store.SortPriority, Desc: true},
-		"by title":         {Sort: store.SortTitle},
-		"by update":        {Sort: store.SortUpdated, Desc: true},
-		"after a cursor":   {Sort: store.SortDue, After: &after},
+		"by due date":      {Sort: contract.SortDue},
+		"by due date desc": {Sort: contract.SortDue, Desc: true},
+		"by priority":      {Sort: contract.SortPriority, Desc: true},
+		"by title":         {Sort: contract.SortTitle},
+		"by update":        {Sort: contract.SortUpdated, Desc: true},
+		"after a cursor":   {Sort: contract.SortDue, After: &after},
 	} {
 		q.Limit, q.Now = 50, now
 		page, args, _, _, err := store.ListSQL(user, q)

@@ -10,32 +10,10 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/todoevents/todo/shared/contract"
 	"github.com/todoevents/todo/shared/outbox"
 	"github.com/todoevents/todo/shared/task"
 )
-
-// Outcome says what handling one completion event did.
-type Outcome string
-
-// Outcomes of RecordOccurrence.
-const (
-	OutcomeCreated   Outcome = "created"   // a next occurrence was inserted
-	OutcomeDuplicate Outcome = "duplicate" // this event was handled before
-	OutcomeExists    Outcome = "exists"    // the parent already has a next occurrence
-	OutcomeNone      Outcome = "none"      // the task does not recur, or its series has ended
-	OutcomeStale     Outcome = "stale"     // the stored task does not confirm the event; nothing changed
-)
-
-// ErrStale is wrapped by a NextFunc error saying the stored task does not
-// confirm the completion event (not done, or done at another time). The
-// transaction is rolled back and RecordOccurrence returns OutcomeStale with
-// the error, whose text says why.
-var ErrStale = errors.New("stale completion")
-
-// NextFunc builds the next occurrence of parent, as stored and locked, and
-// the event announcing it, or returns a nil task when the series has no
-// further occurrence. An error wrapping ErrStale rejects the event.
-type NextFunc func(parent task.Task) (*task.Task, *cloudevents.Event, error)
 
 // RecordOccurrence handles event eventID for consumer exactly once (a
 // batch of one for RecordOccurrences): in one transaction it records the event as processed, loads the completed task
@@ -44,28 +22,12 @@ type NextFunc func(parent task.Task) (*task.Task, *cloudevents.Event, error)
 // recurred_at. A redelivered or concurrently delivered event finds its
 // processed_events row and does nothing. A parent that does not exist (or is
 // another user's) is stale, like one next rejects.
-func (s *Store) RecordOccurrence(ctx context.Context, consumer, eventID, userID, parentID string, next NextFunc) (Outcome, *task.Task, error) {
-	handled, err := s.RecordOccurrences(ctx, consumer, []CompletionEvent{{EventID: eventID, UserID: userID, ParentID: parentID, Next: next}})
+func (s *Store) RecordOccurrence(ctx context.Context, consumer, eventID, userID, parentID string, next contract.NextFunc) (contract.Outcome, *task.Task, error) {
+	handled, err := s.RecordOccurrences(ctx, consumer, []contract.CompletionEvent{{EventID: eventID, UserID: userID, ParentID: parentID, Next: next}})
 	if err != nil {
 		return "", nil, err
 	}
 	return handled[0].Outcome, handled[0].Child, handled[0].Err
-}
-
-// CompletionEvent is one event of a batch: event EventID says task
-// ParentID of UserID was completed; Next builds its next occurrence.
-type CompletionEvent struct {
-	EventID, UserID, ParentID string
-	Next                      NextFunc
-}
-
-// Handled is what RecordOccurrences did with one completion: its outcome,
-// the occurrence it stored (OutcomeCreated), and for OutcomeStale the
-// reason (wrapping ErrStale).
-type Handled struct {
-	Outcome Outcome
-	Child   *task.Task
-	Err     error
 }
 
 // RecordOccurrences handles a batch of completion events for consumer in
@@ -76,14 +38,14 @@ type Handled struct {
 // round trips whatever the batch's size. Any other error (the database's,
 // or a NextFunc's) rolls the whole batch back; the caller then handles the
 // events one at a time to isolate the one at fault.
-func (s *Store) RecordOccurrences(ctx context.Context, consumer string, batch []CompletionEvent) ([]Handled, error) {
+func (s *Store) RecordOccurrences(ctx context.Context, consumer string, batch []contract.CompletionEvent) ([]contract.Handled, error) {
 	ids, parentIDs := make([]string, len(batch)), make([]string, len(batch))
 	for i, c := range batch {
 		ids[i], parentIDs[i] = c.EventID, c.ParentID
 	}
-	var out []Handled
+	var out []contract.Handled
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		out = make([]Handled, len(batch))
+		out = make([]contract.Handled, len(batch))
 		fresh, parents, err := claimEvents(ctx, tx, consumer, ids, parentIDs)
 		if err != nil {
 			return err
@@ -97,20 +59,20 @@ func (s *Store) RecordOccurrences(ctx context.Context, consumer string, batch []
 		)
 		for i, c := range batch {
 			if !fresh[c.EventID] {
-				out[i].Outcome = OutcomeDuplicate
+				out[i].Outcome = contract.OutcomeDuplicate
 				continue
 			}
 			parent, ok := parents[c.ParentID]
 			var child *task.Task
 			var evt *cloudevents.Event
 			if !ok || parent.UserID != c.UserID {
-				err = fmt.Errorf("%w: no task %s of user %s", ErrStale, c.ParentID, c.UserID)
+				err = fmt.Errorf("%w: no task %s of user %s", contract.ErrStale, c.ParentID, c.UserID)
 			} else {
 				child, evt, err = c.Next(parent)
 			}
 			switch {
-			case errors.Is(err, ErrStale):
-				out[i] = Handled{Outcome: OutcomeStale, Err: err}
+			case errors.Is(err, contract.ErrStale):
+				out[i] = contract.Handled{Outcome: contract.OutcomeStale, Err: err}
 				stale[c.EventID] = true
 				continue
 			case err != nil:
@@ -121,12 +83,12 @@ func (s *Store) RecordOccurrences(ctx context.Context, consumer string, batch []
 			stamped = append(stamped, c.ParentID)
 			switch {
 			case child == nil:
-				out[i].Outcome = OutcomeNone
+				out[i].Outcome = contract.OutcomeNone
 			case childOf[c.ParentID]:
-				out[i].Outcome = OutcomeExists
+				out[i].Outcome = contract.OutcomeExists
 			default:
 				childOf[c.ParentID] = true
-				out[i] = Handled{Outcome: OutcomeCreated, Child: child}
+				out[i] = contract.Handled{Outcome: contract.OutcomeCreated, Child: child}
 				children = append(children, *child)
 				eventOf[child.ID] = *evt
 			}
@@ -137,11 +99,11 @@ func (s *Store) RecordOccurrences(ctx context.Context, consumer string, batch []
 		}
 		var queued []cloudevents.Event
 		for i := range out {
-			if out[i].Outcome != OutcomeCreated {
+			if out[i].Outcome != contract.OutcomeCreated {
 				continue
 			}
 			if !inserted[out[i].Child.ID] { // the parent had a next occurrence already
-				out[i] = Handled{Outcome: OutcomeExists}
+				out[i] = contract.Handled{Outcome: contract.OutcomeExists}
 				continue
 			}
 			queued = append(queued, eventOf[out[i].Child.ID])

@@ -5,20 +5,13 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/todoevents/todo/shared/contract"
 )
-
-// Completion is a done (or skipped) recurring task whose next occurrence
-// was never decided (no event about it was handled); CompletedAt is when
-// it was closed.
-type Completion struct {
-	TaskID, UserID string
-	CompletedAt    time.Time
-}
 
 // UnrecurredCompletions returns up to limit done or skipped recurring tasks
 // closed more than grace ago whose closing recur-task never handled, oldest
 // first, leaving out the tasks skip names.
-func (s *Store) UnrecurredCompletions(ctx context.Context, grace time.Duration, limit int, skip []string) ([]Completion, error) {
+func (s *Store) UnrecurredCompletions(ctx context.Context, grace time.Duration, limit int, skip []string) ([]contract.Completion, error) {
 	rows, err := s.Pool.Query(ctx, `SELECT id, user_id, coalesce(completed_at, skipped_at) FROM tasks
 		WHERE status IN ('done', 'skipped') AND recurring_type <> 'none' AND recurred_at IS NULL
 		  AND coalesce(completed_at, skipped_at) < now() - make_interval(secs => $1)
@@ -27,8 +20,8 @@ func (s *Store) UnrecurredCompletions(ctx context.Context, grace time.Duration, 
 	if err != nil {
 		return nil, classify(err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Completion, error) {
-		var c Completion
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (contract.Completion, error) {
+		var c contract.Completion
 		err := r.Scan(&c.TaskID, &c.UserID, &c.CompletedAt)
 		return c, err
 	})

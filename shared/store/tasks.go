@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/todoevents/todo/shared/apperr"
+	"github.com/todoevents/todo/shared/contract"
 	"github.com/todoevents/todo/shared/task"
 )
 
@@ -80,21 +81,8 @@ func (s *Store) Chain(ctx context.Context, userID, id string) ([]task.Task, erro
 	return tasks, classify(err)
 }
 
-// TagCount is how many of a user's tasks carry a tag.
-type TagCount struct {
-	Tag   string `json:"tag"`
-	Count int    `json:"count"`
-}
-
-// TagQuery narrows a tag list: to the tags that start with Prefix (in any
-// letter case), at most Limit of them (0: all).
-type TagQuery struct {
-	Prefix string
-	Limit  int
-}
-
 // Tags returns userID's tags with their counts, most used first.
-func (s *Store) Tags(ctx context.Context, userID string, q TagQuery) ([]TagCount, error) {
+func (s *Store) Tags(ctx context.Context, userID string, q contract.TagQuery) ([]contract.TagCount, error) {
 	limit := any(nil)
 	if q.Limit > 0 {
 		limit = q.Limit
@@ -106,13 +94,13 @@ func (s *Store) Tags(ctx context.Context, userID string, q TagQuery) ([]TagCount
 	if err != nil {
 		return nil, classify(err)
 	}
-	tags, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (TagCount, error) {
-		var tc TagCount
+	tags, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (contract.TagCount, error) {
+		var tc contract.TagCount
 		err := r.Scan(&tc.Tag, &tc.Count)
 		return tc, err
 	})
 	if tags == nil {
-		tags = []TagCount{}
+		tags = []contract.TagCount{}
 	}
 	return tags, classify(err)
 }

@@ -3,13 +3,13 @@ package store
 import (
 	"context"
 	"errors"
-	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/todoevents/todo/shared/apperr"
+	"github.com/todoevents/todo/shared/contract"
 	"github.com/todoevents/todo/shared/outbox"
 	"github.com/todoevents/todo/shared/task"
 )
@@ -30,25 +30,18 @@ func (s *Store) CreateTask(ctx context.Context, t task.Task, evt cloudevents.Eve
 	return classify(createErr(t, s.Pool.SendBatch(ctx, b).Close()))
 }
 
-// Once names a create by the client's idempotency key and the digest of
-// what it asked for.
-type Once struct{ Key, Digest string }
-
-// IdempotencyKeyTTL is how long an idempotency key is remembered.
-const IdempotencyKeyTTL = 24 * time.Hour
-
 // CreateTaskOnce creates t as CreateTask does, unless once's key was used
 // by the user within IdempotencyKeyTTL: then, if the digest is the same,
 // it returns the task that request created (replayed true) and writes
 // nothing; with another digest it is an error. Concurrent requests with
 // one key wait for each other on the key's row.
-func (s *Store) CreateTaskOnce(ctx context.Context, t task.Task, evt cloudevents.Event, once Once) (task.Task, bool, error) {
+func (s *Store) CreateTaskOnce(ctx context.Context, t task.Task, evt cloudevents.Event, once contract.Once) (task.Task, bool, error) {
 	first, replayed := t, false
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (user_id, key, digest, response) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (user_id, key) DO UPDATE SET digest = EXCLUDED.digest, response = EXCLUDED.response, created_at = now()
 			WHERE idempotency_keys.created_at < now() - make_interval(secs => $5)`,
-			t.UserID, once.Key, once.Digest, t, IdempotencyKeyTTL.Seconds())
+			t.UserID, once.Key, once.Digest, t, contract.IdempotencyKeyTTL.Seconds())
 		if err != nil {
 			return err
 		}
@@ -73,7 +66,7 @@ func (s *Store) CreateTaskOnce(ctx context.Context, t task.Task, evt cloudevents
 // IdempotencyKeyTTL and returns how many.
 func (s *Store) PurgeIdempotencyKeys(ctx context.Context) (int64, error) {
 	tag, err := s.Pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $1)`,
-		IdempotencyKeyTTL.Seconds())
+		contract.IdempotencyKeyTTL.Seconds())
 	return tag.RowsAffected(), classify(err)
 }
 
@@ -113,15 +106,11 @@ func createErr(t task.Task, err error) error {
 	return err
 }
 
-// Mutation changes a locked task in place and returns the event announcing
-// the change, or nil when nothing changed (then nothing is written).
-type Mutation = func(t *task.Task) (*cloudevents.Event, error)
-
 // UpdateTask loads task id of userID under a row lock, applies mutate and, if
 // it produced an event, takes a token of the user's write budget, saves the
 // task and queues the event in the same transaction. It returns the task as
 // stored afterwards.
-func (s *Store) UpdateTask(ctx context.Context, userID, id string, mutate Mutation) (task.Task, error) {
+func (s *Store) UpdateTask(ctx context.Context, userID, id string, mutate contract.Mutation) (task.Task, error) {
 	var out task.Task
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		t, err := getTask(ctx, tx, userID, id, true)
