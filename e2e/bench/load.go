@@ -249,7 +249,7 @@ func watchEvents(ctx context.Context, brokers []string, clientID string, fn func
 				case <-ctx.Done():
 					return
 				case m := <-pc.Messages():
-					if e, err := kafka.DecodeRecord(ctx, m); err == nil {
+					if e, err := kafka.DecodeRecord(ctx, kafka.RecordOf(m)); err == nil {
 						fn(e)
 					}
 				}

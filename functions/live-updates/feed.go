@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/rs/zerolog"
 
 	"github.com/todoevents/todo/shared/backoff"
@@ -91,59 +90,16 @@ func (f *Feed) Run(ctx context.Context) error {
 }
 
 func (f *Feed) read(ctx context.Context) error {
-	consumer, err := sarama.NewConsumer(f.Brokers, kafka.Config("live-updates"))
-	if err != nil {
-		return err
-	}
-	defer consumer.Close()
-	parts, err := consumer.Partitions(events.TopicTaskEvents)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errs := make(chan error, len(parts))
-	var wg sync.WaitGroup
-	for _, p := range parts {
-		start := f.resumeAt(p)
-		pc, err := consumer.ConsumePartition(events.TopicTaskEvents, p, start)
-		if err != nil {
-			return err
-		}
+	return kafka.Tail(ctx, f.Brokers, "live-updates", events.TopicTaskEvents, f.resumeAt, func(highWater map[int32]int64) {
 		f.mu.Lock()
-		if _, ok := f.first[p]; !ok {
-			f.first[p] = pc.HighWaterMarkOffset()
+		for p, hw := range highWater {
+			if _, ok := f.first[p]; !ok {
+				f.first[p] = hw
+			}
 		}
 		f.mu.Unlock()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer pc.AsyncClose()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case msg, ok := <-pc.Messages():
-					if !ok {
-						errs <- fmt.Errorf("partition %d closed", p)
-						return
-					}
-					f.add(ctx, msg)
-				case err := <-pc.Errors():
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	f.once.Do(func() { close(f.started) })
-	select {
-	case err = <-errs:
-	case <-ctx.Done():
-	}
-	cancel()
-	wg.Wait()
-	return err
+		f.once.Do(func() { close(f.started) })
+	}, f.add)
 }
 
 // resumeAt is where to read partition p from: after the last event kept,
@@ -157,12 +113,12 @@ func (f *Feed) resumeAt(p int32) int64 {
 	if off, ok := f.first[p]; ok {
 		return off
 	}
-	return sarama.OffsetNewest
+	return kafka.OffsetNewest
 }
 
-// add keeps msg's event and hands it to its user's pages. A page whose
-// buffer is full is cut off; it resumes when it reconnects.
-func (f *Feed) add(ctx context.Context, msg *sarama.ConsumerMessage) {
+// add keeps a record's event and hands it to its user's pages. A page
+// whose buffer is full is cut off; it resumes when it reconnects.
+func (f *Feed) add(ctx context.Context, msg kafka.Record) {
 	e, err := kafka.DecodeRecord(ctx, msg)
 	if err != nil {
 		return // not a CloudEvent: nothing a page could show

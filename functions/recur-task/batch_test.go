@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -19,21 +18,22 @@ import (
 	"github.com/todoevents/todo/shared/apperr"
 	"github.com/todoevents/todo/shared/contract"
 	"github.com/todoevents/todo/shared/events"
+	"github.com/todoevents/todo/shared/kafka"
 	"github.com/todoevents/todo/shared/metrics"
 	"github.com/todoevents/todo/shared/store"
 	"github.com/todoevents/todo/shared/task"
 )
 
 // record is e as the relay writes it to Kafka (structured mode).
-func record(t *testing.T, e cloudevents.Event, offset int64) *sarama.ConsumerMessage {
+func record(t *testing.T, e cloudevents.Event, offset int64) kafka.Record {
 	t.Helper()
 	body, err := e.MarshalJSON()
 	if err != nil {
 		t.Fatal(err)
 	}
 	key, _ := e.Extensions()[events.ExtPartitionKey].(string)
-	return &sarama.ConsumerMessage{Topic: events.TopicTaskEvents, Offset: offset, Key: []byte(key), Value: body,
-		Headers: []*sarama.RecordHeader{{Key: []byte("content-type"), Value: []byte("application/cloudevents+json")}}}
+	return kafka.Record{Topic: events.TopicTaskEvents, Offset: offset, Key: []byte(key), Value: body,
+		Headers: []kafka.Header{{Key: []byte("content-type"), Value: []byte("application/cloudevents+json")}}}
 }
 
 // completedWithTitle stores a done daily task of user titled title and
@@ -80,8 +80,8 @@ func TestBatchIsolatesPoisonWithoutLosingTheOthers(t *testing.T) {
 	stale, _ := events.ForTask(events.TypeTaskCompleted, "test", task.Task{ID: uuid.NewString(), UserID: user,
 		CompletedAt: ptr(time.Now())}, time.Now())
 	created, _ := events.ForTask(events.TypeTaskCreated, "test", task.Task{ID: uuid.NewString(), UserID: user}, time.Now())
-	poison := &sarama.ConsumerMessage{Topic: events.TopicTaskEvents, Offset: 3, Key: []byte(user), Value: []byte("not an event")}
-	msgs := []*sarama.ConsumerMessage{record(t, e1, 0), record(t, created, 1), record(t, e2, 2), poison,
+	poison := kafka.Record{Topic: events.TopicTaskEvents, Offset: 3, Key: []byte(user), Value: []byte("not an event")}
+	msgs := []kafka.Record{record(t, e1, 0), record(t, created, 1), record(t, e2, 2), poison,
 		record(t, e2, 4), record(t, stale, 5), record(t, e3, 6), record(t, e4, 7)}
 
 	done, err := rec.ConsumeBatch(ctx, msgs)
@@ -145,7 +145,7 @@ func TestBatchReportsHowFarItGot(t *testing.T) {
 	e3, id3 := r.completedWithTitle(t, user, "three")
 	occ := &flaky{Store: r.seeder, task: id2, failing: true}
 	rec := &Recurrer{Occurrences: occ, DeadLetters: r.seeder, Log: zerolog.Nop(), Metrics: metrics.New(), Now: app.Now}
-	msgs := []*sarama.ConsumerMessage{record(t, e1, 0), record(t, e2, 1), record(t, e3, 2)}
+	msgs := []kafka.Record{record(t, e1, 0), record(t, e2, 1), record(t, e3, 2)}
 	done, err := rec.ConsumeBatch(ctx, msgs)
 	if !errors.Is(err, errDown) || done != 1 {
 		t.Fatalf("handled %d (%v), want 1 and the failure", done, err)
@@ -208,7 +208,7 @@ func TestAnEncodingFailureIsPermanent(t *testing.T) {
 	e1, id1 := r.completedWithTitle(t, other, "one")
 	bad, badID := r.completedWithTitle(t, attacker, "wedge")
 	e2, id2 := r.completedWithTitle(t, attacker, "two")
-	msgs := []*sarama.ConsumerMessage{record(t, e1, 0), record(t, bad, 1), record(t, e2, 2)}
+	msgs := []kafka.Record{record(t, e1, 0), record(t, bad, 1), record(t, e2, 2)}
 	if done, err := rec.ConsumeBatch(ctx, msgs); err != nil || done != len(msgs) {
 		t.Fatalf("handled %d of %d: %v", done, len(msgs), err)
 	}

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/IBM/sarama"
-
 	"github.com/todoevents/todo/shared/apperr"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/kafka"
@@ -15,7 +13,7 @@ import (
 // Consume handles one Kafka record: nil once its effects are committed or
 // it was dead-lettered (through the outbox, like pushed poison), an error
 // (retried by the consumer) otherwise.
-func (r *Recurrer) Consume(ctx context.Context, msg *sarama.ConsumerMessage) error {
+func (r *Recurrer) Consume(ctx context.Context, msg kafka.Record) error {
 	e, err := kafka.DecodeRecord(ctx, msg)
 	if err != nil {
 		return r.deadLetterRecord(ctx, msg, fmt.Sprintf("not a CloudEvent: %v", err))
@@ -43,7 +41,7 @@ func poison(err error) bool {
 // run's transaction fails, its records are handled one at a time, so one at
 // fault is retried, or dead-lettered, alone. It returns how many records
 // were handled, from the first.
-func (r *Recurrer) ConsumeBatch(ctx context.Context, msgs []*sarama.ConsumerMessage) (int, error) {
+func (r *Recurrer) ConsumeBatch(ctx context.Context, msgs []kafka.Record) (int, error) {
 	for i := 0; i < len(msgs); {
 		var (
 			run    []events.Completed
@@ -81,7 +79,7 @@ func (r *Recurrer) ConsumeBatch(ctx context.Context, msgs []*sarama.ConsumerMess
 
 // completion decodes a record: a completion event, nil for an event that
 // is not for recur-task, or why the record can never be handled.
-func (r *Recurrer) completion(ctx context.Context, msg *sarama.ConsumerMessage) (*events.Completed, string) {
+func (r *Recurrer) completion(ctx context.Context, msg kafka.Record) (*events.Completed, string) {
 	e, err := kafka.DecodeRecord(ctx, msg)
 	if err != nil {
 		return nil, fmt.Sprintf("not a CloudEvent: %v", err)
@@ -99,13 +97,11 @@ func (r *Recurrer) completion(ctx context.Context, msg *sarama.ConsumerMessage) 
 
 // deadLetterRecord dead-letters msg as received. A failure to do so is
 // returned, so the record is retried, not lost.
-func (r *Recurrer) deadLetterRecord(ctx context.Context, msg *sarama.ConsumerMessage, reason string) error {
+func (r *Recurrer) deadLetterRecord(ctx context.Context, msg kafka.Record, reason string) error {
 	in := events.DeadLetterData{Reason: reason, Origin: fmt.Sprintf("%s/%d/%d", msg.Topic, msg.Partition, msg.Offset),
 		Headers: map[string]string{}, Raw: msg.Value}
 	for _, h := range msg.Headers {
-		if h != nil {
-			in.Headers[string(h.Key)] = string(h.Value)
-		}
+		in.Headers[string(h.Key)] = string(h.Value)
 	}
 	in.ContentType = in.Headers["content-type"]
 	if err := r.DeadLetter(ctx, in, string(msg.Key)); err != nil {

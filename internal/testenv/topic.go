@@ -13,7 +13,7 @@ import (
 
 // ReadTopic returns every record of topic on brokers (comma-separated), in
 // offset order per partition.
-func ReadTopic(tb testing.TB, brokers, topic string) []*sarama.ConsumerMessage {
+func ReadTopic(tb testing.TB, brokers, topic string) []kafka.Record {
 	tb.Helper()
 	client, err := sarama.NewClient(strings.Split(brokers, ","), kafka.Config("topic-reader"))
 	if err != nil {
@@ -29,7 +29,7 @@ func ReadTopic(tb testing.TB, brokers, topic string) []*sarama.ConsumerMessage {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var out []*sarama.ConsumerMessage
+	var out []kafka.Record
 	for _, p := range parts {
 		end, err := client.GetOffset(topic, p, sarama.OffsetNewest)
 		if err != nil {
@@ -43,7 +43,7 @@ func ReadTopic(tb testing.TB, brokers, topic string) []*sarama.ConsumerMessage {
 			tb.Fatal(err)
 		}
 		for m := range pc.Messages() {
-			out = append(out, m)
+			out = append(out, kafka.RecordOf(m))
 			if m.Offset >= end-1 {
 				break
 			}
@@ -51,16 +51,6 @@ func ReadTopic(tb testing.TB, brokers, topic string) []*sarama.ConsumerMessage {
 		_ = pc.Close()
 	}
 	return out
-}
-
-// Header returns the value of record header key.
-func Header(m *sarama.ConsumerMessage, key string) string {
-	for _, h := range m.Headers {
-		if string(h.Key) == key {
-			return string(h.Value)
-		}
-	}
-	return ""
 }
 
 // CommittedOffsets returns the sum of group's committed offsets on brokers
@@ -88,7 +78,7 @@ func CommittedOffsets(tb testing.TB, brokers, group string) int64 {
 }
 
 // Event decodes record m as a CloudEvent (as recur-task does).
-func Event(tb testing.TB, m *sarama.ConsumerMessage) cloudevents.Event {
+func Event(tb testing.TB, m kafka.Record) cloudevents.Event {
 	tb.Helper()
 	e, err := kafka.DecodeRecord(context.Background(), m)
 	if err != nil {

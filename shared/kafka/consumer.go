@@ -17,7 +17,7 @@ import (
 // many of them, from the first, have their effects committed (or were
 // dead-lettered), and an error unless that is all of them; the rest are
 // retried.
-type Handler func(ctx context.Context, msgs []*sarama.ConsumerMessage) (done int, err error)
+type Handler func(ctx context.Context, records []Record) (done int, err error)
 
 // DefaultMaxBatch is the most records handed to a Handler at once.
 const DefaultMaxBatch = 500
@@ -98,6 +98,7 @@ func (h *groupHandler) ConsumeClaim(s sarama.ConsumerGroupSession, claim sarama.
 		most = DefaultMaxBatch
 	}
 	batch := make([]*sarama.ConsumerMessage, 0, most)
+	records := make([]Record, 0, most)
 	for {
 		select {
 		case <-ctx.Done():
@@ -120,7 +121,11 @@ func (h *groupHandler) ConsumeClaim(s sarama.ConsumerGroupSession, claim sarama.
 					break fill
 				}
 			}
-			if !h.handleWithRetry(ctx, s, batch) {
+			records = records[:0]
+			for _, m := range batch {
+				records = append(records, RecordOf(m))
+			}
+			if !h.handleWithRetry(ctx, s, batch, records) {
 				return nil // session ending; unmarked records are redelivered
 			}
 		}
@@ -130,17 +135,18 @@ func (h *groupHandler) ConsumeClaim(s sarama.ConsumerGroupSession, claim sarama.
 // handleWithRetry hands batch to the handler, marking what it handled, and
 // retries the rest with exponential backoff until all is handled or ctx
 // ends. It reports whether the whole batch was handled.
-func (h *groupHandler) handleWithRetry(ctx context.Context, s sarama.ConsumerGroupSession, batch []*sarama.ConsumerMessage) bool {
+func (h *groupHandler) handleWithRetry(ctx context.Context, s sarama.ConsumerGroupSession, batch []*sarama.ConsumerMessage,
+	records []Record) bool {
 	retry := backoff.Backoff{Min: h.Backoff, Max: h.MaxDelay}
 	for attempt := 1; ; attempt++ {
-		done, err := h.Handler(ctx, batch)
+		done, err := h.Handler(ctx, records)
 		done = min(max(done, 0), len(batch))
 		if err == nil {
 			done = len(batch)
 		}
 		if done > 0 {
 			s.MarkMessage(batch[done-1], "")
-			batch = batch[done:]
+			batch, records = batch[done:], records[done:]
 		}
 		if len(batch) == 0 {
 			return true

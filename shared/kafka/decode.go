@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"github.com/IBM/sarama"
 	kafka_sarama "github.com/cloudevents/sdk-go/protocol/kafka_sarama/v2"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/binding"
@@ -14,13 +13,13 @@ import (
 // by its headers, or, for a record with neither (what Dapr's Kafka
 // component writes when it publishes), a value that is a whole event in
 // JSON.
-func DecodeRecord(ctx context.Context, msg *sarama.ConsumerMessage) (*cloudevents.Event, error) {
-	e, err := binding.ToEvent(ctx, kafka_sarama.NewMessageFromConsumerMessage(msg))
+func DecodeRecord(ctx context.Context, r Record) (*cloudevents.Event, error) {
+	e, err := binding.ToEvent(ctx, kafka_sarama.NewMessageFromConsumerMessage(r.message()))
 	if !errors.Is(err, binding.ErrUnknownEncoding) {
 		return e, err
 	}
 	var raw cloudevents.Event
-	if jsonErr := raw.UnmarshalJSON(msg.Value); jsonErr != nil {
+	if jsonErr := raw.UnmarshalJSON(r.Value); jsonErr != nil {
 		return nil, err
 	}
 	if vErr := raw.Validate(); vErr != nil {
