@@ -1,18 +1,22 @@
 # The todo event backend. `make run` starts everything; `make test` tests everything.
 SHELL := /bin/bash
 GO ?= go
-FUNCTIONS := create-task complete-task skip-task read-tasks update-task delete-task recur-task live-updates
+FUNCTIONS := create-task complete-task skip-task read-tasks update-task delete-task recur-task live-updates migrate
 # Every package of the workspace (go.work): the root module, shared, and each function's module.
-PKGS := ./... ./shared/... $(foreach f,$(FUNCTIONS),./functions/$(f)/...)
+PKGS := ./... ./migrations/... ./shared/... $(foreach f,$(FUNCTIONS),./functions/$(f)/...)
 TOOLS := $(HOME)/.cache/todo-tools
 STATICCHECK := $(TOOLS)/staticcheck
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: all build images bench bootstrap run run-dapr migrate test e2e fuzz unit lint fmt tidy tools clean
+.PHONY: all help build images bench bootstrap run run-dapr migrate test e2e fuzz unit lint fmt tidy tools clean
 
 all: build
 
-## build: every function binary and the todo command into bin/
+## help: this list of targets
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST) | sed -e 's/\$$\$$/$$/g' -e '/^[a-z0-9-]*:/!s/^/    /'
+
+## build: every function binary, the migration binary and the development command todo into bin/
 build:
 	@mkdir -p bin
 	@for f in $(FUNCTIONS); do $(GO) build -o bin/$$f ./functions/$$f/cmd || exit 1; done
@@ -21,7 +25,7 @@ build:
 ## images: each function's image (static binary, empty base, non-root) as a tarball in dist/images, without Docker
 REGISTRY ?= registry.example.com/todo
 images:
-	$(GO) run ./internal/image/build -out dist/images -registry $(REGISTRY)
+	$(GO) run ./dev/image/build -out dist/images -registry $(REGISTRY)
 
 ## bootstrap: install (as root on Debian/Ubuntu) or name the system packages the tests need
 bootstrap:
@@ -40,11 +44,11 @@ run-dapr:
 	$(GO) build -o bin/todo ./cmd/todo
 	./bin/todo run-dapr
 
-## migrate: apply migrations to $$DATABASE_URL
+## migrate: apply migrations to $$DATABASE_URL (the binary of the migrate image and Job)
 migrate:
 	@test -n "$$DATABASE_URL" || { echo "DATABASE_URL is required" >&2; exit 2; }
-	$(GO) build -o bin/todo ./cmd/todo
-	./bin/todo migrate up
+	$(GO) build -o bin/migrate ./functions/migrate/cmd
+	./bin/migrate up
 
 ## test: bootstrap, lint, then every test with the race detector: unit, integration (private PostgreSQL,
 ## kfake), end-to-end (function binaries, a real Kafka broker, fault injection), fuzz seed corpora
@@ -58,7 +62,7 @@ e2e: bootstrap
 
 ## bench: measure on the real stack against baselines in the same run; writes docs/benchmarks.{md,json,png}
 bench: bootstrap
-	$(GO) run ./e2e/bench -out docs
+	$(GO) run ./dev/bench -out docs
 
 ## fuzz: run each fuzz target for FUZZTIME (default 1m)
 FUZZTIME ?= 1m
@@ -82,17 +86,20 @@ lint: $(STATICCHECK)
 	cd k8s/check && GOWORK=off $(GO) vet ./...
 	$(STATICCHECK) $(PKGS)
 
+## fmt: gofmt every Go file
 fmt:
 	gofmt -w .
 
-## tidy: go mod tidy in every module (they require each other at the version a release tags; see README)
+## tidy: go mod tidy in every module, bottom up (they require each other at the version a release tags; see README)
 tidy:
-	$(GO) run ./internal/modproxy/tidy
+	$(GO) run ./dev/modproxy/tidy
 
 $(STATICCHECK):
 	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
+## tools: the linters lint uses, built once under ~/.cache/todo-tools
 tools: $(STATICCHECK)
 
+## clean: remove bin/, dist/ and .data/ (make run's database and broker)
 clean:
 	rm -rf bin dist .data

@@ -17,20 +17,21 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/todoevents/todo/e2e/harness"
-	"github.com/todoevents/todo/internal/daprd"
-	"github.com/todoevents/todo/internal/testenv"
+	"github.com/todoevents/todo/dev/daprd"
+	"github.com/todoevents/todo/dev/harness"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/kafka"
 	"github.com/todoevents/todo/shared/task"
+	"github.com/todoevents/todo/shared/testkit"
 )
 
-// daprResources copies config/dapr/ (the committed component,
-// subscription and resiliency policy) into dir with the test broker.
+// daprResources writes k8s/dapr/ (the committed component,
+// subscription and resiliency policy) into dir as self-hosted resources
+// for the test broker.
 func daprResources(t *testing.T, dir string) string {
 	t.Helper()
 	out := filepath.Join(dir, "dapr-resources")
-	if err := daprd.Resources(filepath.Join("..", "config", "dapr"), out, sys.kafka.Addr()); err != nil {
+	if err := daprd.Resources(filepath.Join("..", daprd.Tree), out, sys.kafka.Addr()); err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -139,7 +140,7 @@ func publishThroughDapr(t *testing.T, d *daprd.Sidecar, e cloudevents.Event) {
 	t.Helper()
 	body, _ := e.MarshalJSON()
 	req, _ := http.NewRequest("POST", d.Ports.URL()+"/v1.0/publish/kafka-pubsub/task-events?metadata.partitionKey="+
-		url.QueryEscape(testenv.Extension(e, events.ExtPartitionKey))+"&metadata.content-type=application%2Fcloudevents%2Bjson",
+		url.QueryEscape(testkit.Extension(e, events.ExtPartitionKey))+"&metadata.content-type=application%2Fcloudevents%2Bjson",
 		bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/cloudevents+json")
 	resp, err := client.Do(req)
@@ -180,7 +181,7 @@ func TestDaprPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := func() map[string]string {
-		return testenv.Env(url, map[string]string{"EVENTS_TRANSPORT": "dapr", "KAFKA_CONSUME": "false",
+		return testkit.Env(url, map[string]string{"EVENTS_TRANSPORT": "dapr", "KAFKA_CONSUME": "false",
 			"LOG_LEVEL": "info", "RECONCILE_EVERY": "0"})
 	}
 	recur := startDaprApp(t, bin, "recur-task", resources, env())
@@ -194,7 +195,7 @@ func TestDaprPath(t *testing.T) {
 	}
 
 	// Completions through the sidecars: exactly one occurrence each.
-	user := testenv.User()
+	user := testkit.User()
 	completeAll := func(n int) []string {
 		var parents []string
 		for i := range n {
@@ -211,10 +212,10 @@ func TestDaprPath(t *testing.T) {
 		return parents
 	}
 	exactlyOne := func(what string, parents []string) time.Duration {
-		took := testenv.Eventually(t, what, 2*time.Minute, func() bool {
-			return testenv.Count(t, db, `SELECT count(DISTINCT parent_task_id) FROM tasks WHERE parent_task_id = ANY($1)`, parents) == len(parents)
+		took := testkit.Eventually(t, what, 2*time.Minute, func() bool {
+			return testkit.Count(t, db, `SELECT count(DISTINCT parent_task_id) FROM tasks WHERE parent_task_id = ANY($1)`, parents) == len(parents)
 		})
-		if n := testenv.Count(t, db, `SELECT count(*) FROM tasks WHERE parent_task_id = ANY($1)`, parents); n != len(parents) {
+		if n := testkit.Count(t, db, `SELECT count(*) FROM tasks WHERE parent_task_id = ANY($1)`, parents); n != len(parents) {
 			t.Fatalf("%s: %d occurrences for %d completions", what, n, len(parents))
 		}
 		return took
@@ -245,7 +246,7 @@ func TestDaprPath(t *testing.T) {
 	recur.dapr.Stop()
 	whileDown := completeAll(20)
 	time.Sleep(time.Second)
-	if n := testenv.Count(t, db, `SELECT count(*) FROM tasks WHERE parent_task_id = ANY($1)`, whileDown); n != 0 {
+	if n := testkit.Count(t, db, `SELECT count(*) FROM tasks WHERE parent_task_id = ANY($1)`, whileDown); n != 0 {
 		t.Fatalf("%d occurrences with the sidecars down", n)
 	}
 	recur.startSidecar(t, recur.dapr.Ports)
@@ -279,8 +280,8 @@ func TestDaprPath(t *testing.T) {
 		t.Fatalf("publish poison through daprd: %v %v", resp, err)
 	}
 	deadLetters := func() (ours, copies int) {
-		for _, m := range testenv.ReadTopic(t, sys.proxy.Addr(), events.TopicDeadLetters) {
-			e := testenv.Event(t, m)
+		for _, m := range testkit.ReadTopic(t, sys.proxy.Addr(), events.TopicDeadLetters) {
+			e := testkit.Event(t, m)
 			var d events.DeadLetterData
 			switch {
 			case e.ID() == poisonID:
@@ -292,10 +293,10 @@ func TestDaprPath(t *testing.T) {
 		}
 		return ours, copies
 	}
-	testenv.Eventually(t, "the poison event's dead letter", time.Minute, func() bool { ours, _ := deadLetters(); return ours > 0 })
+	testkit.Eventually(t, "the poison event's dead letter", time.Minute, func() bool { ours, _ := deadLetters(); return ours > 0 })
 	time.Sleep(2 * time.Second) // a copy by daprd would come right after
 	ours, copies := deadLetters()
-	for _, m := range testenv.ReadTopic(t, sys.proxy.Addr(), events.TopicDeadLetters) {
+	for _, m := range testkit.ReadTopic(t, sys.proxy.Addr(), events.TopicDeadLetters) {
 		for _, e := range evts {
 			if strings.Contains(string(m.Value), e.ID()) {
 				t.Fatalf("event %s of the database outage was dead-lettered", e.ID())

@@ -12,10 +12,10 @@ import (
 	"github.com/IBM/sarama"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
-	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/kafka"
 	"github.com/todoevents/todo/shared/task"
+	"github.com/todoevents/todo/shared/testkit"
 )
 
 // publisher sends events straight to the broker, as a redelivering or
@@ -97,7 +97,7 @@ func ensureRecur(t *testing.T, n int) {
 // committedOffsets sums group's committed offsets.
 func committedOffsets(t *testing.T, group string) int64 {
 	t.Helper()
-	return testenv.CommittedOffsets(t, sys.proxy.Addr(), group)
+	return testkit.CommittedOffsets(t, sys.proxy.Addr(), group)
 }
 
 // waitCaughtUp waits until group has committed every record of task-events
@@ -189,9 +189,9 @@ type dlqRecord struct{ key, reason string }
 func deadLetters(t *testing.T, user string) []dlqRecord {
 	t.Helper()
 	var out []dlqRecord
-	for _, m := range testenv.ReadTopic(t, sys.proxy.Addr(), events.TopicDeadLetters) {
+	for _, m := range testkit.ReadTopic(t, sys.proxy.Addr(), events.TopicDeadLetters) {
 		if string(m.Key) == user {
-			out = append(out, dlqRecord{key: user, reason: testenv.Extension(testenv.Event(t, m), events.ExtDeadLetterWhy)})
+			out = append(out, dlqRecord{key: user, reason: testkit.Extension(testkit.Event(t, m), events.ExtDeadLetterWhy)})
 		}
 	}
 	return out

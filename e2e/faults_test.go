@@ -9,6 +9,8 @@ import (
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+
+	"github.com/todoevents/todo/shared/testkit"
 )
 
 func TestBrokerDown(t *testing.T) {
@@ -191,11 +193,7 @@ func TestPoisonEventsAreDeadLettered(t *testing.T) {
 	pub := publisher(t)
 	deadBefore := recurMetric(t, "todo_events_dead_lettered_total")
 	poison := poisonRecords(user)
-	for _, m := range poison {
-		if err := pub.PublishRaw(m); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testkit.ProduceRaw(t, sys.proxy.Addr(), poison...)
 	// A completion of a task that does not exist (stale, not dead-lettered),
 	// then the valid event, behind the poison on the same partition.
 	publishAll(t, pub, append([]cloudevents.Event{ghostCompletion(t, user)}, completedEvents(t, items)...), 1)

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/todoevents/todo/internal/testenv"
+	"github.com/todoevents/todo/shared/testkit"
 )
 
 func TestFlowOnRealKafka(t *testing.T) {
@@ -69,7 +69,7 @@ func TestCoreRulesOnBinaries(t *testing.T) {
 // schedule; completed, skipped, completed: each next occurrence on the
 // rule's day, numbered, and none after the third.
 func TestRuleSeriesOnRealKafka(t *testing.T) {
-	user := testenv.User()
+	user := testkit.User()
 	code, id, body := createAs(t, user, `{"title":"Invoices","recurrence_rule":"FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1;COUNT=3",
 		"recurrence_basis":"schedule","due_date":"2030-01-31T17:00","timezone":"America/New_York"}`)
 	if code != http.StatusCreated {

@@ -12,10 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/todoevents/todo/internal/pgcluster"
-	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/migrations"
-	"github.com/todoevents/todo/shared/auth"
+	"github.com/todoevents/todo/shared/testkit"
+	"github.com/todoevents/todo/shared/testkit/pgcluster"
 )
 
 func runMigrations(ctx context.Context, url string) error { return migrations.Up(ctx, url) }
@@ -55,7 +54,7 @@ func callURL(base, method, path, user, body string) (int, []byte, error) {
 }
 
 func testenvToken(user string) (string, error) {
-	return auth.Issue([]byte(testenv.Secret), user, time.Now(), time.Hour)
+	return testkit.SignToken([]byte(testkit.Secret), user, time.Now(), time.Hour)
 }
 
 // item is one recurring task under test.
@@ -66,7 +65,7 @@ func seedRecurring(t *testing.T, n, users int) []item {
 	t.Helper()
 	names := make([]string, users)
 	for i := range names {
-		names[i] = testenv.User()
+		names[i] = testkit.User()
 	}
 	out := make([]item, n)
 	for i := range out {

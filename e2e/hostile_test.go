@@ -8,8 +8,8 @@ import (
 
 	"github.com/IBM/sarama"
 
-	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/events"
+	"github.com/todoevents/todo/shared/testkit"
 )
 
 // usersOnEveryPartition returns perPartition users of each of the topic's
@@ -19,7 +19,7 @@ func usersOnEveryPartition(t *testing.T, partitions int32, perPartition int) map
 	hash := sarama.NewHashPartitioner(events.TopicTaskEvents)
 	out := map[int32][]string{}
 	for full := int32(0); full < partitions; {
-		user := testenv.User()
+		user := testkit.User()
 		p, err := hash.Partition(&sarama.ProducerMessage{Key: sarama.StringEncoder(user)}, partitions)
 		if err != nil {
 			t.Fatal(err)

@@ -16,9 +16,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/todoevents/todo/e2e/harness"
-	"github.com/todoevents/todo/internal/pgcluster"
-	"github.com/todoevents/todo/internal/testenv"
+	"github.com/todoevents/todo/dev/harness"
+	"github.com/todoevents/todo/shared/testkit"
+	"github.com/todoevents/todo/shared/testkit/pgcluster"
 )
 
 type system struct {
@@ -96,7 +96,7 @@ func start() (*system, error) {
 		return s, err
 	}
 	url := s.pg.URL("postgres")
-	s.env = testenv.Env(url, map[string]string{"KAFKA_BROKERS": s.proxy.Addr(), "KAFKA_PARTITIONS": "3",
+	s.env = testkit.Env(url, map[string]string{"KAFKA_BROKERS": s.proxy.Addr(), "KAFKA_PARTITIONS": "3",
 		"LOG_LEVEL": "info", "DB_MAX_CONNS": "8"})
 	if err := runMigrations(ctx, url); err != nil {
 		return s, err

@@ -14,12 +14,12 @@ import (
 
 	"golang.org/x/net/netutil"
 
-	"github.com/todoevents/todo/internal/daprd"
-	"github.com/todoevents/todo/internal/stack"
-	"github.com/todoevents/todo/migrations"
-	"github.com/todoevents/todo/shared/auth"
+	"github.com/todoevents/todo/dev/allinone"
+	"github.com/todoevents/todo/dev/daprd"
+	migratefn "github.com/todoevents/todo/functions/migrate"
 	"github.com/todoevents/todo/shared/config"
 	"github.com/todoevents/todo/shared/server"
+	"github.com/todoevents/todo/shared/testkit"
 )
 
 // run starts the whole system and serves it until ctx ends. Its state
@@ -54,13 +54,13 @@ func run(ctx context.Context, out io.Writer, withDapr bool) error {
 		return err
 	}
 	defer pgLog.Close()
-	opts := stack.Options{Env: env, DataDir: ".data", PGLog: pgLog}
+	opts := allinone.Options{Env: env, DataDir: ".data", PGLog: pgLog}
 	if withDapr {
 		if opts.Dapr, err = daprOptions(out); err != nil {
 			return err
 		}
 	}
-	s, err := stack.Start(ctx, opts)
+	s, err := allinone.Start(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ func run(ctx context.Context, out io.Writer, withDapr bool) error {
 
 // daprOptions finds (or builds) daprd and sends the sidecars' logs to
 // .data/daprd.log.
-func daprOptions(out io.Writer) (*stack.DaprOptions, error) {
+func daprOptions(out io.Writer) (*allinone.DaprOptions, error) {
 	fmt.Fprintln(out, "finding daprd (the first time it is built from the Go module proxy: 5 to 20 minutes)...")
 	bin, err := daprd.Binary()
 	if err != nil {
@@ -95,7 +95,7 @@ func daprOptions(out io.Writer) (*stack.DaprOptions, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stack.DaprOptions{Bin: bin, Config: filepath.Join("config", "dapr"), WorkDir: ".data", Log: log}, nil
+	return &allinone.DaprOptions{Bin: bin, Config: daprd.Tree, WorkDir: ".data", Log: log}, nil
 }
 
 func openPGLog() (*os.File, error) {
@@ -107,7 +107,7 @@ func openPGLog() (*os.File, error) {
 
 func printWelcome(out io.Writer, env map[string]string) error {
 	secret := firstSet(env["AUTH_JWT_SECRET"], env["BETTER_AUTH_SECRET"])
-	tok, err := auth.Issue([]byte(secret), "demo-user", time.Now(), 24*time.Hour)
+	tok, err := testkit.SignToken([]byte(secret), "demo-user", time.Now(), 24*time.Hour)
 	if err != nil {
 		return err
 	}
@@ -132,21 +132,7 @@ todo backend ready on %[1]s
 }
 
 func migrate(ctx context.Context, args []string) error {
-	url := os.Getenv("DATABASE_URL")
-	if url == "" {
-		return errors.New("DATABASE_URL is required")
-	}
-	direction := "up"
-	if len(args) > 0 {
-		direction = args[0]
-	}
-	switch direction {
-	case "up":
-		return migrations.Up(ctx, url)
-	case "down":
-		return migrations.DownAll(ctx, url)
-	}
-	return fmt.Errorf("migrate: %q is not up or down", direction)
+	return migratefn.Run(ctx, os.Getenv("DATABASE_URL"), args)
 }
 
 func token(args []string, out io.Writer) error {
@@ -157,7 +143,7 @@ func token(args []string, out io.Writer) error {
 	if len(secret) < config.MinSecretLen {
 		return fmt.Errorf("AUTH_JWT_SECRET must be set, at least %d characters", config.MinSecretLen)
 	}
-	tok, err := auth.Issue([]byte(secret), args[0], time.Now(), 24*time.Hour)
+	tok, err := testkit.SignToken([]byte(secret), args[0], time.Now(), 24*time.Hour)
 	if err != nil {
 		return err
 	}

@@ -19,9 +19,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/todoevents/todo/internal/pgcluster"
-	"github.com/todoevents/todo/internal/testenv"
-	"github.com/todoevents/todo/shared/auth"
+	"github.com/todoevents/todo/shared/testkit"
+	"github.com/todoevents/todo/shared/testkit/pgcluster"
 )
 
 // localStack is `todo run` as a user starts it, in its own directory.
@@ -40,7 +39,7 @@ func (s *localStack) start(t *testing.T) {
 	s.cmd = exec.Command(s.bin, "run")
 	s.cmd.Dir = s.dir
 	port := strings.TrimPrefix(s.base, "http://127.0.0.1:")
-	s.cmd.Env = append(os.Environ(), "PORT="+port, "AUTH_JWT_SECRET="+testenv.Secret, "LOG_LEVEL=warn",
+	s.cmd.Env = append(os.Environ(), "PORT="+port, "AUTH_JWT_SECRET="+testkit.Secret, "LOG_LEVEL=warn",
 		"RECONCILE_EVERY=300ms", "RECONCILE_GRACE=1s", "RATE_LIMIT_PER_USER=0")
 	out, err := s.cmd.StdoutPipe()
 	if err != nil {
@@ -64,7 +63,7 @@ func (s *localStack) start(t *testing.T) {
 	case <-time.After(2 * time.Minute):
 		t.Fatal("todo run printed no database URL")
 	}
-	testenv.Eventually(t, "todo run ready", time.Minute, func() bool {
+	testkit.Eventually(t, "todo run ready", time.Minute, func() bool {
 		resp, err := http.Get(s.base + "/health/readiness")
 		if err != nil {
 			return false
@@ -89,7 +88,7 @@ func (s *localStack) kill(t *testing.T) {
 	_ = syscall.Kill(-pid, syscall.SIGKILL)
 	_ = s.cmd.Process.Kill()
 	_ = s.cmd.Wait()
-	testenv.Eventually(t, "PostgreSQL gone", 10*time.Second, func() bool { return syscall.Kill(pid, 0) != nil })
+	testkit.Eventually(t, "PostgreSQL gone", 10*time.Second, func() bool { return syscall.Kill(pid, 0) != nil })
 }
 
 func (s *localStack) stop() {
@@ -104,7 +103,7 @@ func (s *localStack) call(method, user, path, body string) (int, string, error) 
 	if err != nil {
 		return 0, "", err
 	}
-	tok, err := auth.Issue([]byte(testenv.Secret), user, time.Now(), time.Hour)
+	tok, err := testkit.SignToken([]byte(testkit.Secret), user, time.Now(), time.Hour)
 	if err != nil {
 		return 0, "", err
 	}
@@ -149,7 +148,7 @@ func TestCrashOfTheWholeLocalStackLosesNothing(t *testing.T) {
 	owner := make([]string, n)
 	names := make([]string, users)
 	for i := range names {
-		names[i] = testenv.User()
+		names[i] = testkit.User()
 	}
 	parallel(t, n, func(i int) error {
 		owner[i] = names[i%users]
@@ -180,16 +179,16 @@ func TestCrashOfTheWholeLocalStackLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if done := testenv.Count(t, db, `SELECT count(*) FROM tasks WHERE id = ANY($1) AND status = 'done'`, acked); done != len(acked) {
+	if done := testkit.Count(t, db, `SELECT count(*) FROM tasks WHERE id = ANY($1) AND status = 'done'`, acked); done != len(acked) {
 		t.Fatalf("%d of %d acknowledged completions survived the crash", done, len(acked))
 	}
-	took := testenv.Eventually(t, "one next occurrence per completion", time.Minute, func() bool {
-		return testenv.Count(t, db, `SELECT count(DISTINCT parent_task_id) FROM tasks WHERE parent_task_id = ANY($1)`, acked) == len(acked)
+	took := testkit.Eventually(t, "one next occurrence per completion", time.Minute, func() bool {
+		return testkit.Count(t, db, `SELECT count(DISTINCT parent_task_id) FROM tasks WHERE parent_task_id = ANY($1)`, acked) == len(acked)
 	})
-	if total := testenv.Count(t, db, `SELECT count(*) FROM tasks WHERE parent_task_id = ANY($1)`, acked); total != len(acked) {
+	if total := testkit.Count(t, db, `SELECT count(*) FROM tasks WHERE parent_task_id = ANY($1)`, acked); total != len(acked) {
 		t.Fatalf("%d occurrences for %d completions", total, len(acked))
 	}
-	reconciled := testenv.Count(t, db, `SELECT count(*) FROM processed_events WHERE event_id LIKE 'reconcile/%'`)
+	reconciled := testkit.Count(t, db, `SELECT count(*) FROM processed_events WHERE event_id LIKE 'reconcile/%'`)
 	t.Logf("%d completions acknowledged, all kept; every one has one occurrence %v after the restart (%d by the reconciler)",
 		len(acked), took.Round(time.Millisecond), reconciled)
 }

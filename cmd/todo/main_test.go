@@ -5,19 +5,19 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/auth"
+	"github.com/todoevents/todo/shared/testkit"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) { testkit.Main(m) }
 
 func tableCount(t *testing.T, url string) int {
 	t.Helper()
-	return len(testenv.Tables(t, url))
+	return len(testkit.Tables(t, url))
 }
 
 func TestMigrateCommand(t *testing.T) {
-	url := testenv.Database(t)
+	url := testkit.Database(t)
 	t.Setenv("DATABASE_URL", url)
 	ctx := context.Background()
 	if err := dispatch(ctx, []string{"migrate", "down"}); err != nil || tableCount(t, url) != 0 {
@@ -37,12 +37,12 @@ func TestMigrateCommand(t *testing.T) {
 
 func TestTokenCommandAndUsage(t *testing.T) {
 	t.Setenv("AUTH_JWT_SECRET", "")
-	t.Setenv("BETTER_AUTH_SECRET", testenv.Secret)
+	t.Setenv("BETTER_AUTH_SECRET", testkit.Secret)
 	var out strings.Builder
 	if err := token([]string{"alice"}, &out); err != nil {
 		t.Fatal(err)
 	}
-	if sub, err := (auth.Verifier{Secret: []byte(testenv.Secret)}).Verify(strings.TrimSpace(out.String())); err != nil || sub != "alice" {
+	if sub, err := (auth.Verifier{Secret: []byte(testkit.Secret)}).Verify(strings.TrimSpace(out.String())); err != nil || sub != "alice" {
 		t.Fatalf("printed token: %q, %v", sub, err)
 	}
 	t.Setenv("BETTER_AUTH_SECRET", "short")

@@ -7,30 +7,30 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/task"
+	"github.com/todoevents/todo/shared/testkit"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) { testkit.Main(m) }
 
 // seed stores a daily task of user and returns its id.
-func seed(tb testing.TB, f *Function, user string) string {
+func seed(tb testing.TB, f *CompleteTask, user string) string {
 	tb.Helper()
 	title, daily := "Feed the cat", "daily"
-	return testenv.Seed(tb, f.Runtime().Store, user, task.Draft{Title: &title, RecurringType: &daily}).ID
+	return testkit.Seed(tb, f.Runtime().Store, user, task.Draft{Title: &title, RecurringType: &daily}).ID
 }
 
-func eventsOf(tb testing.TB, f *Function, id, typ string) int {
+func eventsOf(tb testing.TB, f *CompleteTask, id, typ string) int {
 	tb.Helper()
-	return testenv.Count(tb, f.Runtime().Store.Pool,
+	return testkit.Count(tb, f.Runtime().Store.Pool,
 		`SELECT count(*) FROM outbox WHERE event->>'subject' = $1 AND event->>'type' = $2`, id, typ)
 }
 
 func TestCompletion(t *testing.T) {
 	t.Parallel()
-	f := testenv.Start(t, New(), nil)
-	user := testenv.User()
+	f := testkit.Start(t, New(), nil)
+	user := testkit.User()
 	id := seed(t, f, user)
 	path := "/api/" + user + "/tasks/" + id + "/complete"
 	steps := []struct {
@@ -49,12 +49,12 @@ func TestCompletion(t *testing.T) {
 		if s.body != "" {
 			body = []byte(s.body)
 		}
-		rec := testenv.Do(t, f, "PATCH", path, testenv.Token(t, user), body)
+		rec := testkit.Do(t, f, "PATCH", path, testkit.Token(t, user), body)
 		if rec.Code != http.StatusOK {
 			t.Fatalf("%s: status %d %s", s.name, rec.Code, rec.Body)
 		}
 		var got map[string]any
-		testenv.Decode(t, rec, &got)
+		testkit.Decode(t, rec, &got)
 		if got["status"] != s.wantStatus || (got["completed_at"] != nil) != (s.wantStatus == "done") {
 			t.Fatalf("%s: got %v", s.name, got)
 		}
@@ -66,10 +66,10 @@ func TestCompletion(t *testing.T) {
 
 func TestCompletedEventCarriesTheSeedPayload(t *testing.T) {
 	t.Parallel()
-	f := testenv.Start(t, New(), nil)
-	user := testenv.User()
+	f := testkit.Start(t, New(), nil)
+	user := testkit.User()
 	id := seed(t, f, user)
-	testenv.Do(t, f, "PATCH", "/api/"+user+"/tasks/"+id+"/complete", testenv.Token(t, user), nil)
+	testkit.Do(t, f, "PATCH", "/api/"+user+"/tasks/"+id+"/complete", testkit.Token(t, user), nil)
 	var typ, source, subject, key, dct string
 	var data map[string]any
 	err := f.Runtime().Store.Pool.QueryRow(context.Background(), `SELECT event->>'type', event->>'source', event->>'subject',
@@ -93,8 +93,8 @@ func TestCompletedEventCarriesTheSeedPayload(t *testing.T) {
 
 func TestCompleteRejectsBadRequests(t *testing.T) {
 	t.Parallel()
-	f := testenv.Start(t, New(), nil)
-	alice, bob := testenv.User(), testenv.User()
+	f := testkit.Start(t, New(), nil)
+	alice, bob := testkit.User(), testkit.User()
 	id := seed(t, f, alice)
 	path := "/api/" + alice + "/tasks/" + id + "/complete"
 	cases := []struct {
@@ -115,13 +115,13 @@ func TestCompleteRejectsBadRequests(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tok := ""
 			if tc.user != "" {
-				tok = testenv.Token(t, tc.user)
+				tok = testkit.Token(t, tc.user)
 			}
 			var body []byte
 			if tc.body != "" {
 				body = []byte(tc.body)
 			}
-			testenv.ErrorCode(t, testenv.Do(t, f, tc.method, tc.path, tok, body), tc.status)
+			testkit.ErrorCode(t, testkit.Do(t, f, tc.method, tc.path, tok, body), tc.status)
 		})
 	}
 	var status string

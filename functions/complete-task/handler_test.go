@@ -8,21 +8,21 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/todoevents/todo/internal/memstore"
-	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/app"
 	"github.com/todoevents/todo/shared/apperr"
 	"github.com/todoevents/todo/shared/events"
+	"github.com/todoevents/todo/shared/store/storetest"
 	"github.com/todoevents/todo/shared/task"
+	"github.com/todoevents/todo/shared/testkit"
 )
 
 var clock = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 
 // fake is the handler on an in-memory store holding one pending task of
 // user.
-func fake(t *testing.T, user string) (http.Handler, *memstore.Store, string) {
+func fake(t *testing.T, user string) (http.Handler, *storetest.Store, string) {
 	t.Helper()
-	st := memstore.New()
+	st := storetest.New()
 	title := "Feed the cat"
 	tk, err := task.Draft{Title: &title}.Build(uuid.NewString(), user, clock.Add(-time.Hour))
 	if err != nil {
@@ -32,14 +32,14 @@ func fake(t *testing.T, user string) (http.Handler, *memstore.Store, string) {
 	if err := st.CreateTask(context.Background(), tk, created); err != nil {
 		t.Fatal(err)
 	}
-	h := Handler{Tasks: st, Writes: app.Writes{Now: func() time.Time { return clock },
-		Guard: testenv.Guard()}}
-	return testenv.Serve(h.Routes()...), st, tk.ID
+	h := Handler{Tasks: st, WriteKit: app.WriteKit{Now: func() time.Time { return clock },
+		Guard: testkit.Guard()}}
+	return testkit.Serve(h.Routes()...), st, tk.ID
 }
 
 func TestHandlerTogglesAndSetsCompletion(t *testing.T) {
 	t.Parallel()
-	user := testenv.User()
+	user := testkit.User()
 	h, st, id := fake(t, user)
 	path := "/api/" + user + "/tasks/" + id + "/complete"
 	steps := []struct {
@@ -59,9 +59,9 @@ func TestHandlerTogglesAndSetsCompletion(t *testing.T) {
 		if step.body != "" {
 			body = []byte(step.body)
 		}
-		rec := testenv.Do(t, h, "PATCH", path, testenv.Token(t, user), body)
+		rec := testkit.Do(t, h, "PATCH", path, testkit.Token(t, user), body)
 		var got task.Task
-		testenv.Decode(t, rec, &got)
+		testkit.Decode(t, rec, &got)
 		if rec.Code != http.StatusOK || got.Completed() != step.wantDone {
 			t.Fatalf("step %d: %d, done %v", i, rec.Code, got.Completed())
 		}
@@ -80,15 +80,15 @@ func TestHandlerTogglesAndSetsCompletion(t *testing.T) {
 
 func TestHandlerRefusals(t *testing.T) {
 	t.Parallel()
-	user := testenv.User()
+	user := testkit.User()
 	h, st, id := fake(t, user)
-	tok := testenv.Token(t, user)
+	tok := testkit.Token(t, user)
 	for _, tc := range []struct {
 		name, path, token, body string
 		status                  int
 	}{
 		{"no token", "/api/" + user + "/tasks/" + id + "/complete", "", "", 401},
-		{"another user's task", "/api/" + user + "x/tasks/" + id + "/complete", testenv.Token(t, user+"x"), "", 404},
+		{"another user's task", "/api/" + user + "x/tasks/" + id + "/complete", testkit.Token(t, user+"x"), "", 404},
 		{"not a task id", "/api/" + user + "/tasks/42/complete", tok, "", 404},
 		{"bad body", "/api/" + user + "/tasks/" + id + "/complete", tok, `{"completed":"yes"}`, 400},
 		{"unknown field", "/api/" + user + "/tasks/" + id + "/complete", tok, `{"done":true}`, 400},
@@ -97,34 +97,34 @@ func TestHandlerRefusals(t *testing.T) {
 		if tc.body != "" {
 			body = []byte(tc.body)
 		}
-		testenv.ErrorCode(t, testenv.Do(t, h, "PATCH", tc.path, tc.token, body), tc.status)
+		testkit.ErrorCode(t, testkit.Do(t, h, "PATCH", tc.path, tc.token, body), tc.status)
 	}
 	if n := len(st.Events()); n != 1 {
 		t.Fatalf("refused requests queued %d events", n-1)
 	}
 	st.Err = apperr.New(apperr.Unavailable, "database unavailable, try again")
-	testenv.ErrorCode(t, testenv.Do(t, h, "PATCH", "/api/"+user+"/tasks/"+id+"/complete", tok, nil), http.StatusServiceUnavailable)
+	testkit.ErrorCode(t, testkit.Do(t, h, "PATCH", "/api/"+user+"/tasks/"+id+"/complete", tok, nil), http.StatusServiceUnavailable)
 }
 
 // A stale If-Match is refused (412) and completes nothing, as on PATCH and
 // DELETE of the task; the current version, or none, completes it.
 func TestHandlerHonoursIfMatch(t *testing.T) {
 	t.Parallel()
-	user := testenv.User()
+	user := testkit.User()
 	h, st, id := fake(t, user)
 	path := "/api/" + user + "/tasks/" + id + "/complete"
 	current, err := st.GetTask(context.Background(), user, id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := testenv.Do(t, h, "PATCH", path, testenv.Token(t, user), nil, "If-Match", `"stale"`)
-	if code, _ := testenv.ErrorCode(t, rec, http.StatusPreconditionFailed); code != "precondition_failed" || len(st.Events()) != 1 {
+	rec := testkit.Do(t, h, "PATCH", path, testkit.Token(t, user), nil, "If-Match", `"stale"`)
+	if code, _ := testkit.ErrorCode(t, rec, http.StatusPreconditionFailed); code != "precondition_failed" || len(st.Events()) != 1 {
 		t.Fatalf("stale If-Match: %s, %d events", rec.Body, len(st.Events()))
 	}
-	if rec := testenv.Do(t, h, "PATCH", path, testenv.Token(t, user), nil, "If-Match", current.ETag()); rec.Code != http.StatusOK {
+	if rec := testkit.Do(t, h, "PATCH", path, testkit.Token(t, user), nil, "If-Match", current.ETag()); rec.Code != http.StatusOK {
 		t.Fatalf("current If-Match: %d %s", rec.Code, rec.Body)
 	}
-	if rec := testenv.Do(t, h, "PATCH", path, testenv.Token(t, user), nil, "If-Match", current.ETag()); rec.Code != http.StatusPreconditionFailed {
+	if rec := testkit.Do(t, h, "PATCH", path, testkit.Token(t, user), nil, "If-Match", current.ETag()); rec.Code != http.StatusPreconditionFailed {
 		t.Fatalf("the version before the completion: %d %s", rec.Code, rec.Body)
 	}
 }

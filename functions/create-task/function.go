@@ -34,20 +34,20 @@ type Tasks interface {
 	CreateTaskOnce(ctx context.Context, t task.Task, evt cloudevents.Event, once contract.Once) (task.Task, bool, error)
 }
 
-// Function serves create-task.
-type Function struct{ app.Function }
+// CreateTask serves create-task.
+type CreateTask struct{ app.Lifecycle }
 
 // New returns an unstarted function (Start connects it).
-func New() *Function {
-	return &Function{app.NewFunction(Name, config.Needs{Auth: true, Relay: true}, func(rt *app.Runtime) []httpx.Route {
-		return Handler{Tasks: rt.Store, Writes: rt.Writes()}.Routes()
+func New() *CreateTask {
+	return &CreateTask{app.NewLifecycle(Name, config.Requirements{Auth: true, Relay: true}, func(rt *app.Runtime) []httpx.Route {
+		return Handler{Tasks: rt.Store, WriteKit: rt.WriteKit()}.Routes()
 	})}
 }
 
 // Handler creates tasks.
 type Handler struct {
 	Tasks Tasks
-	app.Writes
+	app.WriteKit
 }
 
 // Routes are the function's API.

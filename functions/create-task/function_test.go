@@ -10,23 +10,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/todoevents/todo/internal/testenv"
-	"github.com/todoevents/todo/shared/auth"
 	"github.com/todoevents/todo/shared/events"
+	"github.com/todoevents/todo/shared/testkit"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) { testkit.Main(m) }
 
-func rowCount(tb testing.TB, f *Function, sql string, args ...any) int {
+func rowCount(tb testing.TB, f *CreateTask, sql string, args ...any) int {
 	tb.Helper()
-	return testenv.Count(tb, f.Runtime().Store.Pool, sql, args...)
+	return testkit.Count(tb, f.Runtime().Store.Pool, sql, args...)
 }
 
 func TestCreateValidTask(t *testing.T) {
 	t.Parallel()
-	f := testenv.Start(t, New(), nil)
-	user := testenv.User()
-	rec := testenv.Do(t, f, "POST", "/api/"+user+"/tasks", testenv.Token(t, user), []byte(`{
+	f := testkit.Start(t, New(), nil)
+	user := testkit.User()
+	rec := testkit.Do(t, f, "POST", "/api/"+user+"/tasks", testkit.Token(t, user), []byte(`{
 		"title":"  Renew passport ","description":"photos","priority":"low","tags":["admin","admin","travel"],
 		"due_date":"2027-01-31","timezone":"Europe/Paris","recurring_type":"monthly",
 		"recurring_end_date":"2027-12-31"}`))
@@ -34,7 +33,7 @@ func TestCreateValidTask(t *testing.T) {
 		t.Fatalf("status %d: %s", rec.Code, rec.Body)
 	}
 	var got map[string]any
-	testenv.Decode(t, rec, &got)
+	testkit.Decode(t, rec, &got)
 	want := map[string]any{"title": "Renew passport", "status": "pending", "priority": "low", "timezone": "Europe/Paris",
 		"recurring_type": "monthly", "recurrence_basis": "completion", "completed": false, "user_id": user,
 		"due_date": "2027-01-30T23:00:00Z", "recurring_end_date": "2027-12-31T22:59:59Z", "parent_task_id": nil}
@@ -54,12 +53,12 @@ func TestCreateValidTask(t *testing.T) {
 
 func TestCreateWithParent(t *testing.T) {
 	t.Parallel()
-	f := testenv.Start(t, New(), nil)
-	alice, bob := testenv.User(), testenv.User()
+	f := testkit.Start(t, New(), nil)
+	alice, bob := testkit.User(), testkit.User()
 	post := func(user, body string) (int, map[string]any) {
-		rec := testenv.Do(t, f, "POST", "/api/"+user+"/tasks", testenv.Token(t, user), []byte(body))
+		rec := testkit.Do(t, f, "POST", "/api/"+user+"/tasks", testkit.Token(t, user), []byte(body))
 		var m map[string]any
-		testenv.Decode(t, rec, &m)
+		testkit.Decode(t, rec, &m)
 		return rec.Code, m
 	}
 	code, parent := post(alice, `{"title":"parent"}`)
@@ -85,11 +84,11 @@ func TestCreateWithParent(t *testing.T) {
 // a 4xx JSON error naming the problem, and nothing may be written.
 func TestCreateRejectsBadInput(t *testing.T) {
 	t.Parallel()
-	f := testenv.Start(t, New(), nil)
-	user := testenv.User()
-	tok := testenv.Token(t, user)
-	expired, _ := auth.Issue([]byte(testenv.Secret), user, time.Now().Add(-2*time.Hour), time.Hour)
-	foreign, _ := auth.Issue([]byte("some-other-secret-0123456789abcd"), user, time.Now(), time.Hour)
+	f := testkit.Start(t, New(), nil)
+	user := testkit.User()
+	tok := testkit.Token(t, user)
+	expired, _ := testkit.SignToken([]byte(testkit.Secret), user, time.Now().Add(-2*time.Hour), time.Hour)
+	foreign, _ := testkit.SignToken([]byte("some-other-secret-0123456789abcd"), user, time.Now(), time.Hour)
 	path := "/api/" + user + "/tasks"
 	long := strings.Repeat("x", 201)
 	cases := []struct {
@@ -135,8 +134,8 @@ func TestCreateRejectsBadInput(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			rec := testenv.Do(t, f, tc.method, tc.path, tc.token, []byte(tc.body))
-			_, field := testenv.ErrorCode(t, rec, tc.status)
+			rec := testkit.Do(t, f, tc.method, tc.path, tc.token, []byte(tc.body))
+			_, field := testkit.ErrorCode(t, rec, tc.status)
 			if tc.field != "" && field != tc.field {
 				t.Fatalf("error names field %q, want %q: %s", field, tc.field, rec.Body)
 			}
@@ -152,23 +151,23 @@ func TestCreateRejectsBadInput(t *testing.T) {
 
 func TestInvalidUTF8IsRejected(t *testing.T) {
 	t.Parallel()
-	f := testenv.Start(t, New(), nil)
-	user := testenv.User()
-	rec := testenv.Do(t, f, "POST", "/api/"+user+"/tasks", testenv.Token(t, user), []byte("{\"title\":\"\xff\xfe\"}"))
-	testenv.ErrorCode(t, rec, http.StatusBadRequest)
+	f := testkit.Start(t, New(), nil)
+	user := testkit.User()
+	rec := testkit.Do(t, f, "POST", "/api/"+user+"/tasks", testkit.Token(t, user), []byte("{\"title\":\"\xff\xfe\"}"))
+	testkit.ErrorCode(t, rec, http.StatusBadRequest)
 }
 
 func TestCORSPreflight(t *testing.T) {
 	t.Parallel()
-	f := testenv.Start(t, New(), nil)
-	rec := testenv.Do(t, f, "OPTIONS", "/api/u/tasks", "", nil,
+	f := testkit.Start(t, New(), nil)
+	rec := testkit.Do(t, f, "OPTIONS", "/api/u/tasks", "", nil,
 		"Origin", "http://localhost:3000", "Access-Control-Request-Method", "POST",
 		"Access-Control-Request-Headers", "authorization,content-type")
 	if rec.Code != http.StatusNoContent || rec.Header().Get("Access-Control-Allow-Origin") != "http://localhost:3000" ||
 		!strings.Contains(strings.ToLower(rec.Header().Get("Access-Control-Allow-Headers")), "authorization") {
 		t.Fatalf("preflight: %d %v", rec.Code, rec.Header())
 	}
-	rec = testenv.Do(t, f, "OPTIONS", "/api/u/tasks", "", nil,
+	rec = testkit.Do(t, f, "OPTIONS", "/api/u/tasks", "", nil,
 		"Origin", "http://evil.example", "Access-Control-Request-Method", "POST")
 	if rec.Header().Get("Access-Control-Allow-Origin") != "" {
 		t.Fatalf("unknown origin was granted: %v", rec.Header())
@@ -180,28 +179,28 @@ func TestCORSPreflight(t *testing.T) {
 // the backlog.
 func TestEventsWaitInTheOutboxWhilePublishingIsOff(t *testing.T) {
 	t.Parallel()
-	url, brokers := testenv.Database(t), testenv.Broker(t, 1)
+	url, brokers := testkit.Database(t), testkit.Broker(t, 1)
 	off := New()
-	if err := off.Start(context.Background(), testenv.Env(url, map[string]string{"KAFKA_BROKERS": brokers, "EVENTS_PUBLISH": "false"})); err != nil {
+	if err := off.Start(context.Background(), testkit.Env(url, map[string]string{"KAFKA_BROKERS": brokers, "EVENTS_PUBLISH": "false"})); err != nil {
 		t.Fatal(err)
 	}
 	defer off.Stop(context.Background())
-	user := testenv.User()
-	if rec := testenv.Do(t, off, "POST", "/api/"+user+"/tasks", testenv.Token(t, user), []byte(`{"title":"a"}`)); rec.Code != http.StatusCreated {
+	user := testkit.User()
+	if rec := testkit.Do(t, off, "POST", "/api/"+user+"/tasks", testkit.Token(t, user), []byte(`{"title":"a"}`)); rec.Code != http.StatusCreated {
 		t.Fatalf("create with publishing off: %d %s", rec.Code, rec.Body)
 	}
 	time.Sleep(300 * time.Millisecond)
 	pending := func() int { return rowCount(t, off, `SELECT count(*) FROM outbox WHERE published_at IS NULL`) }
-	if n := pending(); n != 1 || len(testenv.ReadTopic(t, brokers, events.TopicTaskEvents)) != 0 {
+	if n := pending(); n != 1 || len(testkit.ReadTopic(t, brokers, events.TopicTaskEvents)) != 0 {
 		t.Fatalf("%d pending rows with publishing off, want 1 and nothing on the topic", n)
 	}
 	on := New()
-	if err := on.Start(context.Background(), testenv.Env(url, map[string]string{"KAFKA_BROKERS": brokers})); err != nil {
+	if err := on.Start(context.Background(), testkit.Env(url, map[string]string{"KAFKA_BROKERS": brokers})); err != nil {
 		t.Fatal(err)
 	}
 	defer on.Stop(context.Background())
-	testenv.Eventually(t, "the backlog published once publishing is on", 10*time.Second, func() bool { return pending() == 0 })
-	if n := len(testenv.ReadTopic(t, brokers, events.TopicTaskEvents)); n != 1 {
+	testkit.Eventually(t, "the backlog published once publishing is on", 10*time.Second, func() bool { return pending() == 0 })
+	if n := len(testkit.ReadTopic(t, brokers, events.TopicTaskEvents)); n != 1 {
 		t.Fatalf("%d records, want 1", n)
 	}
 }
@@ -211,15 +210,15 @@ func TestEventsWaitInTheOutboxWhilePublishingIsOff(t *testing.T) {
 // body is 422 and writes nothing; a malformed key is 400.
 func TestIdempotencyKey(t *testing.T) {
 	t.Parallel()
-	f := testenv.Start(t, New(), nil)
-	user := testenv.User()
-	tok := testenv.Token(t, user)
+	f := testkit.Start(t, New(), nil)
+	user := testkit.User()
+	tok := testkit.Token(t, user)
 	post := func(body string, key ...string) *httptest.ResponseRecorder {
 		var headers []string
 		for _, k := range key {
 			headers = append(headers, "Idempotency-Key", k)
 		}
-		return testenv.Do(t, f, "POST", "/api/"+user+"/tasks", tok, []byte(body), headers...)
+		return testkit.Do(t, f, "POST", "/api/"+user+"/tasks", tok, []byte(body), headers...)
 	}
 	ids := make([]string, 6)
 	var wg sync.WaitGroup
@@ -251,16 +250,36 @@ func TestIdempotencyKey(t *testing.T) {
 	if rec := post(`{"title":"Pay rent","priority":"high"}`, "rent-2026-12"); rec.Header().Get("Idempotent-Replayed") != "true" {
 		t.Fatalf("a replay is not marked: %v", rec.Header())
 	}
-	code, _ := testenv.ErrorCode(t, post(`{"title":"Pay rent twice"}`, "rent-2026-12"), http.StatusUnprocessableEntity)
+	code, _ := testkit.ErrorCode(t, post(`{"title":"Pay rent twice"}`, "rent-2026-12"), http.StatusUnprocessableEntity)
 	if code != "idempotency_key_reused" {
 		t.Fatalf("code %q", code)
 	}
 	for _, key := range [][]string{{""}, {"a key"}, {strings.Repeat("k", 256)}, {"a", "b"}} {
-		if _, field := testenv.ErrorCode(t, post(`{"title":"x"}`, key...), http.StatusBadRequest); field != "Idempotency-Key" {
+		if _, field := testkit.ErrorCode(t, post(`{"title":"x"}`, key...), http.StatusBadRequest); field != "Idempotency-Key" {
 			t.Fatalf("key %q: field %q", key, field)
 		}
 	}
 	if n := rowCount(t, f, `SELECT count(*) FROM tasks WHERE user_id = $1`, user); n != 1 {
 		t.Fatalf("%d tasks after refusals, want 1", n)
+	}
+}
+
+// The function starts and serves while no broker answers: a create is
+// answered and its event waits in the outbox.
+func TestServesWhileKafkaIsDown(t *testing.T) {
+	t.Parallel()
+	metrics := testkit.FreeAddr(t)
+	base := testkit.Run(t, New(), testkit.Env(testkit.Database(t), map[string]string{"KAFKA_BROKERS": "127.0.0.1:1",
+		"METRICS_ADDR": metrics}))
+	user := testkit.User()
+	req, _ := http.NewRequest("POST", base+"/api/"+user+"/tasks", strings.NewReader(`{"title":"queued"}`))
+	req.Header.Set("Authorization", "Bearer "+testkit.Token(t, user))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create with Kafka down: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if body := testkit.ScrapeAt(t, metrics); !strings.Contains(body, "todo_outbox_pending 1") {
+		t.Fatalf("the event is not waiting in the outbox:\n%s", body)
 	}
 }

@@ -6,29 +6,29 @@ import (
 	"testing"
 	"time"
 
-	"github.com/todoevents/todo/internal/memstore"
-	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/app"
 	"github.com/todoevents/todo/shared/apperr"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/ratelimit"
+	"github.com/todoevents/todo/shared/store/storetest"
+	"github.com/todoevents/todo/shared/testkit"
 )
 
 // fake is the handler on an in-memory store with a fixed clock.
-func fake(writesPerSecond float64) (http.Handler, *memstore.Store, *int) {
-	st, committed := memstore.New(), 0
+func fake(writesPerSecond float64) (http.Handler, *storetest.Store, *int) {
+	st, committed := storetest.New(), 0
 	st.Budget = ratelimit.New(writesPerSecond)
-	h := Handler{Tasks: st, Writes: app.Writes{Now: func() time.Time { return time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC) },
-		Guard:     testenv.Guard(),
+	h := Handler{Tasks: st, WriteKit: app.WriteKit{Now: func() time.Time { return time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC) },
+		Guard:     testkit.Guard(),
 		Committed: func() { committed++ }}}
-	return testenv.Serve(h.Routes()...), st, &committed
+	return testkit.Serve(h.Routes()...), st, &committed
 }
 
 func TestHandlerStoresTheTaskWithItsEvent(t *testing.T) {
 	t.Parallel()
 	h, st, committed := fake(0)
-	user := testenv.User()
-	rec := testenv.Do(t, h, "POST", "/api/"+user+"/tasks", testenv.Token(t, user),
+	user := testkit.User()
+	rec := testkit.Do(t, h, "POST", "/api/"+user+"/tasks", testkit.Token(t, user),
 		[]byte(`{"title":"Stretch","recurring_type":"daily","tags":["health"]}`))
 	if rec.Code != http.StatusCreated {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
@@ -37,7 +37,7 @@ func TestHandlerStoresTheTaskWithItsEvent(t *testing.T) {
 		ID        string    `json:"id"`
 		CreatedAt time.Time `json:"created_at"`
 	}
-	testenv.Decode(t, rec, &got)
+	testkit.Decode(t, rec, &got)
 	evts := st.Events()
 	if len(evts) != 1 || evts[0].Type() != events.TypeTaskCreated || evts[0].Subject() != got.ID || *committed != 1 {
 		t.Fatalf("events %v, committed %d", evts, *committed)
@@ -50,16 +50,16 @@ func TestHandlerStoresTheTaskWithItsEvent(t *testing.T) {
 func TestHandlerRefusesBeforeWriting(t *testing.T) {
 	t.Parallel()
 	h, st, _ := fake(0)
-	user := testenv.User()
+	user := testkit.User()
 	for _, tc := range []struct {
 		name, path, token, body string
 		status                  int
 	}{
 		{"no token", "/api/" + user + "/tasks", "", `{"title":"a"}`, 401},
-		{"another user's path", "/api/someone/tasks", testenv.Token(t, user), `{"title":"a"}`, 403},
-		{"invalid draft", "/api/" + user + "/tasks", testenv.Token(t, user), `{"title":""}`, 400},
+		{"another user's path", "/api/someone/tasks", testkit.Token(t, user), `{"title":"a"}`, 403},
+		{"invalid draft", "/api/" + user + "/tasks", testkit.Token(t, user), `{"title":""}`, 400},
 	} {
-		testenv.ErrorCode(t, testenv.Do(t, h, "POST", tc.path, tc.token, []byte(tc.body)), tc.status)
+		testkit.ErrorCode(t, testkit.Do(t, h, "POST", tc.path, tc.token, []byte(tc.body)), tc.status)
 	}
 	if n := len(st.Events()); n != 0 {
 		t.Fatalf("refused requests queued %d events", n)
@@ -69,23 +69,23 @@ func TestHandlerRefusesBeforeWriting(t *testing.T) {
 func TestHandlerRateLimitsWritesPerUser(t *testing.T) {
 	t.Parallel()
 	h, st, _ := fake(1) // bursts of 5
-	busy, calm := testenv.User(), testenv.User()
+	busy, calm := testkit.User(), testkit.User()
 	post := func(user, token string) (int, string) {
-		rec := testenv.Do(t, h, "POST", "/api/"+user+"/tasks", token, []byte(`{"title":"a"}`))
+		rec := testkit.Do(t, h, "POST", "/api/"+user+"/tasks", token, []byte(`{"title":"a"}`))
 		return rec.Code, rec.Header().Get("Retry-After")
 	}
 	for i := range 5 {
-		if code, _ := post(busy, testenv.Token(t, busy)); code != http.StatusCreated {
+		if code, _ := post(busy, testkit.Token(t, busy)); code != http.StatusCreated {
 			t.Fatalf("write %d: %d", i+1, code)
 		}
 	}
-	if code, retry := post(busy, testenv.Token(t, busy)); code != http.StatusTooManyRequests || retry != "1" {
+	if code, retry := post(busy, testkit.Token(t, busy)); code != http.StatusTooManyRequests || retry != "1" {
 		t.Fatalf("sixth write: %d, Retry-After %q", code, retry)
 	}
 	if n := len(st.Events()); n != 5 {
 		t.Fatalf("%d tasks stored, want 5", n)
 	}
-	if code, _ := post(calm, testenv.Token(t, calm)); code != http.StatusCreated {
+	if code, _ := post(calm, testkit.Token(t, calm)); code != http.StatusCreated {
 		t.Fatalf("another user was limited: %d", code)
 	}
 	// Authentication comes first: a stranger cannot use up a user's budget.
@@ -96,18 +96,18 @@ func TestHandlerRateLimitsWritesPerUser(t *testing.T) {
 
 func TestHandlerTurnsFailuresIntoJSONErrors(t *testing.T) {
 	t.Parallel()
-	user := testenv.User()
+	user := testkit.User()
 	h, st, _ := fake(0)
 	st.Err = apperr.New(apperr.Unavailable, "database unavailable, try again")
-	rec := testenv.Do(t, h, "POST", "/api/"+user+"/tasks", testenv.Token(t, user), []byte(`{"title":"a"}`))
-	if code, _ := testenv.ErrorCode(t, rec, http.StatusServiceUnavailable); code != "unavailable" || rec.Header().Get("Retry-After") == "" {
+	rec := testkit.Do(t, h, "POST", "/api/"+user+"/tasks", testkit.Token(t, user), []byte(`{"title":"a"}`))
+	if code, _ := testkit.ErrorCode(t, rec, http.StatusServiceUnavailable); code != "unavailable" || rec.Header().Get("Retry-After") == "" {
 		t.Fatalf("database down: %s", rec.Body)
 	}
-	panicking := Handler{Tasks: memstore.New(), Writes: app.Writes{Guard: testenv.Guard(),
+	panicking := Handler{Tasks: storetest.New(), WriteKit: app.WriteKit{Guard: testkit.Guard(),
 		Now: func() time.Time { panic("clock exploded") }}}
-	rec = testenv.Do(t, testenv.Serve(panicking.Routes()...), "POST",
-		"/api/"+user+"/tasks", testenv.Token(t, user), []byte(`{"title":"a"}`))
-	testenv.ErrorCode(t, rec, http.StatusInternalServerError)
+	rec = testkit.Do(t, testkit.Serve(panicking.Routes()...), "POST",
+		"/api/"+user+"/tasks", testkit.Token(t, user), []byte(`{"title":"a"}`))
+	testkit.ErrorCode(t, rec, http.StatusInternalServerError)
 	if strings.Contains(rec.Body.String(), "exploded") {
 		t.Fatalf("panic detail leaked: %s", rec.Body)
 	}

@@ -27,20 +27,20 @@ type Tasks interface {
 	DeleteTask(ctx context.Context, userID, id string, announced func(task.Task) (cloudevents.Event, error)) error
 }
 
-// Function serves delete-task.
-type Function struct{ app.Function }
+// DeleteTask serves delete-task.
+type DeleteTask struct{ app.Lifecycle }
 
 // New returns an unstarted function (Start connects it).
-func New() *Function {
-	return &Function{app.NewFunction(Name, config.Needs{Auth: true, Relay: true}, func(rt *app.Runtime) []httpx.Route {
-		return Handler{Tasks: rt.Store, Writes: rt.Writes()}.Routes()
+func New() *DeleteTask {
+	return &DeleteTask{app.NewLifecycle(Name, config.Requirements{Auth: true, Relay: true}, func(rt *app.Runtime) []httpx.Route {
+		return Handler{Tasks: rt.Store, WriteKit: rt.WriteKit()}.Routes()
 	})}
 }
 
 // Handler deletes tasks.
 type Handler struct {
 	Tasks Tasks
-	app.Writes
+	app.WriteKit
 }
 
 // Routes are the function's API.

@@ -8,35 +8,35 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/todoevents/todo/internal/memstore"
-	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/app"
 	"github.com/todoevents/todo/shared/events"
+	"github.com/todoevents/todo/shared/store/storetest"
 	"github.com/todoevents/todo/shared/task"
+	"github.com/todoevents/todo/shared/testkit"
 )
 
 func TestHandlerDeletesOnce(t *testing.T) {
 	t.Parallel()
-	st, user := memstore.New(), testenv.User()
+	st, user := storetest.New(), testkit.User()
 	title := "Old"
 	tk, _ := task.Draft{Title: &title}.Build(uuid.NewString(), user, time.Now())
 	created, _ := events.ForTask(events.TypeTaskCreated, "test", tk, tk.CreatedAt)
 	if err := st.CreateTask(context.Background(), tk, created); err != nil {
 		t.Fatal(err)
 	}
-	h := testenv.Serve(Handler{Tasks: st, Writes: app.Writes{
-		Now: app.Now, Guard: testenv.Guard()}}.Routes()...)
-	path, tok := "/api/"+user+"/tasks/"+tk.ID, testenv.Token(t, user)
-	if rec := testenv.Do(t, h, "DELETE", path, tok, nil, "If-Match", `"stale"`); rec.Code != http.StatusPreconditionFailed {
+	h := testkit.Serve(Handler{Tasks: st, WriteKit: app.WriteKit{
+		Now: app.Now, Guard: testkit.Guard()}}.Routes()...)
+	path, tok := "/api/"+user+"/tasks/"+tk.ID, testkit.Token(t, user)
+	if rec := testkit.Do(t, h, "DELETE", path, tok, nil, "If-Match", `"stale"`); rec.Code != http.StatusPreconditionFailed {
 		t.Fatalf("stale If-Match: %d", rec.Code)
 	}
-	if rec := testenv.Do(t, h, "DELETE", path, "", nil); rec.Code != http.StatusUnauthorized {
+	if rec := testkit.Do(t, h, "DELETE", path, "", nil); rec.Code != http.StatusUnauthorized {
 		t.Fatalf("no token: %d", rec.Code)
 	}
-	if rec := testenv.Do(t, h, "DELETE", path, tok, nil, "If-Match", tk.ETag()); rec.Code != http.StatusNoContent {
+	if rec := testkit.Do(t, h, "DELETE", path, tok, nil, "If-Match", tk.ETag()); rec.Code != http.StatusNoContent {
 		t.Fatalf("delete: %d %s", rec.Code, rec.Body)
 	}
-	if rec := testenv.Do(t, h, "DELETE", path, tok, nil); rec.Code != http.StatusNotFound {
+	if rec := testkit.Do(t, h, "DELETE", path, tok, nil); rec.Code != http.StatusNotFound {
 		t.Fatalf("second delete: %d", rec.Code)
 	}
 	evts := st.Events()

@@ -30,17 +30,17 @@ const StreamRetry = 30 * time.Second
 // open and a dead page is noticed.
 const Heartbeat = 15 * time.Second
 
-// Function serves live-updates.
-type Function struct {
-	app.Function
+// LiveUpdates serves live-updates.
+type LiveUpdates struct {
+	app.Lifecycle
 	feed *Feed
 }
 
 // New returns an unstarted function (Start connects it). It writes
 // nothing, so it runs no outbox relay.
-func New() *Function {
-	f := &Function{}
-	f.Function = app.NewFunction(Name, config.Needs{Auth: true}, func(rt *app.Runtime) []httpx.Route {
+func New() *LiveUpdates {
+	f := &LiveUpdates{}
+	f.Lifecycle = app.NewLifecycle(Name, config.Requirements{Auth: true}, func(rt *app.Runtime) []httpx.Route {
 		f.feed = NewFeed(rt.Config.KafkaBrokers, rt.Config.KafkaPartitions, rt.Log.With().Str("part", "feed").Logger())
 		f.feed.PerUser, f.feed.Total = rt.Config.StreamsPerUser, rt.Config.StreamsTotal
 		if len(f.feed.Brokers) > 0 {
@@ -56,8 +56,8 @@ func New() *Function {
 // Ready reports whether the database answers and, with brokers, whether
 // the feed reads every partition (a page that connected earlier could miss
 // events).
-func (f *Function) Ready(ctx context.Context) (bool, error) {
-	ok, err := f.Function.Ready(ctx)
+func (f *LiveUpdates) Ready(ctx context.Context) (bool, error) {
+	ok, err := f.Lifecycle.Ready(ctx)
 	if !ok || err != nil || f.feed == nil || len(f.feed.Brokers) == 0 {
 		return ok, err
 	}

@@ -14,13 +14,13 @@ import (
 	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 
-	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/kafka"
 	"github.com/todoevents/todo/shared/task"
+	"github.com/todoevents/todo/shared/testkit"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) { testkit.Main(m) }
 
 // sse is one event read from a stream.
 type sse struct {
@@ -109,17 +109,17 @@ func publish(t *testing.T, pub *kafka.Publisher, user, title string) {
 // token.
 func TestEachUserGetsTheirOwnEventsInOrder(t *testing.T) {
 	t.Parallel()
-	brokers := testenv.Broker(t, 3)
-	f := testenv.Start(t, New(), map[string]string{"KAFKA_BROKERS": brokers})
-	testenv.Eventually(t, "the feed reads every partition", 20*time.Second, func() bool {
+	brokers := testkit.Broker(t, 3)
+	f := testkit.Start(t, New(), map[string]string{"KAFKA_BROKERS": brokers})
+	testkit.Eventually(t, "the feed reads every partition", 20*time.Second, func() bool {
 		ok, _ := f.Ready(context.Background())
 		return ok
 	})
 	srv := httptest.NewServer(f)
 	defer srv.Close()
-	alice, bob := testenv.User(), testenv.User()
-	aliceCh, _, closeAlice := stream(t, srv.URL, alice, testenv.Token(t, alice), "")
-	bobCh, _, closeBob := stream(t, srv.URL, bob, testenv.Token(t, bob), "")
+	alice, bob := testkit.User(), testkit.User()
+	aliceCh, _, closeAlice := stream(t, srv.URL, alice, testkit.Token(t, alice), "")
+	bobCh, _, closeBob := stream(t, srv.URL, bob, testkit.Token(t, bob), "")
 	defer closeBob()
 	pub, err := kafka.NewPublisher(strings.Split(brokers, ","), "live-test")
 	if err != nil {
@@ -144,7 +144,7 @@ func TestEachUserGetsTheirOwnEventsInOrder(t *testing.T) {
 	publish(t, pub, alice, "while away 2")
 	publish(t, pub, bob, "not alice's")
 	time.Sleep(300 * time.Millisecond) // the feed has read them
-	back, _, closeBack := stream(t, srv.URL, alice, testenv.Token(t, alice), last)
+	back, _, closeBack := stream(t, srv.URL, alice, testkit.Token(t, alice), last)
 	defer closeBack()
 	for _, want := range []string{"while away 1", "while away 2"} {
 		if e := next(t, back); e.entry.Title != want {
@@ -155,14 +155,14 @@ func TestEachUserGetsTheirOwnEventsInOrder(t *testing.T) {
 	if e := next(t, back); e.entry.Title != "live again" {
 		t.Fatalf("after the replay: %q", e.entry.Title)
 	}
-	old, _, closeOld := stream(t, srv.URL, alice, testenv.Token(t, alice), "not-an-id")
+	old, _, closeOld := stream(t, srv.URL, alice, testkit.Token(t, alice), "not-an-id")
 	defer closeOld()
 	if e := next(t, old); e.event != "reset" {
 		t.Fatalf("an id the feed cannot place: %+v, want reset", e)
 	}
 	for name, tc := range map[string]struct{ user, token string }{
 		"no token":             {alice, ""},
-		"another user's token": {alice, testenv.Token(t, bob)},
+		"another user's token": {alice, testkit.Token(t, bob)},
 	} {
 		_, resp, cancel := stream(t, srv.URL, tc.user, tc.token, "")
 		cancel()
@@ -199,16 +199,16 @@ func TestFeedKnowsWhatItNoLongerKeeps(t *testing.T) {
 // other origin.
 func TestWebAppIsServedWithAStrictPolicy(t *testing.T) {
 	t.Parallel()
-	h := testenv.Serve(WebRoutes()...)
+	h := testkit.Serve(WebRoutes()...)
 	for path, kind := range map[string]string{"/": "text/html", "/app.js": "text/javascript", "/app.css": "text/css"} {
-		rec := testenv.Do(t, h, "GET", path, "", nil)
+		rec := testkit.Do(t, h, "GET", path, "", nil)
 		csp := rec.Header().Get("Content-Security-Policy")
 		if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), kind) ||
 			!strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") || rec.Body.Len() == 0 {
 			t.Errorf("%s: %d %v", path, rec.Code, rec.Header())
 		}
 	}
-	page := testenv.Do(t, h, "GET", "/", "", nil).Body.String()
+	page := testkit.Do(t, h, "GET", "/", "", nil).Body.String()
 	if strings.Contains(page, "<script>") || strings.Contains(page, "http://") || strings.Contains(page, "https://") {
 		t.Error("the page has inline script or loads from another origin")
 	}
@@ -220,10 +220,10 @@ func TestWebAppIsServedWithAStrictPolicy(t *testing.T) {
 // a closed stream gives its place back.
 func TestStreamsAreBoundedPerUserAndInAll(t *testing.T) {
 	t.Parallel()
-	f := testenv.Start(t, New(), map[string]string{"LIVE_STREAMS_PER_USER": "3", "LIVE_STREAMS_MAX": "5"})
+	f := testkit.Start(t, New(), map[string]string{"LIVE_STREAMS_PER_USER": "3", "LIVE_STREAMS_MAX": "5"})
 	srv := httptest.NewServer(f)
 	defer srv.Close()
-	attacker, other, late := testenv.User(), testenv.User(), testenv.User()
+	attacker, other, late := testkit.User(), testkit.User(), testkit.User()
 	var closers []context.CancelFunc
 	defer func() {
 		for _, c := range closers {
@@ -232,7 +232,7 @@ func TestStreamsAreBoundedPerUserAndInAll(t *testing.T) {
 	}()
 	open := func(user string, want int) {
 		t.Helper()
-		_, resp, cancel := stream(t, srv.URL, user, testenv.Token(t, user), "")
+		_, resp, cancel := stream(t, srv.URL, user, testkit.Token(t, user), "")
 		if resp.StatusCode != want {
 			cancel()
 			t.Fatalf("stream of %s: %d, want %d", user, resp.StatusCode, want)
@@ -253,11 +253,11 @@ func TestStreamsAreBoundedPerUserAndInAll(t *testing.T) {
 	open(other, http.StatusOK)
 	open(other, http.StatusOK)
 	open(late, http.StatusServiceUnavailable)
-	if rec := testenv.Do(t, f, "GET", "/", "", nil); rec.Code != http.StatusOK {
+	if rec := testkit.Do(t, f, "GET", "/", "", nil); rec.Code != http.StatusOK {
 		t.Fatalf("the web app while the streams are full: %d", rec.Code)
 	}
 	closers[0]() // one of the attacker's
-	testenv.Eventually(t, "the closed stream's place given back", 5*time.Second, func() bool {
+	testkit.Eventually(t, "the closed stream's place given back", 5*time.Second, func() bool {
 		all, _ := f.feed.Open(attacker)
 		return all == 4
 	})
@@ -265,7 +265,7 @@ func TestStreamsAreBoundedPerUserAndInAll(t *testing.T) {
 	for _, c := range closers {
 		c()
 	}
-	testenv.Eventually(t, "every stream's place given back", 5*time.Second, func() bool {
+	testkit.Eventually(t, "every stream's place given back", 5*time.Second, func() bool {
 		all, mine := f.feed.Open(attacker)
 		return all == 0 && mine == 0
 	})

@@ -3,14 +3,13 @@ module github.com/todoevents/todo/functions/live-updates
 go 1.26.8
 
 require (
-	github.com/IBM/sarama v1.46.3
 	github.com/google/uuid v1.6.0
 	github.com/rs/zerolog v1.34.0
-	github.com/todoevents/todo v0.1.0
 	github.com/todoevents/todo/shared v0.1.0
 )
 
 require (
+	github.com/IBM/sarama v1.46.3 // indirect
 	github.com/MicahParks/jwkset v0.11.4 // indirect
 	github.com/MicahParks/keyfunc/v3 v3.9.2 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
@@ -57,6 +56,7 @@ require (
 	github.com/rs/xid v1.6.0 // indirect
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3 // indirect
 	github.com/sethvargo/go-retry v0.3.0 // indirect
+	github.com/todoevents/todo/migrations v0.1.0 // indirect
 	github.com/twmb/franz-go v1.22.3 // indirect
 	github.com/twmb/franz-go/pkg/kfake v0.0.0-20260918054303-01f206a7e32c // indirect
 	github.com/twmb/franz-go/pkg/kmsg v1.15.1 // indirect

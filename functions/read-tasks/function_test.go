@@ -13,25 +13,25 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
-	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/task"
+	"github.com/todoevents/todo/shared/testkit"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) { testkit.Main(m) }
 
-func seed(tb testing.TB, f *Function, user, title string, status task.Status) string {
+func seed(tb testing.TB, f *ReadTasks, user, title string, status task.Status) string {
 	tb.Helper()
-	return testenv.Seed(tb, f.Runtime().Store, user, task.Draft{Title: &title, Status: &status}).ID
+	return testkit.Seed(tb, f.Runtime().Store, user, task.Draft{Title: &title, Status: &status}).ID
 }
 
-func titles(tb testing.TB, f *Function, user, query string) []string {
+func titles(tb testing.TB, f *ReadTasks, user, query string) []string {
 	tb.Helper()
-	rec := testenv.Do(tb, f, "GET", "/api/"+user+"/tasks"+query, testenv.Token(tb, user), nil)
+	rec := testkit.Do(tb, f, "GET", "/api/"+user+"/tasks"+query, testkit.Token(tb, user), nil)
 	if rec.Code != http.StatusOK {
 		tb.Fatalf("status %d %s", rec.Code, rec.Body)
 	}
 	var list List
-	testenv.Decode(tb, rec, &list)
+	testkit.Decode(tb, rec, &list)
 	out := []string{}
 	for _, t := range list.Tasks {
 		out = append(out, t.Title)
@@ -41,12 +41,12 @@ func titles(tb testing.TB, f *Function, user, query string) []string {
 
 func TestListFiltersAndOrder(t *testing.T) {
 	t.Parallel()
-	f := testenv.Start(t, New(), nil)
-	user := testenv.User()
+	f := testkit.Start(t, New(), nil)
+	user := testkit.User()
 	seed(t, f, user, "first", task.StatusPending)
 	seed(t, f, user, "second", task.StatusInProgress)
 	seed(t, f, user, "third", task.StatusDone)
-	seed(t, f, testenv.User(), "someone else's", task.StatusPending)
+	seed(t, f, testkit.User(), "someone else's", task.StatusPending)
 	cases := map[string][]string{
 		"":                    {"third", "second", "first"},
 		"?status=all":         {"third", "second", "first"},
@@ -67,19 +67,19 @@ func TestListFiltersAndOrder(t *testing.T) {
 			}
 		}
 	}
-	if got := titles(t, f, testenv.User(), ""); len(got) != 0 {
+	if got := titles(t, f, testkit.User(), ""); len(got) != 0 {
 		t.Fatalf("new user sees %v", got)
 	}
 }
 
 func TestGetAndAccess(t *testing.T) {
 	t.Parallel()
-	f := testenv.Start(t, New(), nil)
-	alice, bob := testenv.User(), testenv.User()
+	f := testkit.Start(t, New(), nil)
+	alice, bob := testkit.User(), testkit.User()
 	id := seed(t, f, alice, "mine", task.StatusPending)
-	rec := testenv.Do(t, f, "GET", "/api/"+alice+"/tasks/"+id, testenv.Token(t, alice), nil)
+	rec := testkit.Do(t, f, "GET", "/api/"+alice+"/tasks/"+id, testkit.Token(t, alice), nil)
 	var got map[string]any
-	testenv.Decode(t, rec, &got)
+	testkit.Decode(t, rec, &got)
 	if rec.Code != http.StatusOK || got["id"] != id || got["completed"] != false {
 		t.Fatalf("get: %d %v", rec.Code, got)
 	}
@@ -101,9 +101,9 @@ func TestGetAndAccess(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tok := ""
 			if tc.user != "" {
-				tok = testenv.Token(t, tc.user)
+				tok = testkit.Token(t, tc.user)
 			}
-			testenv.ErrorCode(t, testenv.Do(t, f, "GET", tc.path, tok, nil), tc.status)
+			testkit.ErrorCode(t, testkit.Do(t, f, "GET", tc.path, tok, nil), tc.status)
 		})
 	}
 }
@@ -132,8 +132,8 @@ func TestBetterAuthTokens(t *testing.T) {
 	})
 	site := httptest.NewServer(mux)
 	defer site.Close()
-	f := testenv.Start(t, New(), map[string]string{"BETTER_AUTH_URL": site.URL, "AUTH_JWT_SECRET": ""})
-	user := testenv.User()
+	f := testkit.Start(t, New(), map[string]string{"BETTER_AUTH_URL": site.URL, "AUTH_JWT_SECRET": ""})
+	user := testkit.User()
 	token := func(iss string, signer ed25519.PrivateKey) string {
 		tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, jwt.MapClaims{"sub": user, "iss": iss, "aud": site.URL,
 			"iat": time.Now().Unix(), "exp": time.Now().Add(15 * time.Minute).Unix(), "email": "a@example.com"})
@@ -144,16 +144,16 @@ func TestBetterAuthTokens(t *testing.T) {
 		}
 		return s
 	}
-	if rec := testenv.Do(t, f, "GET", "/api/"+user+"/tasks", token(site.URL, key), nil); rec.Code != http.StatusOK {
+	if rec := testkit.Do(t, f, "GET", "/api/"+user+"/tasks", token(site.URL, key), nil); rec.Code != http.StatusOK {
 		t.Fatalf("Better Auth token: %d %s", rec.Code, rec.Body)
 	}
 	_, stranger, _ := ed25519.GenerateKey(rand.Reader)
 	for name, tok := range map[string]string{
 		"another issuer":     token("https://elsewhere.example", key),
 		"another key":        token(site.URL, stranger),
-		"an HS256 dev token": testenv.Token(t, user),
+		"an HS256 dev token": testkit.Token(t, user),
 	} {
-		if rec := testenv.Do(t, f, "GET", "/api/"+user+"/tasks", tok, nil); rec.Code != http.StatusUnauthorized {
+		if rec := testkit.Do(t, f, "GET", "/api/"+user+"/tasks", tok, nil); rec.Code != http.StatusUnauthorized {
 			t.Errorf("%s: %d", name, rec.Code)
 		}
 	}

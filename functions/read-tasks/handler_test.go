@@ -10,17 +10,17 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/todoevents/todo/internal/memstore"
-	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/events"
+	"github.com/todoevents/todo/shared/store/storetest"
 	"github.com/todoevents/todo/shared/task"
+	"github.com/todoevents/todo/shared/testkit"
 )
 
 // fake is the handler on an in-memory store holding user's tasks, one per
 // status given, created a second apart.
 func fake(t *testing.T, user string, statuses ...task.Status) (http.Handler, []task.Task) {
 	t.Helper()
-	st := memstore.New()
+	st := storetest.New()
 	var out []task.Task
 	for i, status := range statuses {
 		title := string(status)
@@ -35,15 +35,15 @@ func fake(t *testing.T, user string, statuses ...task.Status) (http.Handler, []t
 		}
 		out = append(out, tk)
 	}
-	h := Handler{Tasks: st, Guard: testenv.Guard()}
-	return testenv.Serve(h.Routes()...), out
+	h := Handler{Tasks: st, Guard: testkit.Guard()}
+	return testkit.Serve(h.Routes()...), out
 }
 
 func TestHandlerListsAndReads(t *testing.T) {
 	t.Parallel()
-	user := testenv.User()
+	user := testkit.User()
 	h, tasks := fake(t, user, task.StatusPending, task.StatusInProgress, task.StatusDone)
-	tok := testenv.Token(t, user)
+	tok := testkit.Token(t, user)
 	for query, want := range map[string][]string{
 		"":                         {"done", "in_progress", "pending"},
 		"?status=pending":          {"in_progress", "pending"},
@@ -55,9 +55,9 @@ func TestHandlerListsAndReads(t *testing.T) {
 		"?sort=-title&skip=1":      {"in_progress", "done"},
 		"?recurring=false&overdue=false&due_after=2000-01-01": {},
 	} {
-		rec := testenv.Do(t, h, "GET", "/api/"+user+"/tasks"+query, tok, nil)
+		rec := testkit.Do(t, h, "GET", "/api/"+user+"/tasks"+query, tok, nil)
 		var list List
-		testenv.Decode(t, rec, &list)
+		testkit.Decode(t, rec, &list)
 		if rec.Code != http.StatusOK || len(list.Tasks) != len(want) || rec.Header().Get("X-Total-Count") != strconv.Itoa(list.Total) {
 			t.Fatalf("%q: %d, %d tasks (X-Total-Count %q, total %d), want %v", query, rec.Code, len(list.Tasks),
 				rec.Header().Get("X-Total-Count"), list.Total, want)
@@ -68,9 +68,9 @@ func TestHandlerListsAndReads(t *testing.T) {
 			}
 		}
 	}
-	rec := testenv.Do(t, h, "GET", "/api/"+user+"/tasks/"+tasks[0].ID, tok, nil)
+	rec := testkit.Do(t, h, "GET", "/api/"+user+"/tasks/"+tasks[0].ID, tok, nil)
 	var one task.Task
-	testenv.Decode(t, rec, &one)
+	testkit.Decode(t, rec, &one)
 	if rec.Code != http.StatusOK || one.ID != tasks[0].ID {
 		t.Fatalf("read one: %d %v", rec.Code, one)
 	}
@@ -78,9 +78,9 @@ func TestHandlerListsAndReads(t *testing.T) {
 
 func TestHandlerRefusals(t *testing.T) {
 	t.Parallel()
-	user := testenv.User()
+	user := testkit.User()
 	h, tasks := fake(t, user, task.StatusPending)
-	tok := testenv.Token(t, user)
+	tok := testkit.Token(t, user)
 	for _, tc := range []struct {
 		name, path, token string
 		status            int
@@ -88,7 +88,7 @@ func TestHandlerRefusals(t *testing.T) {
 	}{
 		{"no token", "/api/" + user + "/tasks", "", 401, ""},
 		{"another user's list", "/api/someone/tasks", tok, 403, ""},
-		{"another user's task", "/api/x" + user + "/tasks/" + tasks[0].ID, testenv.Token(t, "x"+user), 404, ""},
+		{"another user's task", "/api/x" + user + "/tasks/" + tasks[0].ID, testkit.Token(t, "x"+user), 404, ""},
 		{"unknown status", "/api/" + user + "/tasks?status=archived", tok, 400, "status"},
 		{"limit too large", "/api/" + user + "/tasks?limit=100000", tok, 400, "limit"},
 		{"malformed query", "/api/" + user + "/tasks?%zz", tok, 400, ""},
@@ -106,7 +106,7 @@ func TestHandlerRefusals(t *testing.T) {
 		{"stats with a filter", "/api/" + user + "/tasks/stats?status=done", tok, 400, "status"},
 		{"another user's stats", "/api/someone/tasks/stats", tok, 403, ""},
 	} {
-		_, field := testenv.ErrorCode(t, testenv.Do(t, h, "GET", tc.path, tc.token, nil), tc.status)
+		_, field := testkit.ErrorCode(t, testkit.Do(t, h, "GET", tc.path, tc.token, nil), tc.status)
 		if field != tc.field {
 			t.Fatalf("%s: field %q, want %q", tc.name, field, tc.field)
 		}
@@ -115,32 +115,32 @@ func TestHandlerRefusals(t *testing.T) {
 
 func TestHandlerChainAndTags(t *testing.T) {
 	t.Parallel()
-	user := testenv.User()
+	user := testkit.User()
 	h, tasks := fake(t, user, task.StatusPending)
-	tok := testenv.Token(t, user)
-	rec := testenv.Do(t, h, "GET", "/api/"+user+"/tasks/"+tasks[0].ID+"/chain", tok, nil)
+	tok := testkit.Token(t, user)
+	rec := testkit.Do(t, h, "GET", "/api/"+user+"/tasks/"+tasks[0].ID+"/chain", tok, nil)
 	var chain []task.Task
-	testenv.Decode(t, rec, &chain)
+	testkit.Decode(t, rec, &chain)
 	if rec.Code != http.StatusOK || len(chain) != 1 || chain[0].ID != tasks[0].ID {
 		t.Fatalf("chain: %d %v", rec.Code, chain)
 	}
-	testenv.ErrorCode(t, testenv.Do(t, h, "GET", "/api/"+user+"/tasks/"+uuid.NewString()+"/chain", tok, nil), http.StatusNotFound)
-	rec = testenv.Do(t, h, "GET", "/api/"+user+"/tags", tok, nil)
+	testkit.ErrorCode(t, testkit.Do(t, h, "GET", "/api/"+user+"/tasks/"+uuid.NewString()+"/chain", tok, nil), http.StatusNotFound)
+	rec = testkit.Do(t, h, "GET", "/api/"+user+"/tags", tok, nil)
 	if rec.Code != http.StatusOK || strings.TrimSpace(rec.Body.String()) != "[]" {
 		t.Fatalf("tags: %d %s", rec.Code, rec.Body)
 	}
 	for _, q := range []string{"?limit=1&q=ho", "?q=" + strings.Repeat("x", 50)} {
-		if rec := testenv.Do(t, h, "GET", "/api/"+user+"/tags"+q, tok, nil); rec.Code != http.StatusOK {
+		if rec := testkit.Do(t, h, "GET", "/api/"+user+"/tags"+q, tok, nil); rec.Code != http.StatusOK {
 			t.Fatalf("tags%s: %d %s", q, rec.Code, rec.Body)
 		}
 	}
 	for q, field := range map[string]string{"?limit=0": "limit", "?limit=101": "limit", "?limit=x": "limit",
 		"?q=" + strings.Repeat("x", 51): "q", "?prefix=ho": "prefix"} {
-		if _, f := testenv.ErrorCode(t, testenv.Do(t, h, "GET", "/api/"+user+"/tags"+q, tok, nil), http.StatusBadRequest); f != field {
+		if _, f := testkit.ErrorCode(t, testkit.Do(t, h, "GET", "/api/"+user+"/tags"+q, tok, nil), http.StatusBadRequest); f != field {
 			t.Fatalf("tags%s: the error names %q, want %q", q, f, field)
 		}
 	}
-	testenv.ErrorCode(t, testenv.Do(t, h, "GET", "/api/someone/tags", tok, nil), http.StatusForbidden)
+	testkit.ErrorCode(t, testkit.Do(t, h, "GET", "/api/someone/tags", tok, nil), http.StatusForbidden)
 }
 
 // TestHandlerCursorPages follows the Link header from the first page to
@@ -148,18 +148,18 @@ func TestHandlerChainAndTags(t *testing.T) {
 // filters and order it was made for.
 func TestHandlerCursorPages(t *testing.T) {
 	t.Parallel()
-	user := testenv.User()
+	user := testkit.User()
 	h, tasks := fake(t, user, task.StatusPending, task.StatusDone, task.StatusPending, task.StatusInProgress, task.StatusDone)
-	tok := testenv.Token(t, user)
+	tok := testkit.Token(t, user)
 	var seen []string
 	next := "/api/" + user + "/tasks?limit=2&sort=created_at"
 	for pages := 0; next != ""; pages++ {
 		if pages > 3 {
 			t.Fatal("more pages than tasks")
 		}
-		rec := testenv.Do(t, h, "GET", next, tok, nil)
+		rec := testkit.Do(t, h, "GET", next, tok, nil)
 		var page List
-		testenv.Decode(t, rec, &page)
+		testkit.Decode(t, rec, &page)
 		if rec.Code != http.StatusOK || rec.Header().Get("X-Total-Count") != "5" || page.Total != 5 ||
 			(page.NextCursor == nil) != (rec.Header().Get("X-Next-Cursor") == "") ||
 			(page.NextCursor != nil && *page.NextCursor != rec.Header().Get("X-Next-Cursor")) {
@@ -185,12 +185,12 @@ func TestHandlerCursorPages(t *testing.T) {
 	if strings.Join(seen, ",") != strings.Join(want, ",") {
 		t.Fatalf("pages gave %v, want %v", seen, want)
 	}
-	rec := testenv.Do(t, h, "GET", "/api/"+user+"/tasks?limit=2&sort=title", tok, nil)
+	rec := testkit.Do(t, h, "GET", "/api/"+user+"/tasks?limit=2&sort=title", tok, nil)
 	cursor := rec.Header().Get("X-Next-Cursor")
 	if cursor == "" {
 		t.Fatal("no cursor on a first page of 2 of 5")
 	}
-	_, field := testenv.ErrorCode(t, testenv.Do(t, h, "GET", "/api/"+user+"/tasks?limit=2&sort=-title&cursor="+cursor, tok, nil), 400)
+	_, field := testkit.ErrorCode(t, testkit.Do(t, h, "GET", "/api/"+user+"/tasks?limit=2&sort=-title&cursor="+cursor, tok, nil), 400)
 	if field != "cursor" {
 		t.Fatalf("a cursor in another order: field %q", field)
 	}
@@ -198,18 +198,18 @@ func TestHandlerCursorPages(t *testing.T) {
 
 func TestHandlerStats(t *testing.T) {
 	t.Parallel()
-	user := testenv.User()
+	user := testkit.User()
 	h, _ := fake(t, user, task.StatusPending, task.StatusDone, task.StatusInProgress)
-	tok := testenv.Token(t, user)
-	rec := testenv.Do(t, h, "GET", "/api/"+user+"/tasks/stats?timezone=Europe/Paris", tok, nil)
+	tok := testkit.Token(t, user)
+	rec := testkit.Do(t, h, "GET", "/api/"+user+"/tasks/stats?timezone=Europe/Paris", tok, nil)
 	var st struct {
 		Total    int            `json:"total"`
 		ByStatus map[string]int `json:"by_status"`
 		Timezone string         `json:"timezone"`
 	}
-	testenv.Decode(t, rec, &st)
+	testkit.Decode(t, rec, &st)
 	if rec.Code != http.StatusOK || st.Total != 3 || st.ByStatus["done"] != 1 || st.Timezone != "Europe/Paris" {
 		t.Fatalf("stats: %d %s", rec.Code, rec.Body)
 	}
-	testenv.ErrorCode(t, testenv.Do(t, h, "DELETE", "/api/"+user+"/tasks/stats", tok, nil), http.StatusMethodNotAllowed)
+	testkit.ErrorCode(t, testkit.Do(t, h, "DELETE", "/api/"+user+"/tasks/stats", tok, nil), http.StatusMethodNotAllowed)
 }

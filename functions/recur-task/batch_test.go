@@ -13,7 +13,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
 
-	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/app"
 	"github.com/todoevents/todo/shared/apperr"
 	"github.com/todoevents/todo/shared/contract"
@@ -22,6 +21,7 @@ import (
 	"github.com/todoevents/todo/shared/metrics"
 	"github.com/todoevents/todo/shared/store"
 	"github.com/todoevents/todo/shared/task"
+	"github.com/todoevents/todo/shared/testkit"
 )
 
 // record is e as the relay writes it to Kafka (structured mode).
@@ -42,7 +42,7 @@ func record(t *testing.T, e cloudevents.Event, offset int64) kafka.Record {
 func (r *rig) completedWithTitle(t *testing.T, user, title string) (cloudevents.Event, string) {
 	t.Helper()
 	daily := "daily"
-	tk := testenv.Seed(t, r.seeder, user, task.Draft{Title: &title, RecurringType: &daily})
+	tk := testkit.Seed(t, r.seeder, user, task.Draft{Title: &title, RecurringType: &daily})
 	var e cloudevents.Event
 	_, err := r.seeder.UpdateTask(context.Background(), user, tk.ID, func(t *task.Task) (*cloudevents.Event, error) {
 		now := app.Now()
@@ -63,8 +63,8 @@ func (r *rig) completedWithTitle(t *testing.T, user, title string) (cloudevents.
 // database refuses isolated (dead-lettered) without losing the others.
 func TestBatchIsolatesPoisonWithoutLosingTheOthers(t *testing.T) {
 	t.Parallel()
-	r := &rig{url: testenv.Database(t)}
-	r.seeder = testenv.Store(t, r.url)
+	r := &rig{url: testkit.Database(t)}
+	r.seeder = testkit.Store(t, r.url)
 	ctx := context.Background()
 	// Occurrences titled "refused" break a constraint of this database.
 	if _, err := r.seeder.Pool.Exec(ctx, `ALTER TABLE tasks ADD CONSTRAINT refused_occurrence
@@ -72,7 +72,7 @@ func TestBatchIsolatesPoisonWithoutLosingTheOthers(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := &Recurrer{Occurrences: r.seeder, DeadLetters: r.seeder, Log: zerolog.Nop(), Metrics: metrics.New(), Now: app.Now}
-	user := testenv.User()
+	user := testkit.User()
 	e1, id1 := r.completedWithTitle(t, user, "one")
 	e2, id2 := r.completedWithTitle(t, user, "two")
 	e3, id3 := r.completedWithTitle(t, user, "refused")
@@ -93,10 +93,10 @@ func TestBatchIsolatesPoisonWithoutLosingTheOthers(t *testing.T) {
 			t.Fatalf("task %s: %d next occurrences, want %d", id, n, want)
 		}
 	}
-	if n := testenv.Count(t, r.seeder.Pool, `SELECT count(*) FROM outbox WHERE topic = $1`, events.TopicDeadLetters); n != 2 {
+	if n := testkit.Count(t, r.seeder.Pool, `SELECT count(*) FROM outbox WHERE topic = $1`, events.TopicDeadLetters); n != 2 {
 		t.Fatalf("%d dead letters, want 2 (the record that is no event, the refused occurrence)", n)
 	}
-	if n := testenv.Count(t, r.seeder.Pool, `SELECT count(*) FROM outbox WHERE event->>'type' = $1
+	if n := testkit.Count(t, r.seeder.Pool, `SELECT count(*) FROM outbox WHERE event->>'type' = $1
 		AND event->>'source' = $2`, events.TypeTaskCreated, "/functions/"+Name); n != 3 {
 		t.Fatalf("%d next occurrences announced, want 3", n)
 	}
@@ -136,10 +136,10 @@ func (f *flaky) RecordOccurrence(ctx context.Context, consumer, eventID, userID,
 // failed are handled and counted, that one and the rest are retried.
 func TestBatchReportsHowFarItGot(t *testing.T) {
 	t.Parallel()
-	r := &rig{url: testenv.Database(t)}
-	r.seeder = testenv.Store(t, r.url)
+	r := &rig{url: testkit.Database(t)}
+	r.seeder = testkit.Store(t, r.url)
 	ctx := context.Background()
-	user := testenv.User()
+	user := testkit.User()
 	e1, id1 := r.completedWithTitle(t, user, "one")
 	e2, id2 := r.completedWithTitle(t, user, "two")
 	e3, id3 := r.completedWithTitle(t, user, "three")
@@ -199,12 +199,12 @@ func (u unencodable) RecordOccurrence(ctx context.Context, consumer, eventID, us
 // instead of failing its whole pass for everyone.
 func TestAnEncodingFailureIsPermanent(t *testing.T) {
 	t.Parallel()
-	r := &rig{url: testenv.Database(t)}
-	r.seeder = testenv.Store(t, r.url)
+	r := &rig{url: testkit.Database(t)}
+	r.seeder = testkit.Store(t, r.url)
 	ctx := context.Background()
 	occ := unencodable{Store: r.seeder, title: "wedge"}
 	rec := &Recurrer{Occurrences: occ, DeadLetters: r.seeder, Log: zerolog.Nop(), Metrics: metrics.New(), Now: app.Now}
-	attacker, other := testenv.User(), testenv.User()
+	attacker, other := testkit.User(), testkit.User()
 	e1, id1 := r.completedWithTitle(t, other, "one")
 	bad, badID := r.completedWithTitle(t, attacker, "wedge")
 	e2, id2 := r.completedWithTitle(t, attacker, "two")
@@ -217,7 +217,7 @@ func TestAnEncodingFailureIsPermanent(t *testing.T) {
 			t.Fatalf("task %s: %d next occurrences, want %d", id, n, want)
 		}
 	}
-	if n := testenv.Count(t, r.seeder.Pool, `SELECT count(*) FROM outbox WHERE topic = $1`, events.TopicDeadLetters); n != 1 {
+	if n := testkit.Count(t, r.seeder.Pool, `SELECT count(*) FROM outbox WHERE topic = $1`, events.TopicDeadLetters); n != 1 {
 		t.Fatalf("%d dead letters, want 1", n)
 	}
 	// The reconciler meets the same completion (nothing stamped it) and a

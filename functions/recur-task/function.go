@@ -17,21 +17,21 @@ import (
 // Name is the function's name, its events' source and its consumer id.
 const Name = "recur-task"
 
-// Function serves recur-task.
-type Function struct {
-	app.Function
+// RecurTask serves recur-task.
+type RecurTask struct {
+	app.Lifecycle
 	// Reconciler is the function's reconciler, once started.
 	Reconciler *Reconciler
 }
 
 // New returns an unstarted function (Start connects it).
-func New() *Function {
-	f := &Function{}
-	f.Function = app.NewFunction(Name, config.Needs{Relay: true}, f.wire)
+func New() *RecurTask {
+	f := &RecurTask{}
+	f.Lifecycle = app.NewLifecycle(Name, config.Requirements{Relay: true}, f.routes)
 	return f
 }
 
-func (f *Function) wire(rt *app.Runtime) []httpx.Route {
+func (f *RecurTask) routes(rt *app.Runtime) []httpx.Route {
 	cfg, log := rt.Config, rt.Log
 	rec := &Recurrer{Occurrences: rt.Store, DeadLetters: rt.Store, Log: log, Metrics: rt.Metrics, Now: rt.Now,
 		Committed: rt.WakeRelay}

@@ -10,14 +10,14 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/uuid"
 
-	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/kafka"
 	"github.com/todoevents/todo/shared/store"
 	"github.com/todoevents/todo/shared/task"
+	"github.com/todoevents/todo/shared/testkit"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) { testkit.Main(m) }
 
 // rig is a database, a broker and a way to start recur-task on them.
 type rig struct {
@@ -28,22 +28,22 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	r := &rig{url: testenv.Database(t), brokers: testenv.Broker(t, 2)}
+	r := &rig{url: testkit.Database(t), brokers: testkit.Broker(t, 2)}
 	var err error
 	if r.pub, err = kafka.NewPublisher(strings.Split(r.brokers, ","), "test"); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = r.pub.Close() })
-	r.seeder = testenv.Store(t, r.url)
+	r.seeder = testkit.Store(t, r.url)
 	return r
 }
 
 // startWith starts recur-task on the rig's database with env overrides
 // (no Kafka unless given); it stops when the test ends.
-func (r *rig) startWith(t *testing.T, extra map[string]string) *Function {
+func (r *rig) startWith(t *testing.T, extra map[string]string) *RecurTask {
 	t.Helper()
 	f := New()
-	if err := f.Start(context.Background(), testenv.Env(r.url, extra)); err != nil {
+	if err := f.Start(context.Background(), testkit.Env(r.url, extra)); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = f.Stop(context.Background()) })
@@ -59,12 +59,12 @@ func (r *rig) completed(t *testing.T, user string) (cloudevents.Event, string) {
 
 func (r *rig) children(t *testing.T, id string) int {
 	t.Helper()
-	return testenv.Count(t, r.seeder.Pool, `SELECT count(*) FROM tasks WHERE parent_task_id = $1`, id)
+	return testkit.Count(t, r.seeder.Pool, `SELECT count(*) FROM tasks WHERE parent_task_id = $1`, id)
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	testenv.Eventually(t, what, 15*time.Second, cond)
+	testkit.Eventually(t, what, 15*time.Second, cond)
 }
 
 func TestPoisonRecordsAreDeadLetteredWithoutBlocking(t *testing.T) {
@@ -72,13 +72,11 @@ func TestPoisonRecordsAreDeadLetteredWithoutBlocking(t *testing.T) {
 	r := newRig(t)
 	// With a relay: dead letters go through the outbox like every event.
 	f := r.startWith(t, map[string]string{"KAFKA_BROKERS": r.brokers, "KAFKA_CONSUMER_GROUP": "recur-" + uuid.NewString()[:8]})
-	user := testenv.User()
+	user := testkit.User()
 	key := sarama.StringEncoder(user)
 	send := func(value string, headers ...sarama.RecordHeader) {
-		if err := r.pub.PublishRaw(&sarama.ProducerMessage{Topic: events.TopicTaskEvents, Key: key,
-			Value: sarama.StringEncoder(value), Headers: headers}); err != nil {
-			t.Fatal(err)
-		}
+		testkit.ProduceRaw(t, r.brokers, &sarama.ProducerMessage{Topic: events.TopicTaskEvents, Key: key,
+			Value: sarama.StringEncoder(value), Headers: headers})
 	}
 	ce := func(typ string) []sarama.RecordHeader {
 		return []sarama.RecordHeader{{Key: []byte("ce_specversion"), Value: []byte("1.0")},
@@ -104,19 +102,19 @@ func TestPoisonRecordsAreDeadLetteredWithoutBlocking(t *testing.T) {
 	}
 	waitFor(t, "the good event behind the poison ones", func() bool { return r.children(t, id) == 1 })
 	var dlq []kafka.Record
-	waitFor(t, "four dead letters", func() bool { dlq = testenv.ReadTopic(t, r.brokers, events.TopicDeadLetters); return len(dlq) >= 4 })
+	waitFor(t, "four dead letters", func() bool { dlq = testkit.ReadTopic(t, r.brokers, events.TopicDeadLetters); return len(dlq) >= 4 })
 	if len(dlq) != 4 {
 		t.Fatalf("%d dead letters, want 4 (a created event is skipped, a completion of an unknown task is stale)", len(dlq))
 	}
 	for _, m := range dlq {
-		e := testenv.Event(t, m)
-		if testenv.Extension(e, events.ExtDeadLetterWhy) == "" || testenv.Extension(e, events.ExtDeadLetterOrigin) == "" ||
+		e := testkit.Event(t, m)
+		if testkit.Extension(e, events.ExtDeadLetterWhy) == "" || testkit.Extension(e, events.ExtDeadLetterOrigin) == "" ||
 			string(m.Key) != user || e.Type() != events.TypeDeadLettered ||
 			m.Header("content-type") != "application/cloudevents+json" {
 			t.Fatalf("dead letter without type, reason, origin or key: %v", m.Headers)
 		}
 	}
-	body := testenv.Scrape(t, f.Metrics())
+	body := testkit.Scrape(t, f.Metrics())
 	for _, want := range []string{`todo_events_processed_total{outcome="created"} 1`, `todo_events_processed_total{outcome="stale"} 1`,
 		"todo_events_dead_lettered_total 4"} {
 		if !strings.Contains(body, want) {
@@ -130,9 +128,9 @@ func TestOffsetIsCommittedOnlyAfterTheDatabaseCommit(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
 	group := "recur-" + uuid.NewString()[:8]
-	env := testenv.Env(r.url, map[string]string{"KAFKA_BROKERS": r.brokers, "KAFKA_CONSUMER_GROUP": group,
+	env := testkit.Env(r.url, map[string]string{"KAFKA_BROKERS": r.brokers, "KAFKA_CONSUMER_GROUP": group,
 		"OUTBOX_RELAY": "false"})
-	user := testenv.User()
+	user := testkit.User()
 	e, id := r.completed(t, user)
 
 	// Block recur-task's transaction on a table lock, deliver the event,
@@ -162,7 +160,7 @@ func TestOffsetIsCommittedOnlyAfterTheDatabaseCommit(t *testing.T) {
 	if n := r.children(t, id); n != 0 {
 		t.Fatalf("%d children before any commit", n)
 	}
-	if n := testenv.CommittedOffsets(t, r.brokers, group); n > 0 {
+	if n := testkit.CommittedOffsets(t, r.brokers, group); n > 0 {
 		t.Fatalf("offsets summing to %d committed before the database commit", n)
 	}
 	// A restarted consumer in the same group processes the event once.
@@ -175,3 +173,10 @@ func TestOffsetIsCommittedOnlyAfterTheDatabaseCommit(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// recur-task starts and is ready while no broker answers (its consumer
+// keeps trying to join its group).
+func TestStartsWhileKafkaIsDown(t *testing.T) {
+	t.Parallel()
+	testkit.Run(t, New(), testkit.Env(testkit.Database(t), map[string]string{"KAFKA_BROKERS": "127.0.0.1:1"}))
+}

@@ -12,31 +12,31 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
 
-	"github.com/todoevents/todo/internal/memstore"
-	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/app"
 	"github.com/todoevents/todo/shared/apperr"
 	"github.com/todoevents/todo/shared/config"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/metrics"
 	"github.com/todoevents/todo/shared/ratelimit"
+	"github.com/todoevents/todo/shared/store/storetest"
 	"github.com/todoevents/todo/shared/task"
+	"github.com/todoevents/todo/shared/testkit"
 )
 
-func newRecurrer(st *memstore.Store) *Recurrer {
+func newRecurrer(st *storetest.Store) *Recurrer {
 	return &Recurrer{Occurrences: st, DeadLetters: st, Log: zerolog.Nop(), Metrics: metrics.New(), Now: app.Now}
 }
 
 func serve(p PushHandler) http.Handler {
-	return testenv.Serve(p.Routes()...)
+	return testkit.Serve(p.Routes()...)
 }
 
 // doneTask stores a daily task of a new user, completed at completedAt,
 // and returns it with its task.completed event.
-func doneTask(t *testing.T, st *memstore.Store, completedAt time.Time) (task.Task, cloudevents.Event) {
+func doneTask(t *testing.T, st *storetest.Store, completedAt time.Time) (task.Task, cloudevents.Event) {
 	t.Helper()
 	title, daily := "Run", "daily"
-	tk, err := task.Draft{Title: &title, RecurringType: &daily}.Build(uuid.NewString(), testenv.User(), completedAt.Add(-time.Hour))
+	tk, err := task.Draft{Title: &title, RecurringType: &daily}.Build(uuid.NewString(), testkit.User(), completedAt.Add(-time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func structured(t *testing.T, e cloudevents.Event) []byte {
 	return b
 }
 
-func children(st *memstore.Store, id string) int {
+func children(st *storetest.Store, id string) int {
 	n := 0
 	for _, e := range st.Events() {
 		var d events.TaskData
@@ -86,19 +86,19 @@ func TestPushAuthentication(t *testing.T) {
 	}{
 		{"no token configured refuses everyone", config.PushAuthToken, "", "", nil, http.StatusUnauthorized},
 		{"no token configured refuses a guess", config.PushAuthToken, "", "x", nil, http.StatusUnauthorized},
-		{"missing token", config.PushAuthToken, testenv.AppToken, "", nil, http.StatusUnauthorized},
-		{"wrong bearer", config.PushAuthToken, testenv.AppToken, "wrong-token-wrong-token", nil, http.StatusUnauthorized},
-		{"bearer", config.PushAuthToken, testenv.AppToken, testenv.AppToken, nil, http.StatusOK},
-		{"dapr-api-token", config.PushAuthToken, testenv.AppToken, "", []string{"dapr-api-token", testenv.AppToken}, http.StatusOK},
+		{"missing token", config.PushAuthToken, testkit.AppToken, "", nil, http.StatusUnauthorized},
+		{"wrong bearer", config.PushAuthToken, testkit.AppToken, "wrong-token-wrong-token", nil, http.StatusUnauthorized},
+		{"bearer", config.PushAuthToken, testkit.AppToken, testkit.AppToken, nil, http.StatusOK},
+		{"dapr-api-token", config.PushAuthToken, testkit.AppToken, "", []string{"dapr-api-token", testkit.AppToken}, http.StatusOK},
 		{"PUSH_AUTH=none opens it", config.PushAuthNone, "", "", nil, http.StatusOK},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			st := memstore.New()
+			st := storetest.New()
 			h := serve(PushHandler{Recurrer: newRecurrer(st), Auth: tc.auth, Token: tc.configured})
 			tk, e := doneTask(t, st, app.Now())
-			rec := testenv.Do(t, h, "POST", "/", tc.token, structured(t, e), append([]string{"Content-Type", ce}, tc.headers...)...)
+			rec := testkit.Do(t, h, "POST", "/", tc.token, structured(t, e), append([]string{"Content-Type", ce}, tc.headers...)...)
 			if rec.Code != tc.want {
 				t.Fatalf("status %d, want %d: %s", rec.Code, tc.want, rec.Body)
 			}
@@ -111,16 +111,16 @@ func TestPushAuthentication(t *testing.T) {
 
 func TestPushRateLimitPerClient(t *testing.T) {
 	t.Parallel()
-	h := serve(PushHandler{Recurrer: newRecurrer(memstore.New()), Auth: config.PushAuthToken, Token: testenv.AppToken,
+	h := serve(PushHandler{Recurrer: newRecurrer(storetest.New()), Auth: config.PushAuthToken, Token: testkit.AppToken,
 		Limit: ratelimit.New(1)}) // bursts of 5
 	body := []byte(`{"specversion":"1.0","id":"x","source":"/s","type":"com.todo.task.created","data":{}}`)
 	for i := range 5 {
-		if rec := testenv.Do(t, h, "POST", "/", testenv.AppToken, body, "Content-Type", "application/cloudevents+json"); rec.Code != http.StatusOK {
+		if rec := testkit.Do(t, h, "POST", "/", testkit.AppToken, body, "Content-Type", "application/cloudevents+json"); rec.Code != http.StatusOK {
 			t.Fatalf("push %d: %d %s", i+1, rec.Code, rec.Body)
 		}
 	}
-	rec := testenv.Do(t, h, "POST", "/", "", body, "Content-Type", "application/cloudevents+json")
-	if code, _ := testenv.ErrorCode(t, rec, http.StatusTooManyRequests); code != "rate_limited" || rec.Header().Get("Retry-After") == "" {
+	rec := testkit.Do(t, h, "POST", "/", "", body, "Content-Type", "application/cloudevents+json")
+	if code, _ := testkit.ErrorCode(t, rec, http.StatusTooManyRequests); code != "rate_limited" || rec.Header().Get("Retry-After") == "" {
 		t.Fatalf("over the limit: %s, Retry-After %q", code, rec.Header().Get("Retry-After"))
 	}
 }
@@ -128,11 +128,11 @@ func TestPushRateLimitPerClient(t *testing.T) {
 // TestPushOutcomes covers every answer a pusher can get, on a fake store.
 func TestPushOutcomes(t *testing.T) {
 	t.Parallel()
-	st := memstore.New()
+	st := storetest.New()
 	rec := newRecurrer(st)
-	h := serve(PushHandler{Recurrer: rec, Auth: config.PushAuthToken, Token: testenv.AppToken})
+	h := serve(PushHandler{Recurrer: rec, Auth: config.PushAuthToken, Token: testkit.AppToken})
 	push := func(body []byte) (int, string) {
-		r := testenv.Do(t, h, "POST", "/", testenv.AppToken, body, "Content-Type", "application/cloudevents+json")
+		r := testkit.Do(t, h, "POST", "/", testkit.AppToken, body, "Content-Type", "application/cloudevents+json")
 		return r.Code, strings.TrimSpace(r.Body.String())
 	}
 	done, real := doneTask(t, st, app.Now())
@@ -184,7 +184,7 @@ func TestPushOutcomes(t *testing.T) {
 
 // skippedTask stores a daily task of a new user, skipped at skippedAt, and
 // returns it with its task.skipped event.
-func skippedTask(t *testing.T, st *memstore.Store, skippedAt time.Time) (task.Task, cloudevents.Event) {
+func skippedTask(t *testing.T, st *storetest.Store, skippedAt time.Time) (task.Task, cloudevents.Event) {
 	t.Helper()
 	tk, _ := doneTask(t, st, skippedAt) // a task of its own, then reopened and skipped
 	var e cloudevents.Event
@@ -203,7 +203,7 @@ func skippedTask(t *testing.T, st *memstore.Store, skippedAt time.Time) (task.Ta
 
 func TestReconcilerOnAFakeStore(t *testing.T) {
 	t.Parallel()
-	st := memstore.New()
+	st := storetest.New()
 	rec := newRecurrer(st)
 	lost, _ := doneTask(t, st, app.Now().Add(-time.Hour))
 	lostSkip, _ := skippedTask(t, st, app.Now().Add(-time.Hour))
@@ -226,8 +226,8 @@ func TestReconcilerOnAFakeStore(t *testing.T) {
 // second time, and a forged skip time is stale.
 func TestPushedSkips(t *testing.T) {
 	t.Parallel()
-	st := memstore.New()
-	h := serve(PushHandler{Recurrer: newRecurrer(st), Auth: config.PushAuthToken, Token: testenv.AppToken})
+	st := storetest.New()
+	h := serve(PushHandler{Recurrer: newRecurrer(st), Auth: config.PushAuthToken, Token: testkit.AppToken})
 	tk, e := skippedTask(t, st, app.Now())
 	forged := e.Clone()
 	forged.SetID(uuid.NewString())
@@ -243,7 +243,7 @@ func TestPushedSkips(t *testing.T) {
 		{structured(t, e), `"outcome":"created"`},
 		{structured(t, e), `"outcome":"duplicate"`},
 	} {
-		rec := testenv.Do(t, h, "POST", "/", testenv.AppToken, step.body, "Content-Type", "application/cloudevents+json")
+		rec := testkit.Do(t, h, "POST", "/", testkit.AppToken, step.body, "Content-Type", "application/cloudevents+json")
 		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), step.want) {
 			t.Fatalf("%d %s, want %s", rec.Code, rec.Body, step.want)
 		}
@@ -255,16 +255,16 @@ func TestPushedSkips(t *testing.T) {
 
 func TestDaprRoutes(t *testing.T) {
 	t.Parallel()
-	st := memstore.New()
-	h := serve(PushHandler{Recurrer: newRecurrer(st), Auth: config.PushAuthToken, Token: testenv.AppToken, PubSub: "kafka-pubsub"})
-	rec := testenv.Do(t, h, "GET", "/dapr/subscribe", "", nil)
+	st := storetest.New()
+	h := serve(PushHandler{Recurrer: newRecurrer(st), Auth: config.PushAuthToken, Token: testkit.AppToken, PubSub: "kafka-pubsub"})
+	rec := testkit.Do(t, h, "GET", "/dapr/subscribe", "", nil)
 	var subs []struct {
 		PubSubName, Topic, DeadLetterTopic string
 		Routes                             struct {
 			Rules []struct{ Match, Path string }
 		}
 	}
-	testenv.Decode(t, rec, &subs)
+	testkit.Decode(t, rec, &subs)
 	if rec.Code != http.StatusOK || len(subs) != 1 || subs[0].PubSubName != "kafka-pubsub" || subs[0].Topic != events.TopicTaskEvents ||
 		subs[0].DeadLetterTopic != events.TopicDeadLetters || len(subs[0].Routes.Rules) != 2 ||
 		subs[0].Routes.Rules[0].Path != "/api/events/task-completed" ||
@@ -273,13 +273,13 @@ func TestDaprRoutes(t *testing.T) {
 		subs[0].Routes.Rules[1].Match != `event.type == "com.todo.task.skipped"` {
 		t.Fatalf("subscription: %d %s", rec.Code, rec.Body)
 	}
-	if rec := testenv.Do(t, h, "GET", "/dapr/config", "", nil); rec.Code != http.StatusOK {
+	if rec := testkit.Do(t, h, "GET", "/dapr/config", "", nil); rec.Code != http.StatusOK {
 		t.Fatalf("config: %d", rec.Code)
 	}
 	done, e := doneTask(t, st, app.Now())
 	deliver := func(body []byte) string {
-		r := testenv.Do(t, h, "POST", "/api/events/task-completed", "", body, "Content-Type", "application/cloudevents+json",
-			"dapr-api-token", testenv.AppToken)
+		r := testkit.Do(t, h, "POST", "/api/events/task-completed", "", body, "Content-Type", "application/cloudevents+json",
+			"dapr-api-token", testkit.AppToken)
 		if r.Code != http.StatusOK {
 			t.Fatalf("delivery: %d %s", r.Code, r.Body)
 		}
@@ -298,7 +298,7 @@ func TestDaprRoutes(t *testing.T) {
 	if evts := st.Events()[before:]; len(evts) != 1 || evts[0].Type() != events.TypeDeadLettered {
 		t.Fatalf("dead letters: %v", evts)
 	}
-	if r := testenv.Do(t, h, "POST", "/api/events/task-completed", "", structured(t, e), "Content-Type", "application/cloudevents+json",
+	if r := testkit.Do(t, h, "POST", "/api/events/task-completed", "", structured(t, e), "Content-Type", "application/cloudevents+json",
 		"dapr-api-token", "wrong-token-wrong-token"); r.Code != http.StatusUnauthorized {
 		t.Fatalf("wrong app token: %d", r.Code)
 	}
@@ -320,7 +320,7 @@ func TestASeriesEndsWhereStoredTimesEnd(t *testing.T) {
 	} {
 		title, basis := "edge", task.Basis(c.basis)
 		parent, err := task.Draft{Title: &title, Timezone: &c.zone, DueDate: &c.due, RecurringType: &c.recurring,
-			RecurrenceBasis: &basis}.Build(uuid.NewString(), testenv.User(), now)
+			RecurrenceBasis: &basis}.Build(uuid.NewString(), testkit.User(), now)
 		if err != nil {
 			t.Fatalf("%s in %s: %v", c.due, c.zone, err)
 		}

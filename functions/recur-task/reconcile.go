@@ -77,7 +77,7 @@ func (rc *Reconciler) Reconcile(ctx context.Context) (created int, err error) {
 			// arriving later, finds the work done.
 			id := "reconcile/" + c.TaskID + "/" + c.CompletedAt.UTC().Format(time.RFC3339Nano)
 			log := rc.Log.With().Str("event_id", id).Logger()
-			outcome, err := rc.Recurrer.occur(ctx, log, id, c.UserID, c.TaskID, c.CompletedAt)
+			outcome, err := rc.Recurrer.recordNext(ctx, log, id, c.UserID, c.TaskID, c.CompletedAt)
 			switch {
 			case poison(err): // this completion fails for good: skip it, not the whole pass
 				log.Error().Err(err).Str("task_id", c.TaskID).Str("user_id", c.UserID).

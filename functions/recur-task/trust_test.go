@@ -11,9 +11,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/kafka"
+	"github.com/todoevents/todo/shared/testkit"
 )
 
 // The broker loses its topic with the completions on it (a restored
@@ -27,7 +27,7 @@ func TestReconcilerRecoversCompletionsTheBrokerLost(t *testing.T) {
 	evts := make([]cloudevents.Event, n)
 	ids := make([]string, n)
 	for i := range n {
-		evts[i], ids[i] = r.completed(t, testenv.User())
+		evts[i], ids[i] = r.completed(t, testkit.User())
 		if err := r.pub.Publish(context.Background(), events.TopicTaskEvents, evts[i]); err != nil {
 			t.Fatal(err)
 		}
@@ -63,7 +63,7 @@ func TestReconcilerRecoversCompletionsTheBrokerLost(t *testing.T) {
 		}
 	}
 	waitFor(t, "the original events handled", func() bool {
-		return testenv.Count(t, r.seeder.Pool, `SELECT count(*) FROM processed_events WHERE event_id = ANY($1)`, eventIDs(evts)) == n
+		return testkit.Count(t, r.seeder.Pool, `SELECT count(*) FROM processed_events WHERE event_id = ANY($1)`, eventIDs(evts)) == n
 	})
 	for _, id := range ids {
 		if c := r.children(t, id); c != 1 {
@@ -100,8 +100,8 @@ func TestProcessedEventsRetention(t *testing.T) {
 	if _, err := f.Reconciler.Reconcile(ctx); err != nil {
 		t.Fatal(err)
 	}
-	left := testenv.Count(t, pool, `SELECT count(*) FROM processed_events WHERE event_id = ANY($1)`, []string{old, recent})
-	gone := testenv.Count(t, pool, `SELECT count(*) FROM processed_events WHERE event_id = $1`, old)
+	left := testkit.Count(t, pool, `SELECT count(*) FROM processed_events WHERE event_id = ANY($1)`, []string{old, recent})
+	gone := testkit.Count(t, pool, `SELECT count(*) FROM processed_events WHERE event_id = $1`, old)
 	if left != 1 || gone != 0 {
 		t.Fatalf("%d of the two rows left, the old one %d times; want only the recent one", left, gone)
 	}

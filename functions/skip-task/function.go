@@ -31,20 +31,20 @@ type Tasks interface {
 	UpdateTask(ctx context.Context, userID, id string, mutate func(*task.Task) (*cloudevents.Event, error)) (task.Task, error)
 }
 
-// Function serves skip-task.
-type Function struct{ app.Function }
+// SkipTask serves skip-task.
+type SkipTask struct{ app.Lifecycle }
 
 // New returns an unstarted function (Start connects it).
-func New() *Function {
-	return &Function{app.NewFunction(Name, config.Needs{Auth: true, Relay: true}, func(rt *app.Runtime) []httpx.Route {
-		return Handler{Tasks: rt.Store, Writes: rt.Writes()}.Routes()
+func New() *SkipTask {
+	return &SkipTask{app.NewLifecycle(Name, config.Requirements{Auth: true, Relay: true}, func(rt *app.Runtime) []httpx.Route {
+		return Handler{Tasks: rt.Store, WriteKit: rt.WriteKit()}.Routes()
 	})}
 }
 
 // Handler skips occurrences.
 type Handler struct {
 	Tasks Tasks
-	app.Writes
+	app.WriteKit
 }
 
 // Routes are the function's API.

@@ -8,25 +8,25 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/todoevents/todo/internal/memstore"
-	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/app"
 	"github.com/todoevents/todo/shared/events"
+	"github.com/todoevents/todo/shared/store/storetest"
 	"github.com/todoevents/todo/shared/task"
+	"github.com/todoevents/todo/shared/testkit"
 )
 
 func TestHandlerEditsCompletesAndChecksVersions(t *testing.T) {
 	t.Parallel()
-	st, user, clock := memstore.New(), testenv.User(), time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	st, user, clock := storetest.New(), testkit.User(), time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	title, daily := "Stretch", "daily"
 	tk, _ := task.Draft{Title: &title, RecurringType: &daily}.Build(uuid.NewString(), user, clock.Add(-time.Hour))
 	created, _ := events.ForTask(events.TypeTaskCreated, "test", tk, tk.CreatedAt)
 	if err := st.CreateTask(context.Background(), tk, created); err != nil {
 		t.Fatal(err)
 	}
-	h := testenv.Serve(Handler{Tasks: st, Writes: app.Writes{
-		Now: func() time.Time { return clock }, Guard: testenv.Guard()}}.Routes()...)
-	path, tok := "/api/"+user+"/tasks/"+tk.ID, testenv.Token(t, user)
+	h := testkit.Serve(Handler{Tasks: st, WriteKit: app.WriteKit{
+		Now: func() time.Time { return clock }, Guard: testkit.Guard()}}.Routes()...)
+	path, tok := "/api/"+user+"/tasks/"+tk.ID, testkit.Token(t, user)
 	steps := []struct {
 		method, body, ifMatch string
 		status                int
@@ -43,7 +43,7 @@ func TestHandlerEditsCompletesAndChecksVersions(t *testing.T) {
 	}
 	for i, s := range steps {
 		before := len(st.Events())
-		rec := testenv.Do(t, h, s.method, path, tok, []byte(s.body), "If-Match", s.ifMatch)
+		rec := testkit.Do(t, h, s.method, path, tok, []byte(s.body), "If-Match", s.ifMatch)
 		if rec.Code != s.status {
 			t.Fatalf("step %d: %d %s", i, rec.Code, rec.Body)
 		}
@@ -55,7 +55,7 @@ func TestHandlerEditsCompletesAndChecksVersions(t *testing.T) {
 			t.Fatalf("step %d: no ETag", i)
 		}
 	}
-	if rec := testenv.Do(t, h, "PATCH", "/api/"+user+"/tasks/"+uuid.NewString(), tok, []byte(`{"title":"a"}`)); rec.Code != http.StatusNotFound {
+	if rec := testkit.Do(t, h, "PATCH", "/api/"+user+"/tasks/"+uuid.NewString(), tok, []byte(`{"title":"a"}`)); rec.Code != http.StatusNotFound {
 		t.Fatalf("unknown task: %d", rec.Code)
 	}
 }

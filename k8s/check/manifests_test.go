@@ -1,4 +1,4 @@
-// Package check decodes every manifest in k8s/ and config/dapr/ strictly
+// Package check decodes every manifest in k8s/ strictly
 // (an unknown field is an error) into the upstream Go types (k8s.io/api,
 // Dapr's pkg/apis, Knative Serving's, Gateway API's), runs Knative Serving's
 // and Eventing's own validation, and cross-checks what they reference:
@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -320,28 +319,5 @@ func checkDapr(t *testing.T, o objects, appIDs map[string]corev1.PodTemplateSpec
 				t.Errorf("resiliency %s targets unknown component %s", r.Name, name)
 			}
 		}
-	}
-}
-
-// TestSelfHostedDaprResources checks config/dapr/ the same way and that it
-// says what k8s/dapr/ says.
-func TestSelfHostedDaprResources(t *testing.T) {
-	t.Parallel()
-	local := decode(t, load(t, "config/dapr/*.yaml"))
-	cluster := decode(t, load(t, "k8s/dapr/*.yaml", "k8s/dapr/*/*.yaml"))
-	if len(local.components) != 1 || len(local.subscriptions) != 1 || len(local.resiliencies) != 1 {
-		t.Fatalf("config/dapr: %d components, %d subscriptions, %d resiliency policies; want one each",
-			len(local.components), len(local.subscriptions), len(local.resiliencies))
-	}
-	lc, cc := local.components[0], cluster.components[0]
-	if lc.Name != cc.Name || metadataValue(lc, "consumerGroup") != metadataValue(cc, "consumerGroup") {
-		t.Errorf("config/dapr and k8s/dapr disagree on the component: %s/%s vs %s/%s", lc.Name,
-			metadataValue(lc, "consumerGroup"), cc.Name, metadataValue(cc, "consumerGroup"))
-	}
-	if ls, cs := local.subscriptions[0].Spec, cluster.subscriptions[0].Spec; !reflect.DeepEqual(ls, cs) {
-		t.Errorf("the subscriptions differ:\n%+v\n%+v", ls, cs)
-	}
-	if lr, cr := local.resiliencies[0].Spec, cluster.resiliencies[0].Spec; !reflect.DeepEqual(lr, cr) {
-		t.Errorf("the resiliency policies differ")
 	}
 }

@@ -50,9 +50,9 @@ type Runtime struct {
 func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 // Open loads the configuration from env and connects what function name
-// needs. Close releases it.
-func Open(ctx context.Context, name string, env map[string]string, needs config.Needs) (*Runtime, error) {
-	cfg, err := config.Load(env, needs)
+// requires (req). Close releases it.
+func Open(ctx context.Context, name string, env map[string]string, req config.Requirements) (*Runtime, error) {
+	cfg, err := config.Load(env, req)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +66,7 @@ func Open(ctx context.Context, name string, env map[string]string, needs config.
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	verifier := auth.Verifier{Secret: []byte(cfg.JWTSecret), Issuer: cfg.Issuer, Audience: cfg.Audience}
-	if needs.Auth && cfg.JWKSURL != "" {
+	if req.Auth && cfg.JWKSURL != "" {
 		onError := func(url string, err error) { log.Warn().Err(err).Str("jwks", url).Msg("fetching the JWKS failed") }
 		if verifier.Keys, err = auth.JWKS(bg, cfg.JWKSURL, nil, onError); err != nil {
 			cancel()
@@ -78,7 +78,7 @@ func Open(ctx context.Context, name string, env map[string]string, needs config.
 	rt := &Runtime{Name: name, Config: cfg, Log: log, Store: st, Now: Now, Metrics: metrics.New(),
 		Guard: httpx.Guard{Auth: verifier}, ctx: bg, cancel: cancel}
 	rt.Metrics.WatchOutbox(st.OutboxBacklog)
-	if needs.Relay {
+	if req.Relay {
 		rt.startRelay()
 	}
 	return rt, nil
@@ -132,9 +132,9 @@ func (rt *Runtime) WakeRelay() {
 	}
 }
 
-// Writes is what an API handler that changes data runs with: the request
+// WriteKit is what an API handler that changes data runs with: the request
 // guard, the clock, and a call after each commit (the relay's fast path).
-type Writes struct {
+type WriteKit struct {
 	Guard httpx.Guard
 	Now   func() time.Time
 	// Committed is called after a change and its event are stored
@@ -143,7 +143,7 @@ type Writes struct {
 }
 
 // Commit reports a stored change.
-func (w Writes) Commit() {
+func (w WriteKit) Commit() {
 	if w.Committed != nil {
 		w.Committed()
 	}
@@ -151,15 +151,15 @@ func (w Writes) Commit() {
 
 // Stored answers a request whose change to t was stored: it reports the
 // commit and writes t with status and its ETag (the version for If-Match).
-func (w Writes) Stored(rw http.ResponseWriter, status int, t task.Task) {
+func (w WriteKit) Stored(rw http.ResponseWriter, status int, t task.Task) {
 	w.Commit()
 	rw.Header().Set("ETag", t.ETag())
 	httpx.WriteJSON(rw, status, t)
 }
 
-// Writes is this function's Writes.
-func (rt *Runtime) Writes() Writes {
-	return Writes{Guard: rt.Guard, Now: rt.Now, Committed: rt.WakeRelay}
+// WriteKit is this function's WriteKit.
+func (rt *Runtime) WriteKit() WriteKit {
+	return WriteKit{Guard: rt.Guard, Now: rt.Now, Committed: rt.WakeRelay}
 }
 
 // Middleware is the HTTP middleware of this function.

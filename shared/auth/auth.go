@@ -121,10 +121,3 @@ func (v Verifier) Authorize(r *http.Request, pathUser string) error {
 	}
 	return nil
 }
-
-// Issue signs a token for userID valid for ttl (for local runs and tests).
-func Issue(secret []byte, userID string, now time.Time, ttl time.Duration) (string, error) {
-	claims := jwt.RegisteredClaims{Subject: userID, IssuedAt: jwt.NewNumericDate(now),
-		ExpiresAt: jwt.NewNumericDate(now.Add(ttl))}
-	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(secret)
-}

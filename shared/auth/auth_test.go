@@ -15,9 +15,14 @@ func TestAuthorize(t *testing.T) {
 	secret := []byte("0123456789abcdef0123456789abcdef")
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	v := Verifier{Secret: secret, Now: func() time.Time { return now }}
-	good, _ := Issue(secret, "alice", now, time.Hour)
-	expired, _ := Issue(secret, "alice", now.Add(-2*time.Hour), time.Hour)
-	foreign, _ := Issue([]byte("another-secret-another-secret!!"), "alice", now, time.Hour)
+	issue := func(key []byte, at time.Time) string {
+		s, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{Subject: "alice",
+			IssuedAt: jwt.NewNumericDate(at), ExpiresAt: jwt.NewNumericDate(at.Add(time.Hour))}).SignedString(key)
+		return s
+	}
+	good := issue(secret, now)
+	expired := issue(secret, now.Add(-2*time.Hour))
+	foreign := issue([]byte("another-secret-another-secret!!"), now)
 	noExp, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "alice"}).SignedString(secret)
 	none, _ := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{"sub": "alice", "exp": now.Add(time.Hour).Unix()}).
 		SignedString(jwt.UnsafeAllowNoneSignatureType)

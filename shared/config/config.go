@@ -102,8 +102,8 @@ type HTTP struct {
 	DebugAddr, MetricsAddr string
 }
 
-// Needs says which settings a function requires.
-type Needs struct {
+// Requirements says which settings a function requires.
+type Requirements struct {
 	Auth  bool // HTTP API functions verify tokens
 	Relay bool // functions that write events run an outbox relay
 }
@@ -163,7 +163,7 @@ func (l *loader) rate(name, def string) float64 {
 }
 
 // Load reads env (variable name → value) into a Config.
-func Load(env map[string]string, needs Needs) (Config, error) {
+func Load(env map[string]string, req Requirements) (Config, error) {
 	l := &loader{env: env}
 	c := Config{
 		DatabaseURL:   l.get("DATABASE_URL", ""),
@@ -199,7 +199,7 @@ func Load(env map[string]string, needs Needs) (Config, error) {
 	} else if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		l.fail("DATABASE_URL must be a postgres:// URL")
 	}
-	l.auth(&c, needs)
+	l.auth(&c, req)
 	if c.AppAPIToken != "" && len(c.AppAPIToken) < MinSecretLen {
 		l.fail("APP_API_TOKEN must be at least %d characters", MinSecretLen)
 	}
@@ -218,7 +218,7 @@ func Load(env map[string]string, needs Needs) (Config, error) {
 // auth reads how tokens are verified: an HS256 secret, a JWKS (from
 // AUTH_JWKS_URL, or Better Auth's at BETTER_AUTH_URL/api/auth/jwks), or
 // both; iss and aud default to BETTER_AUTH_URL, as Better Auth signs them.
-func (l *loader) auth(c *Config, needs Needs) {
+func (l *loader) auth(c *Config, req Requirements) {
 	site := strings.TrimRight(l.get("BETTER_AUTH_URL", ""), "/")
 	c.JWKSURL = l.get("AUTH_JWKS_URL", "")
 	if c.JWKSURL == "" && site != "" {
@@ -234,7 +234,7 @@ func (l *loader) auth(c *Config, needs Needs) {
 	switch {
 	case c.JWTSecret != "" && len(c.JWTSecret) < MinSecretLen:
 		l.fail("AUTH_JWT_SECRET (or BETTER_AUTH_SECRET) must be at least %d characters", MinSecretLen)
-	case needs.Auth && c.JWTSecret == "" && c.JWKSURL == "":
+	case req.Auth && c.JWTSecret == "" && c.JWKSURL == "":
 		l.fail("set AUTH_JWT_SECRET (HS256 tokens), or AUTH_JWKS_URL or BETTER_AUTH_URL (tokens signed by a JWKS key), or both")
 	}
 }

@@ -34,7 +34,7 @@ func TestLoad(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := Load(tc.env, Needs{Auth: true})
+			_, err := Load(tc.env, Requirements{Auth: true})
 			if tc.wantErr == "" && err != nil {
 				t.Fatal(err)
 			}
@@ -46,7 +46,7 @@ func TestLoad(t *testing.T) {
 	env := with("AUTH_JWT_SECRET", "")
 	env["BETTER_AUTH_SECRET"] = "0123456789abcdef0123"
 	env["KAFKA_BROKERS"] = " a:9092, b:9092 ,"
-	c, err := Load(env, Needs{Auth: true})
+	c, err := Load(env, Requirements{Auth: true})
 	if err != nil || c.JWTSecret != "0123456789abcdef0123" || len(c.KafkaBrokers) != 2 || c.HTTP.Port != 8080 {
 		t.Fatalf("got %+v, %v", c, err)
 	}

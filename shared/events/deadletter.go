@@ -45,12 +45,3 @@ func DeadLetter(source, key string, in DeadLetterData, now time.Time) (cloudeven
 	err := e.SetData(cloudevents.ApplicationJSON, in)
 	return e, err
 }
-
-// TopicOf is the topic an event goes to: dead letters to the dead-letter
-// topic, every other event to task-events.
-func TopicOf(e cloudevents.Event) string {
-	if e.Type() == TypeDeadLettered {
-		return TopicDeadLetters
-	}
-	return TopicTaskEvents
-}

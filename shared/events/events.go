@@ -29,6 +29,15 @@ const (
 	DataSchemaVersion = 2
 )
 
+// TopicOf is the topic an event goes to: dead letters to the dead-letter
+// topic, every other event to task-events.
+func TopicOf(e cloudevents.Event) string {
+	if e.Type() == TypeDeadLettered {
+		return TopicDeadLetters
+	}
+	return TopicTaskEvents
+}
+
 // kindOf maps event types to the seed's event_type names.
 var kindOf = map[string]string{
 	TypeTaskCreated:   "task-created",

@@ -114,20 +114,6 @@ func (p *Publisher) PublishStructured(_ context.Context, topics, keys []string, 
 	return errs
 }
 
-// PublishRaw sends a record as is (used to dead-letter records that are not
-// valid CloudEvents).
-func (p *Publisher) PublishRaw(msg *sarama.ProducerMessage) error {
-	p.mu.Lock()
-	err := p.connect()
-	producer := p.producer
-	p.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	_, _, err = producer.SendMessage(msg)
-	return err
-}
-
 func (p *Publisher) sender(topic string) (*kafka_sarama.Sender, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

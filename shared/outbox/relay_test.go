@@ -16,16 +16,16 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kfake"
 
-	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/kafka"
 	"github.com/todoevents/todo/shared/metrics"
 	"github.com/todoevents/todo/shared/outbox"
 	"github.com/todoevents/todo/shared/store"
 	"github.com/todoevents/todo/shared/task"
+	"github.com/todoevents/todo/shared/testkit"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) { testkit.Main(m) }
 
 type rig struct {
 	st      *store.Store
@@ -34,12 +34,12 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	st, err := store.Open(context.Background(), testenv.Database(t), 20)
+	st, err := store.Open(context.Background(), testkit.Database(t), 20)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(st.Close)
-	return &rig{st: st, brokers: testenv.Broker(t, 3)}
+	return &rig{st: st, brokers: testkit.Broker(t, 3)}
 }
 
 // relay starts a relay with its own producer; it stops when the test ends.
@@ -98,7 +98,7 @@ func (r *rig) pending(t *testing.T) int64 {
 func TestSeveralRelaysPublishEachRowOnceInOrder(t *testing.T) {
 	t.Parallel()
 	r := newRig(t)
-	users := []string{testenv.User(), testenv.User(), testenv.User(), testenv.User()}
+	users := []string{testkit.User(), testkit.User(), testkit.User(), testkit.User()}
 	var relays []*outbox.Relay
 	for range 3 {
 		relays = append(relays, r.relay(t, nil))
@@ -117,8 +117,8 @@ func TestSeveralRelaysPublishEachRowOnceInOrder(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	testenv.Eventually(t, "outbox drained", 30*time.Second, func() bool { return r.pending(t) == 0 })
-	records := testenv.ReadTopic(t, r.brokers, events.TopicTaskEvents)
+	testkit.Eventually(t, "outbox drained", 30*time.Second, func() bool { return r.pending(t) == 0 })
+	records := testkit.ReadTopic(t, r.brokers, events.TopicTaskEvents)
 	seen := map[string]int{}
 	seqOf := map[string]int64{}
 	rows, err := r.st.Pool.Query(context.Background(), `SELECT event_id, seq FROM outbox`)
@@ -133,7 +133,7 @@ func TestSeveralRelaysPublishEachRowOnceInOrder(t *testing.T) {
 	}
 	lastSeq := map[string]int64{}
 	for _, m := range records {
-		id := testenv.Event(t, m).ID()
+		id := testkit.Event(t, m).ID()
 		seen[id]++
 		key := string(m.Key)
 		if seqOf[id] < lastSeq[key] {
@@ -168,11 +168,11 @@ func TestRelayWakesOnNotify(t *testing.T) {
 	t.Parallel()
 	r := newRig(t)
 	r.relay(t, func(rl *outbox.Relay) { rl.Poll = time.Minute })
-	r.write(t, 1, []string{testenv.User()})
-	testenv.Eventually(t, "first row published", 10*time.Second, func() bool { return r.pending(t) == 0 })
+	r.write(t, 1, []string{testkit.User()})
+	testkit.Eventually(t, "first row published", 10*time.Second, func() bool { return r.pending(t) == 0 })
 	time.Sleep(200 * time.Millisecond) // relay idle, waiting for a notification
-	r.write(t, 1, []string{testenv.User()})
-	took := testenv.Eventually(t, "row published after NOTIFY", 5*time.Second, func() bool { return r.pending(t) == 0 })
+	r.write(t, 1, []string{testkit.User()})
+	took := testkit.Eventually(t, "row published after NOTIFY", 5*time.Second, func() bool { return r.pending(t) == 0 })
 	t.Logf("published %v after commit with a 1m poll interval", took)
 }
 
@@ -182,8 +182,8 @@ func TestRelayDeletesPublishedRowsAfterRetention(t *testing.T) {
 	r.relay(t, func(rl *outbox.Relay) {
 		rl.Retention, rl.CleanEvery, rl.Poll = 50*time.Millisecond, 50*time.Millisecond, 100*time.Millisecond
 	})
-	r.write(t, 5, []string{testenv.User()})
-	testenv.Eventually(t, "published rows deleted", 10*time.Second, func() bool {
+	r.write(t, 5, []string{testkit.User()})
+	testkit.Eventually(t, "published rows deleted", 10*time.Second, func() bool {
 		var n int
 		_ = r.st.Pool.QueryRow(context.Background(), `SELECT count(*) FROM outbox`).Scan(&n)
 		return n == 0
@@ -208,8 +208,8 @@ func TestRelayRetriesUntilTheBrokerAnswers(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = failing.Run(ctx); close(done) }()
-	r.write(t, 3, []string{testenv.User()})
-	testenv.Eventually(t, "failed attempts recorded", 60*time.Second, func() bool {
+	r.write(t, 3, []string{testkit.User()})
+	testkit.Eventually(t, "failed attempts recorded", 60*time.Second, func() bool {
 		var attempts int
 		_ = r.st.Pool.QueryRow(context.Background(),
 			`SELECT coalesce(max(attempts), 0) FROM outbox WHERE last_error IS NOT NULL`).Scan(&attempts)
@@ -221,8 +221,8 @@ func TestRelayRetriesUntilTheBrokerAnswers(t *testing.T) {
 		t.Fatalf("%d pending and %v failures counted; want all 3 kept and failures counted", n, testutil.ToFloat64(failing.Failed))
 	}
 	r.relay(t, nil) // a relay with a live broker takes over
-	testenv.Eventually(t, "backlog published", 30*time.Second, func() bool { return r.pending(t) == 0 })
-	if got := len(testenv.ReadTopic(t, r.brokers, events.TopicTaskEvents)); got != 3 {
+	testkit.Eventually(t, "backlog published", 30*time.Second, func() bool { return r.pending(t) == 0 })
+	if got := len(testkit.ReadTopic(t, r.brokers, events.TopicTaskEvents)); got != 3 {
 		t.Fatalf("%d records, want 3", got)
 	}
 }
@@ -241,7 +241,7 @@ func TestRowsThatCanNeverBePublishedAreSetAside(t *testing.T) {
 	defer small.Close()
 	r.brokers = strings.Join(small.ListenAddrs(), ",")
 	ctx := context.Background()
-	userA, userB := testenv.User(), testenv.User()
+	userA, userB := testkit.User(), testkit.User()
 	first := r.write(t, 1, []string{userA})
 	huge := cloudevents.NewEvent()
 	huge.SetID(uuid.NewString())
@@ -259,10 +259,10 @@ func TestRowsThatCanNeverBePublishedAreSetAside(t *testing.T) {
 	}
 	last := r.write(t, 2, []string{userA, userB})
 	r.relay(t, nil)
-	testenv.Eventually(t, "the rows behind published", 30*time.Second, func() bool { return r.pending(t) == 0 })
+	testkit.Eventually(t, "the rows behind published", 30*time.Second, func() bool { return r.pending(t) == 0 })
 	published := map[string]bool{}
-	for _, m := range testenv.ReadTopic(t, r.brokers, events.TopicTaskEvents) {
-		published[testenv.Event(t, m).ID()] = true
+	for _, m := range testkit.ReadTopic(t, r.brokers, events.TopicTaskEvents) {
+		published[testkit.Event(t, m).ID()] = true
 	}
 	for _, id := range append(first, last...) {
 		if !published[id] {
@@ -335,7 +335,7 @@ func (f *flaky) PublishStructured(ctx context.Context, topics, keys []string, bo
 func TestBatchesKeepEachUsersOrderAcrossAFailure(t *testing.T) {
 	t.Parallel()
 	r := newRig(t)
-	users := []string{testenv.User(), testenv.User(), testenv.User()}
+	users := []string{testkit.User(), testkit.User(), testkit.User()}
 	ids := r.write(t, 300, users)
 	pub, err := kafka.NewPublisher(strings.Split(r.brokers, ","), "relay-test-flaky")
 	if err != nil {
@@ -344,14 +344,14 @@ func TestBatchesKeepEachUsersOrderAcrossAFailure(t *testing.T) {
 	defer pub.Close()
 	f := &flaky{Publisher: pub, failAt: 40}
 	r.relay(t, func(rl *outbox.Relay) { rl.Publisher, rl.Batch = f, 100 })
-	testenv.Eventually(t, "backlog published", 30*time.Second, func() bool { return r.pending(t) == 0 })
+	testkit.Eventually(t, "backlog published", 30*time.Second, func() bool { return r.pending(t) == 0 })
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.batches) < 4 || len(f.batches[0]) != 100 || f.batches[1][0] != ids[40] {
 		t.Fatalf("batches of %d, %d, ...; the second starts with %s, want the failed %s", len(f.batches[0]),
 			len(f.batches[1]), f.batches[1][0], ids[40])
 	}
-	msgs := testenv.ReadTopic(t, r.brokers, events.TopicTaskEvents)
+	msgs := testkit.ReadTopic(t, r.brokers, events.TopicTaskEvents)
 	seen := map[string]int{}
 	last := map[string]int{} // user → position in ids of the last event first seen
 	pos := map[string]int{}
@@ -362,11 +362,11 @@ func TestBatchesKeepEachUsersOrderAcrossAFailure(t *testing.T) {
 		last[u] = -1
 	}
 	for _, m := range msgs { // in offset order per partition, and a user's events share one
-		e := testenv.Event(t, m)
+		e := testkit.Event(t, m)
 		if seen[e.ID()]++; seen[e.ID()] > 1 {
 			continue
 		}
-		user := testenv.Extension(e, events.ExtPartitionKey)
+		user := testkit.Extension(e, events.ExtPartitionKey)
 		if pos[e.ID()] < last[user] {
 			t.Fatalf("event %d of user %s first arrived after event %d", pos[e.ID()], user, last[user])
 		}

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/outbox"
+	"github.com/todoevents/todo/shared/testkit"
 )
 
 // TestCleanUpSkipsRecentRows: with 200,000 recent outbox rows, the relay's
@@ -14,7 +14,7 @@ import (
 func TestCleanUpSkipsRecentRows(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := testenv.Store(t, testenv.Database(t))
+	st := testkit.Store(t, testkit.Database(t))
 	if _, err := st.Pool.Exec(ctx, `INSERT INTO outbox (event_id, topic, partition_key, event, created_at, published_at)
 		SELECT 'e' || i, 'task-events', 'user-' || (i % 100),
 			jsonb_build_object('specversion', '1.0', 'id', 'e' || i, 'source', '/test', 'type', 'com.todo.task.created'),
@@ -25,7 +25,7 @@ func TestCleanUpSkipsRecentRows(t *testing.T) {
 	if _, err := st.Pool.Exec(ctx, `VACUUM ANALYZE outbox`); err != nil {
 		t.Fatal(err)
 	}
-	if plan := testenv.Explain(t, st.Pool, outbox.CleanSQL, float64(24*3600)); strings.Contains(plan, "Seq Scan") ||
+	if plan := testkit.Explain(t, st.Pool, outbox.CleanSQL, float64(24*3600)); strings.Contains(plan, "Seq Scan") ||
 		!strings.Contains(plan, "outbox_created_at_brin") {
 		t.Fatalf("the clean-up reads the table:\n%s", plan)
 	}

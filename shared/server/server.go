@@ -21,8 +21,8 @@ import (
 	"github.com/todoevents/todo/shared/config"
 )
 
-// Function is the shape of a Knative-style Go function.
-type Function interface {
+// Service is the shape of a Knative-style Go function.
+type Service interface {
 	Start(ctx context.Context, env map[string]string) error
 	Stop(ctx context.Context) error
 	Ready(ctx context.Context) (bool, error)
@@ -42,7 +42,7 @@ func Environ() map[string]string {
 
 // Main starts fn with the process environment and serves it until a
 // termination signal. Start-up failures end the process with status 1.
-func Main(fn Function) {
+func Main(fn Service) {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if err := Run(ctx, fn, Environ(), "", nil); err != nil {
@@ -53,11 +53,11 @@ func Main(fn Function) {
 
 // Run starts fn, serves it on ln, else on addr, else on $PORT, until ctx
 // ends, then drains requests and stops fn.
-func Run(ctx context.Context, fn Function, env map[string]string, addr string, ln net.Listener) error {
+func Run(ctx context.Context, fn Service, env map[string]string, addr string, ln net.Listener) error {
 	httpCfg, err := config.LoadHTTP(env)
 	if err != nil {
 		// Report every bad setting at once, not only the server's.
-		_, err = config.Load(env, config.Needs{})
+		_, err = config.Load(env, config.Requirements{})
 		return err
 	}
 	if err := fn.Start(ctx, env); err != nil {
@@ -124,7 +124,7 @@ func serveDebug(addr string) (*http.Server, error) {
 // serveMetrics serves fn's metrics on addr, when set and fn has metrics:
 // a listener of their own, which a scraper reaches and clients of the
 // function's port do not.
-func serveMetrics(addr string, fn Function) (*http.Server, error) {
+func serveMetrics(addr string, fn Service) (*http.Server, error) {
 	m, ok := fn.(interface{ Metrics() http.Handler })
 	if !ok {
 		return nil, nil
@@ -152,7 +152,7 @@ func serveAside(name, addr string, h http.Handler) (*http.Server, error) {
 
 // Mux serves the health endpoints and everything else by fn. The metrics
 // are not here: they have a listener of their own (METRICS_ADDR).
-func Mux(fn Function) http.Handler {
+func Mux(fn Service) http.Handler {
 	mux := Health(fn.Ready)
 	mux.HandleFunc("/", fn.Handle)
 	return mux

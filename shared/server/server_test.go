@@ -10,14 +10,37 @@ import (
 	"testing"
 	"time"
 
-	createtask "github.com/todoevents/todo/functions/create-task"
-	readtasks "github.com/todoevents/todo/functions/read-tasks"
-	recurtask "github.com/todoevents/todo/functions/recur-task"
-	"github.com/todoevents/todo/internal/testenv"
+	"github.com/todoevents/todo/shared/app"
+	"github.com/todoevents/todo/shared/config"
+	"github.com/todoevents/todo/shared/httpx"
 	"github.com/todoevents/todo/shared/server"
+	"github.com/todoevents/todo/shared/testkit"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+// probe is a function for the server's tests: it verifies tokens and has
+// a route that reads a JSON body.
+func probe() server.Service {
+	f := app.NewLifecycle("probe", config.Requirements{Auth: true}, func(rt *app.Runtime) []httpx.Route {
+		create := func(w http.ResponseWriter, r *http.Request) error {
+			if _, err := rt.Guard.User(r); err != nil {
+				return err
+			}
+			var body struct {
+				Title string `json:"title"`
+			}
+			if _, err := httpx.DecodeJSON(r, &body, false); err != nil {
+				return err
+			}
+			httpx.WriteJSON(w, http.StatusCreated, body)
+			return nil
+		}
+		return []httpx.Route{{Method: http.MethodPost, Pattern: "/api/{user_id}/tasks", Handler: create},
+			{Method: http.MethodGet, Pattern: "/api/{user_id}/tasks", Handler: create}}
+	})
+	return &f
+}
 
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
@@ -39,9 +62,9 @@ func TestRunServesHealthAndShutsDownGracefully(t *testing.T) {
 	base := "http://" + ln.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	metricsAddr := freeAddr(t)
-	env := testenv.Env(testenv.Database(t), map[string]string{"METRICS_ADDR": metricsAddr})
-	go func() { done <- server.Run(ctx, readtasks.New(), env, "", ln) }()
+	metricsAddr := testkit.FreeAddr(t)
+	env := testkit.Env(testkit.Database(t), map[string]string{"METRICS_ADDR": metricsAddr})
+	go func() { done <- server.Run(ctx, probe(), env, "", ln) }()
 
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -84,55 +107,9 @@ func TestRunServesHealthAndShutsDownGracefully(t *testing.T) {
 
 func TestStartFailsOnBadConfig(t *testing.T) {
 	t.Parallel()
-	err := server.Run(context.Background(), readtasks.New(), map[string]string{"PORT": "x"}, "127.0.0.1:0", nil)
+	err := server.Run(context.Background(), probe(), map[string]string{"PORT": "x"}, "127.0.0.1:0", nil)
 	if err == nil || !strings.Contains(err.Error(), "DATABASE_URL") || !strings.Contains(err.Error(), "PORT") {
 		t.Fatalf("got %v, want errors naming DATABASE_URL and PORT", err)
-	}
-}
-
-// TestFunctionsStartWhileKafkaIsDown checks a function comes up, serves and
-// queues its events when no broker answers.
-func TestFunctionsStartWhileKafkaIsDown(t *testing.T) {
-	t.Parallel()
-	url := testenv.Database(t)
-	for _, fn := range []server.Function{createtask.New(), recurtask.New()} {
-		metricsAddr := freeAddr(t)
-		env := testenv.Env(url, map[string]string{"KAFKA_BROKERS": "127.0.0.1:1", "METRICS_ADDR": metricsAddr})
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- server.Run(ctx, fn, env, "", ln) }()
-		base := "http://" + ln.Addr().String()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			if code, _ := get(t, base+"/health/readiness"); code == 200 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%T not ready with Kafka down", fn)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		if _, ok := fn.(*createtask.Function); ok {
-			user := testenv.User()
-			req, _ := http.NewRequest("POST", base+"/api/"+user+"/tasks", strings.NewReader(`{"title":"queued"}`))
-			req.Header.Set("Authorization", "Bearer "+testenv.Token(t, user))
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil || resp.StatusCode != http.StatusCreated {
-				t.Fatalf("create with Kafka down: %v %v", resp, err)
-			}
-			resp.Body.Close()
-			if _, body := get(t, "http://"+metricsAddr+"/metrics"); !strings.Contains(body, "todo_outbox_pending 1") {
-				t.Fatalf("event not queued:\n%s", body)
-			}
-		}
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
 	}
 }
 
@@ -140,8 +117,9 @@ func TestFunctionsStartWhileKafkaIsDown(t *testing.T) {
 // off by the server's timeouts instead of being held forever.
 func TestSlowClientsAreCutOff(t *testing.T) {
 	t.Parallel()
-	ln := serveUntilCleanup(t, createtask.New(), map[string]string{"HTTP_READ_TIMEOUT": "300ms",
-		"HTTP_HEADER_TIMEOUT": "200ms", "HTTP_IDLE_TIMEOUT": "300ms"})
+	base := testkit.Run(t, probe(), testkit.Env(testkit.Database(t), map[string]string{"HTTP_READ_TIMEOUT": "300ms",
+		"HTTP_HEADER_TIMEOUT": "200ms", "HTTP_IDLE_TIMEOUT": "300ms"}))
+	addr := strings.TrimPrefix(base, "http://")
 
 	cases := map[string]string{
 		"slow body":    "POST /api/u/tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{",
@@ -150,7 +128,7 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 	}
 	for name, sent := range cases {
 		t.Run(name, func(t *testing.T) {
-			conn, err := net.Dial("tcp", ln.Addr().String())
+			conn, err := net.Dial("tcp", addr)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -180,23 +158,6 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 	}
 }
 
-// serveUntilCleanup runs fn on a loopback listener with a fresh database
-// and extra settings until the test ends, and returns the listener once
-// fn is ready.
-func serveUntilCleanup(t *testing.T, fn server.Function, extra map[string]string) net.Listener {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- server.Run(ctx, fn, testenv.Env(testenv.Database(t), extra), "", ln) }()
-	t.Cleanup(func() { cancel(); <-done })
-	waitReady(t, "http://"+ln.Addr().String())
-	return ln
-}
-
 func isTimeout(err error) bool {
 	ne, ok := err.(net.Error)
 	return ok && ne.Timeout()
@@ -204,7 +165,7 @@ func isTimeout(err error) bool {
 
 func waitReady(t *testing.T, base string) {
 	t.Helper()
-	testenv.Eventually(t, "server ready", 10*time.Second, func() bool {
+	testkit.Eventually(t, "server ready", 10*time.Second, func() bool {
 		resp, err := http.Get(base + "/health/readiness")
 		if err != nil {
 			return false
@@ -216,33 +177,22 @@ func waitReady(t *testing.T, base string) {
 
 func TestBadServerSettingsStopStartUp(t *testing.T) {
 	t.Parallel()
-	env := testenv.Env(testenv.Database(t), map[string]string{"HTTP_READ_TIMEOUT": "soon"})
-	err := server.Run(context.Background(), createtask.New(), env, "127.0.0.1:0", nil)
+	env := testkit.Env(testkit.Database(t), map[string]string{"HTTP_READ_TIMEOUT": "soon"})
+	err := server.Run(context.Background(), probe(), env, "127.0.0.1:0", nil)
 	if err == nil || !strings.Contains(err.Error(), "HTTP_READ_TIMEOUT") {
 		t.Fatalf("got %v, want an error naming HTTP_READ_TIMEOUT", err)
 	}
-}
-
-// freeAddr is a loopback address nothing listens on.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	free, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer free.Close()
-	return free.Addr().String()
 }
 
 // HTTP_MAX_CONNS bounds the connections served at once: one more waits to
 // be accepted until another closes, instead of taking a descriptor.
 func TestConnectionsAreBounded(t *testing.T) {
 	t.Parallel()
-	ln := serveUntilCleanup(t, readtasks.New(), map[string]string{"HTTP_MAX_CONNS": "2"})
-	base := "http://" + ln.Addr().String()
+	base := testkit.Run(t, probe(), testkit.Env(testkit.Database(t), map[string]string{"HTTP_MAX_CONNS": "2"}))
+	addr := strings.TrimPrefix(base, "http://")
 	var held []net.Conn
 	for range 2 {
-		c, err := net.Dial("tcp", ln.Addr().String())
+		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -297,15 +247,15 @@ func TestOpenFileLimitIsRaised(t *testing.T) {
 // DEBUG_ADDR serves the runtime profiles on their own listener only.
 func TestDebugAddrServesProfilesApart(t *testing.T) {
 	t.Parallel()
-	debugAddr := freeAddr(t)
+	debugAddr := testkit.FreeAddr(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	env := testenv.Env(testenv.Database(t), map[string]string{"DEBUG_ADDR": debugAddr})
-	go func() { done <- server.Run(ctx, readtasks.New(), env, "", ln) }()
+	env := testkit.Env(testkit.Database(t), map[string]string{"DEBUG_ADDR": debugAddr})
+	go func() { done <- server.Run(ctx, probe(), env, "", ln) }()
 	base := "http://" + ln.Addr().String()
 	waitReady(t, base)
 	if code, body := get(t, "http://"+debugAddr+"/debug/pprof/goroutine?debug=1"); code != 200 || !strings.Contains(body, "goroutine profile") {
@@ -322,7 +272,7 @@ func TestDebugAddrServesProfilesApart(t *testing.T) {
 		t.Fatal("profiles still served after shutdown")
 	}
 
-	err = server.Run(context.Background(), readtasks.New(), map[string]string{"DEBUG_ADDR": "6060"}, "127.0.0.1:0", nil)
+	err = server.Run(context.Background(), probe(), map[string]string{"DEBUG_ADDR": "6060"}, "127.0.0.1:0", nil)
 	if err == nil || !strings.Contains(err.Error(), "DEBUG_ADDR") {
 		t.Fatalf("bad DEBUG_ADDR: %v", err)
 	}

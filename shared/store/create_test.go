@@ -7,10 +7,10 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/apperr"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/task"
+	"github.com/todoevents/todo/shared/testkit"
 )
 
 // A task and its event are written together or not at all, though they
@@ -19,8 +19,8 @@ import (
 func TestCreateWritesTheTaskAndItsEventTogether(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := testenv.Store(t, testenv.Database(t))
-	refused, user := testenv.User(), testenv.User()
+	st := testkit.Store(t, testkit.Database(t))
+	refused, user := testkit.User(), testkit.User()
 	// DDL takes no parameters; the user id is a generated one.
 	if _, err := st.Pool.Exec(ctx, `ALTER TABLE outbox ADD CONSTRAINT refuse_one_user CHECK (partition_key <> '`+refused+`')`); err != nil {
 		t.Fatal(err)
@@ -36,8 +36,8 @@ func TestCreateWritesTheTaskAndItsEventTogether(t *testing.T) {
 			t.Fatal(err)
 		}
 		err = st.CreateTask(ctx, tk, evt)
-		stored := testenv.Count(t, st.Pool, `SELECT count(*) FROM tasks WHERE id = $1`, tk.ID)
-		queued := testenv.Count(t, st.Pool, `SELECT count(*) FROM outbox WHERE event_id = $1`, evt.ID())
+		stored := testkit.Count(t, st.Pool, `SELECT count(*) FROM tasks WHERE id = $1`, tk.ID)
+		queued := testkit.Count(t, st.Pool, `SELECT count(*) FROM outbox WHERE event_id = $1`, evt.ID())
 		if u == refused {
 			if err == nil || stored != 0 || queued != 0 {
 				t.Fatalf("refused event: err %v, %d task rows, %d outbox rows; want an error and neither", err, stored, queued)

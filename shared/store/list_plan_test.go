@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/contract"
 	"github.com/todoevents/todo/shared/store"
 	"github.com/todoevents/todo/shared/task"
+	"github.com/todoevents/todo/shared/testkit"
 )
 
 // TestListPlansUseIndexes fills a table with 100,000 tasks of one user
@@ -19,7 +19,7 @@ import (
 func TestListPlansUseIndexes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := testenv.Store(t, testenv.Database(t))
+	st := testkit.Store(t, testkit.Database(t))
 	conn := st.Pool
 	const user = "heavy-user"
 	if _, err := conn.Exec(ctx, `INSERT INTO tasks (id, user_id, title, description, status, priority, tags, due_date,
@@ -67,7 +67,7 @@ func TestListPlansUseIndexes(t *testing.T) {
 		}
 		// The count reads every match of the user, so the planner may
 		// rightly scan; the page, limited, must come from an index.
-		if plan := testenv.Explain(t, conn, page, args...); strings.Contains(plan, "Seq Scan") || !strings.Contains(plan, "Index") {
+		if plan := testkit.Explain(t, conn, page, args...); strings.Contains(plan, "Seq Scan") || !strings.Contains(plan, "Index") {
 			t.Errorf("%s does not read an index:\n%s", name, plan)
 		}
 	}

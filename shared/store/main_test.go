@@ -3,7 +3,7 @@ package store_test
 import (
 	"testing"
 
-	"github.com/todoevents/todo/internal/testenv"
+	"github.com/todoevents/todo/shared/testkit"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) { testkit.Main(m) }

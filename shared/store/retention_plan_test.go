@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/todoevents/todo/internal/testenv"
 	"github.com/todoevents/todo/shared/store"
+	"github.com/todoevents/todo/shared/testkit"
 )
 
 // TestProcessedEventsPurgeSkipsRecentRows: with 200,000 recent processed
@@ -14,7 +14,7 @@ import (
 func TestProcessedEventsPurgeSkipsRecentRows(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := testenv.Store(t, testenv.Database(t))
+	st := testkit.Store(t, testkit.Database(t))
 	if _, err := st.Pool.Exec(ctx, `INSERT INTO processed_events (consumer, event_id, processed_at)
 		SELECT 'recur-task', gen_random_uuid()::text, now() - (200000 - i) * interval '1 second'
 		FROM generate_series(1, 200000) AS i`); err != nil {
@@ -23,7 +23,7 @@ func TestProcessedEventsPurgeSkipsRecentRows(t *testing.T) {
 	if _, err := st.Pool.Exec(ctx, `VACUUM ANALYZE processed_events`); err != nil {
 		t.Fatal(err)
 	}
-	if plan := testenv.Explain(t, st.Pool, store.PurgeProcessedSQL, float64(7*24*3600)); strings.Contains(plan, "Seq Scan") ||
+	if plan := testkit.Explain(t, st.Pool, store.PurgeProcessedSQL, float64(7*24*3600)); strings.Contains(plan, "Seq Scan") ||
 		!strings.Contains(plan, "processed_at_idx") {
 		t.Fatalf("the purge reads the table:\n%s", plan)
 	}

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+)
+
+// createResult is scenario 1 at one concurrency.
+type createResult struct {
+	Clients  int     `json:"clients"`
+	Ours     run     `json:"ours"`
+	Baseline run     `json:"baseline_pgx"`
+	Ratio    float64 `json:"ratio"`
+}
+
+// report is everything measured, as written to benchmarks.json.
+type report struct {
+	Started     time.Time         `json:"started"`
+	Took        string            `json:"took"`
+	Machine     map[string]string `json:"machine"`
+	Create      []createResult    `json:"create_task"`
+	Lag         []lagRun          `json:"outbox_lag"`
+	Producer    float64           `json:"bare_producer_records_per_s"`
+	Relay       float64           `json:"relay_events_per_s_from_backlog"`
+	RelayDB     float64           `json:"relay_database_share_events_per_s"`
+	RelayBroker float64           `json:"relay_broker_share_events_per_s"`
+	Occurrence  occurrenceResult  `json:"next_occurrence"`
+	Drain       *drainResult      `json:"backlog_drain,omitempty"`
+	Footprint   footprintResult   `json:"footprint"`
+}
+
+// repoRoot is the repository's root directory.
+func repoRoot() string {
+	_, self, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(self), "..", "..")
+}
+
+func (r *report) write(base string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(base+".json", append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	if err := r.chart(base + ".png"); err != nil {
+		return err
+	}
+	return os.WriteFile(base+".md", []byte(r.markdown(filepath.Base(base))), 0o644)
+}
+
+// chart draws create-task's requests per second and p99 latency against
+// the clients, ours and the baseline.
+func (r *report) chart(path string) error {
+	p := plot.New()
+	p.Title.Text = "create-task: p99 latency (ms) by clients"
+	p.X.Label.Text = "clients"
+	p.Y.Label.Text = "p99 ms"
+	ours, base := make(plotter.XYs, len(r.Create)), make(plotter.XYs, len(r.Create))
+	for i, c := range r.Create {
+		ours[i] = plotter.XY{X: float64(c.Clients), Y: c.Ours.P99ms}
+		base[i] = plotter.XY{X: float64(c.Clients), Y: c.Baseline.P99ms}
+	}
+	if err := plotutil.AddLinePoints(p, "create-task over HTTP", ours, "plain pgx (baseline)", base); err != nil {
+		return err
+	}
+	return p.Save(6*vg.Inch, 3.5*vg.Inch, path)
+}
+
+func (r *report) markdown(base string) string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	w("# Benchmarks\n\n")
+	w("Measured by `make bench` (`dev/bench`) on %s: %s cores, %s, %s; %s; the real Kafka broker of the end-to-end tier, a\n",
+		r.Started.Format("2006-01-02"), r.Machine["cores"], r.Machine["cpu"], r.Machine["memory"], r.Machine["go"])
+	w("local PostgreSQL cluster, the function binaries. Each figure is the median of the runs; every baseline ran in the\n")
+	w("same run, alternating with ours. Ratios are ours / baseline (higher is better for rates, lower for latencies).\n")
+	w("The whole run took %s. Raw figures: [`%s.json`](%s.json).\n\n", r.Took, base, base)
+	w("## 1. create-task\n\nRequests per second and latency over HTTP (authentication, validation, the task and its outbox row in\n")
+	w("one transaction), against plain pgx writing the same rows in one transaction with the same pool (%d connections).\n\n", poolSize)
+	w("| clients | ours req/s | pgx req/s | ratio | ours p50 / p99 ms | pgx p50 / p99 ms | target |\n|---|---|---|---|---|---|---|\n")
+	for _, c := range r.Create {
+		target := ""
+		if c.Clients == 32 {
+			target = "≥ 0.9: " + verdict(c.Ratio >= 0.9)
+		}
+		w("| %d | %.0f | %.0f | %.2f | %.1f / %.1f | %.1f / %.1f | %s |\n", c.Clients, c.Ours.Rate, c.Baseline.Rate, c.Ratio,
+			c.Ours.P50ms, c.Ours.P99ms, c.Baseline.P50ms, c.Baseline.P99ms, target)
+	}
+	w("\n![create-task p99 latency by clients](%s.png)\n\n", base)
+	w("## 2. The outbox under that load\n\nFrom an event's creation in the writing transaction to its arrival at a consumer of `task-events`\n")
+	w("(the relay's batches, the broker's ack, the consumer's fetch), while scenario 1 runs; then the rows still unpublished\n")
+	w("when the load stops, and how long they took to leave. Baseline: a bare sarama producer (async, idempotent,\n")
+	w("`acks=all`) sending records of an event's size as fast as it can.\n\n")
+	w("| figure | ours | baseline | ratio | target |\n|---|---|---|---|---|\n")
+	w("| relay, from a backlog of %d events (batches of 500, sent as stored, one `UPDATE` each) | %.0f events/s | bare producer %.0f records/s | %.2f | ≥ 0.5: %s |\n",
+		relayBacklog, r.Relay, r.Producer, r.Relay/r.Producer, verdict(r.Relay/r.Producer >= 0.5))
+	w("| the relay's database work alone, same backlog (read 500, decode, mark; no broker) | %.0f events/s | bare producer | %.2f | |\n",
+		r.RelayDB, r.RelayDB/r.Producer)
+	w("| the relay's broker work alone, same records (batches of 500, each after the previous ack; no database) | %.0f events/s | bare producer | %.2f | |\n",
+		r.RelayBroker, r.RelayBroker/r.Producer)
+	serial := 1 / (1/r.RelayDB + 1/r.RelayBroker)
+	w("| the two one after the other (1 / (1/database + 1/broker)) | %.0f events/s | the relay | %.2f | |\n\n", serial, r.Relay/serial)
+	w("| clients | created/s (the load) | lag p50 / p99 ms | backlog when the load stops | emptied in | targets |\n|---|---|---|---|---|---|\n")
+	for i, l := range r.Lag {
+		target := ""
+		if l.Clients == 32 {
+			target = fmt.Sprintf("p99 < 100 ms: %s; empty within 1 s: %s", verdict(l.P99ms < 100), verdict(l.DrainMs < 1000))
+		}
+		w("| %d | %.0f | %.1f / %.1f | %d | %.0f ms | %s |\n", l.Clients, r.Create[i].Ours.Rate, l.P50ms, l.P99ms,
+			l.BacklogAtEnd, l.DrainMs, target)
+	}
+	o := r.Occurrence
+	w("\n## 3. Completion → next occurrence\n\n%d recurring tasks of %d users completed through complete-task at %d/s while create-task\n",
+		o.Completions, occUsers, o.RatePerS)
+	w("serves %d clients; from complete-task's answer (the completion committed) to a consumer's receipt of recur-task's event\n", o.Background)
+	w("announcing the next occurrence (committed): two trips through the outbox and the broker and recur-task's transaction.\n")
+	w("Baseline: a bare produce (sync, idempotent, `acks=all`) → consume round trip on the same broker at the same rate,\n")
+	w("under the same background load.\n\n")
+	w("| figure | ours | bare round trip | target |\n|---|---|---|---|\n")
+	w("| p50 | %.1f ms | %.1f ms | |\n| p95 | %.1f ms | %.1f ms | |\n| p99 | %.1f ms | %.1f ms | < 50 ms: %s |\n",
+		o.P50ms, o.BaseP50ms, o.P95ms, o.BaseP95ms, o.P99ms, o.BaseP99ms, verdict(o.P99ms < 50))
+	w("| next occurrences missing after 60 s | %d | | 0: %s |\n\n", o.Missing, verdict(o.Missing == 0))
+	w("The two legs (p50 / p99): complete-task's answer → its `task.completed` event read from the broker (the first\n")
+	w("outbox trip) **%.1f / %.1f ms**; that → recur-task's `task.created` event read (the consumer, recur-task's\n", o.FirstLegP50ms, o.FirstLegP99ms)
+	w("transaction, the second trip) **%.1f / %.1f ms**. Meanwhile the relay (`todo_outbox_pass_duration_seconds`)\n", o.SecondLegP50ms, o.SecondLegP99ms)
+	w("made %d passes that moved rows: mean %.1f ms, p50 ≤ %.0f ms, p99 ≤ %.0f ms (histogram bounds), %.0f rows each;\n",
+		o.Relay.Passes, o.Relay.MeanMs, o.Relay.P50Ms, o.Relay.P99Ms, o.Relay.RowsPerPass)
+	w("an event committed during a pass waits for the rest of it and for the whole next one, once per trip.\n")
+	if d := r.Drain; d != nil {
+		w("\n## 4. Backlog drain\n\n%d `task.completed` events of %d users wait on `task-events` while recur-task is stopped;\n",
+			d.Events, backlogUsers)
+		w("then one, and in a second run two, recur-task replicas (one consumer group) start and create every next occurrence;\n")
+		w("timed from the first occurrence stored to the last. Baselines: a bare consumer group reading (and marking) as many\n")
+		w("records of the same size; pgx writing what recur-task writes for them (the processed event, the occurrence, its\n")
+		w("outbox row, the parent's stamp) in transactions of %d, with no broker and no logic.\n\n", drainBatch)
+		w("| figure | events/s | / bare consumer group | / pgx batches | target |\n|---|---|---|---|---|\n")
+		for _, run := range d.Replicas {
+			target := ""
+			if run.Replicas == 1 {
+				target = "≥ 0.5 × bare group: " + verdict(run.Rate/d.BareGroup >= 0.5)
+			}
+			w("| recur-task × %d (first occurrence %.0f ms after start) | %.0f | %.3f | %.2f | %s |\n", run.Replicas, run.FirstInMs,
+				run.Rate, run.Rate/d.BareGroup, run.Rate/d.PgxBatches, target)
+		}
+		w("| bare consumer group | %.0f | 1 | | |\n| pgx batches | %.0f | %.3f | 1 | |\n", d.BareGroup, d.PgxBatches, d.PgxBatches/d.BareGroup)
+	}
+	f := r.Footprint
+	w("\n## 5. Start-up and footprint\n\n| figure | %s | target |\n|---|---|---|\n", f.Function)
+	w("| exec → ready (median of %d) | %.1f ms | < 100 ms: %s |\n", f.StartsMeasure, f.ReadyMs, verdict(f.ReadyMs < 100))
+	w("| resident memory, idle | %.1f MB | < 30 MB: %s |\n", f.IdleRSSMB, verdict(f.IdleRSSMB < 30))
+	w("| resident memory after scenario 1 | %.1f MB | |\n", f.LoadedRSSMB)
+	w("| binary (static, stripped) | %.1f MB | |\n", f.BinaryMB)
+	w("%s", notes)
+	return b.String()
+}
+
+// notes are what the profiles showed and what changed, with the figures
+// measured before each change (make bench -profile DIR writes the CPU
+// profiles of the functions during scenarios 1 to 4).
+const notes = `
+## What the profiles showed, what changed, what limits the rest
+
+Profiled with ` + "`go run ./dev/bench -profile DIR`" + ` (each function serves ` + "`/debug/pprof/`" + ` on ` + "`DEBUG_ADDR`" + `), before
+each change; the figures before are from the same bench on the same machine.
+
+- **recur-task drained 625 events/s (1 replica) and 796 (2)**, one transaction per event; its profile showed it
+  on the CPU a quarter of the time, the rest waiting for the database round trips of each event's transaction.
+  It now takes every record of a partition already fetched (up to 500) and handles a run of completions in one
+  transaction with a fixed number of round trips (claim the event ids, lock the parents, stamp them, insert the
+  occurrences, queue their events), marks the offsets only after the commit, dead-letters a record that is no
+  event in place, and when a batch fails handles its records one at a time, so the one at fault is retried or
+  dead-lettered alone (an occurrence the database refuses, a 22/23 SQLSTATE, is dead-lettered). One replica now
+  writes about as fast as **pgx writing the same rows** (the ratio in section 4): the database is the limit, not
+  recur-task. The target of half a bare consumer group cannot be met by anything that writes these rows on
+  this machine: pgx alone writes them at under 1 % of the rate a bare group reads them. A second replica on the
+  same two cores only adds contention.
+- **The relay** spent 35 % of its CPU re-encoding each event it had just decoded (the CloudEvents SDK's
+  JSON marshalling) and 18 % decoding it. It now sends the stored JSON as the record value (structured mode,
+  ` + "`content-type: application/cloudevents+json`" + `, key = partition key) and decodes only to refuse what is no
+  CloudEvent. What limits it now is measured in section 2: its database work alone (reading 500 rows, decoding
+  them, marking them published) and its broker work alone (sending the same batches, each after the previous
+  one's ack) done one after the other, which is what the relay does. Overlapping the two would at best reach
+  the database's share, itself far below half the bare producer: each published row is an ` + "`UPDATE`" + ` of a row
+  and its indexes, which a producer does not pay. The clean-up of published rows ran inside the relay's loop
+  and read the whole table each minute (a pause of the relay on a large outbox); it now runs beside it and reads
+  a BRIN index on ` + "`created_at`" + `.
+- **create-task** used a third of one core at 32 clients and waited on five sequential database round trips
+  (begin, insert, per-user lock, outbox insert, commit) where the pgx baseline makes four. The task, the lock and
+  the outbox row now go as one pipelined batch, which PostgreSQL runs as one implicit transaction: a single
+  round trip (a test proves a refused outbox row leaves no task behind); updates and completions lock the row,
+  then send the rest as one batch. Its profile also showed 6 % of the CPU in ` + "`time.LoadLocation`" + ` (the zone
+  file read and parsed on every request); zones are now loaded once. Before: 0.65–0.74 of pgx at 32 clients.
+  With few clients, where the database is not yet the limit, the gap is the HTTP request itself on two cores
+  shared by the load generator, PostgreSQL and the broker (the baseline makes no request): token verification,
+  JSON both ways, and the relay and the broker publishing the run's events while it runs (the baseline's rows
+  are published after its run, outside the measurement).
+- **Completion → next occurrence** was p50 1,589 ms and p99 4,450 ms (recur-task's per-event transactions queued
+  behind each other). The legs and the relay's passes above show where the rest goes. Printed one by one, the
+  slow completions come in runs whose events reach the consumer at the same instant, the first of each run
+  having waited longest: they queued together behind one relay pass or one fetch, not each on its own. Each
+  trip through the outbox can wait for the rest of one pass and the whole next one, and under this load the
+  passes take the time shown above, since the load generator, create-task, PostgreSQL and the broker share the
+  two cores; a completion makes two such trips and a recur-task transaction. The bare round trip measured under
+  the same load is the floor. Under this background load the 50 ms target is not met on two cores.
+`
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**not met**"
+}

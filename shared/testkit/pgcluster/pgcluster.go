@@ -1,0 +1,326 @@
+// Package pgcluster starts a private, throwaway PostgreSQL cluster from the
+// machine's PostgreSQL server binaries. Tests and the local runner use it; it
+// never touches the machine's own cluster.
+package pgcluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/todoevents/todo/shared/testkit/maven"
+)
+
+// Cluster is a running postgres server owned by this process.
+type Cluster struct {
+	Dir      string
+	Port     int
+	password string
+	cmd      *exec.Cmd
+	done     chan error
+}
+
+// Options tune Start. The zero value starts a cluster in a new temporary
+// directory on a free loopback port.
+type Options struct {
+	// Dir is the data directory; created if missing, reused if it already
+	// holds a cluster. Empty means a new temporary directory.
+	Dir string
+	// Port to listen on; 0 picks a free one.
+	Port int
+	// Log receives the server's output; nil discards it.
+	Log *os.File
+	// Source of the server binaries: SourceAuto, SourceSystem or
+	// SourceDownload; empty reads PG_SOURCE (default auto).
+	Source string
+	// Durable keeps PostgreSQL's durability defaults (fsync, synchronous
+	// commit, full-page writes). Without it they are off, which only a
+	// throwaway cluster may afford.
+	Durable bool
+	// PasswordFile, when set, makes the cluster require a password
+	// (scram-sha-256) instead of trusting every local connection. The file
+	// holds the password; a new random one is written when it is missing.
+	PasswordFile string
+}
+
+// URL is the connection string for database name.
+func (c *Cluster) URL(database string) string {
+	user := "postgres"
+	if c.password != "" {
+		user += ":" + c.password
+	}
+	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", user, c.Port, database)
+}
+
+// Start initialises (when needed) and starts a cluster, waiting until it
+// accepts connections.
+func Start(ctx context.Context, opts Options) (*Cluster, error) {
+	cred, err := credential()
+	if err != nil {
+		return nil, err
+	}
+	bin, err := binDir(ctx, opts.Source, cred)
+	if err != nil {
+		return nil, err
+	}
+	dir := opts.Dir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "pgcluster-"); err != nil {
+			return nil, err
+		}
+	}
+	if dir, err = filepath.Abs(dir); err != nil {
+		return nil, err
+	}
+	if err := prepareDir(dir, cred); err != nil {
+		return nil, err
+	}
+	fresh := false
+	if _, err := os.Stat(filepath.Join(dir, "PG_VERSION")); err != nil {
+		args := []string{"-D", dir, "-A", "trust", "-U", "postgres", "-E", "UTF8"}
+		if !opts.Durable {
+			args = append(args, "--no-sync")
+		}
+		if err := run(ctx, cred, opts.Log, filepath.Join(bin, "initdb"), args...); err != nil {
+			return nil, fmt.Errorf("initdb: %w", err)
+		}
+		fresh = true
+	}
+	password := ""
+	if opts.PasswordFile != "" {
+		if password, err = requirePassword(ctx, bin, dir, opts.PasswordFile, fresh, cred); err != nil {
+			return nil, err
+		}
+	}
+	port := opts.Port
+	if port == 0 {
+		if port, err = FreePort(); err != nil {
+			return nil, err
+		}
+	}
+	args := []string{"-D", dir, "-p", strconv.Itoa(port),
+		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=200"}
+	if !opts.Durable {
+		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+	}
+	cmd := exec.Command(filepath.Join(bin, "postgres"), args...)
+	cmd.SysProcAttr = serverProcAttr(cred)
+	if opts.Log != nil {
+		cmd.Stdout, cmd.Stderr = opts.Log, opts.Log
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start postgres: %w", err)
+	}
+	c := &Cluster{Dir: dir, Port: port, password: password, cmd: cmd, done: make(chan error, 1)}
+	go func() { c.done <- cmd.Wait() }()
+	if err := c.waitReady(ctx); err != nil {
+		c.Stop()
+		return nil, err
+	}
+	return c, nil
+}
+
+// CreateDatabase creates database name (an identifier of letters, digits and
+// underscores).
+func (c *Cluster) CreateDatabase(ctx context.Context, name string) error {
+	conn, err := pgx.Connect(ctx, c.URL("postgres"))
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+	return err
+}
+
+// Stop shuts the server down (fast mode) and waits for it to exit.
+func (c *Cluster) Stop() {
+	if c.cmd.Process == nil {
+		return
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-c.done:
+	case <-time.After(15 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.done
+	}
+}
+
+// Remove stops the server and deletes its data directory.
+func (c *Cluster) Remove() {
+	c.Stop()
+	_ = os.RemoveAll(c.Dir)
+}
+
+func (c *Cluster) waitReady(ctx context.Context) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		conn, err := pgx.Connect(ctx, c.URL("postgres"))
+		if err == nil {
+			return conn.Close(ctx)
+		}
+		select {
+		case exitErr := <-c.done:
+			return fmt.Errorf("postgres exited during start-up: %v", exitErr)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("postgres not ready after 30s: %w", err)
+		}
+	}
+}
+
+// Sources of the server binaries (Options.Source, or PG_SOURCE).
+const (
+	SourceAuto     = "auto"     // PG_BIN, else the system's, else downloaded
+	SourceSystem   = "system"   // PG_BIN or the system's only
+	SourceDownload = "download" // always the downloaded distribution
+)
+
+// binDir finds the server binaries: $PG_BIN, else the newest
+// /usr/lib/postgresql/*/bin, else the directory of initdb on $PATH, else the
+// PostgreSQL distribution from the Maven repository, downloaded once into
+// the user's cache (PG_VERSION, default DefaultVersion).
+func binDir(ctx context.Context, source string, cred *syscall.Credential) (string, error) {
+	if source == "" {
+		source = os.Getenv("PG_SOURCE")
+	}
+	switch source {
+	case "", SourceAuto, SourceSystem:
+		if d := systemBinDir(); d != "" {
+			return d, nil
+		}
+		if source == SourceSystem {
+			return "", errors.New("PostgreSQL server binaries not found: install postgresql, set PG_BIN, or unset PG_SOURCE to download them")
+		}
+	case SourceDownload:
+	default:
+		return "", fmt.Errorf("PG_SOURCE: %q is not auto, system or download", source)
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	version := os.Getenv("PG_VERSION")
+	if version == "" {
+		version = DefaultVersion
+	}
+	bin, err := Install(ctx, maven.Default(), cache, version)
+	if err != nil {
+		return "", err
+	}
+	return bin, reachable(bin, cred)
+}
+
+func systemBinDir() string {
+	if d := os.Getenv("PG_BIN"); d != "" {
+		return d
+	}
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Slice(dirs, func(i, j int) bool { return versionOf(dirs[i]) > versionOf(dirs[j]) })
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {
+			return d
+		}
+	}
+	if p, err := exec.LookPath("initdb"); err == nil {
+		return filepath.Dir(p)
+	}
+	return ""
+}
+
+func versionOf(binPath string) int {
+	v, _ := strconv.Atoi(filepath.Base(filepath.Dir(binPath)))
+	return v
+}
+
+// credential returns the postgres user's identity when running as root
+// (initdb and postgres refuse to run as root), else nil.
+func credential() (*syscall.Credential, error) {
+	if os.Geteuid() != 0 {
+		return nil, nil
+	}
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		return nil, fmt.Errorf("running as root needs a 'postgres' user to own the cluster: %w", err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+}
+
+func prepareDir(dir string, cred *syscall.Credential) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if cred == nil {
+		return nil
+	}
+	if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
+		return err
+	}
+	return reachable(filepath.Dir(dir), cred)
+}
+
+// reachable lets the server user (cred, when running as root) reach dir:
+// every directory on the way gets search permission for others.
+func reachable(dir string, cred *syscall.Credential) error {
+	if cred == nil {
+		return nil
+	}
+	for p := dir; p != "/" && p != "."; p = filepath.Dir(p) {
+		info, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		if info.Mode().Perm()&0o001 == 0 {
+			if err := os.Chmod(p, info.Mode().Perm()|0o001); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func run(ctx context.Context, cred *syscall.Credential, log *os.File, name string, args ...string) error {
+	return runWithInput(ctx, cred, log, nil, name, args...)
+}
+
+func runWithInput(ctx context.Context, cred *syscall.Credential, log *os.File, stdin io.Reader, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	cmd.Dir = "/"
+	cmd.Stdin = stdin
+	out, err := cmd.CombinedOutput()
+	if log != nil {
+		_, _ = log.Write(out)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %s", err, out)
+	}
+	return nil
+}
+
+// FreePort returns a free loopback TCP port.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
