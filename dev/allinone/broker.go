@@ -17,7 +17,7 @@ import (
 // the reconciler re-drives completions whose events were lost with it.
 // The returned note says so.
 func startBroker(dataDir string, partitions int32) (b *kfake.Cluster, note string, err error) {
-	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(partitions, events.TopicTaskEvents, events.TopicDeadLetters)}
+	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(partitions, events.Topics...)}
 	if dataDir == "" {
 		b, err = kfake.NewCluster(opts...)
 		return b, "", err

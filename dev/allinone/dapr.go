@@ -63,7 +63,7 @@ func (o *DaprOptions) prepare(brokers string, partitions int32) (string, error) 
 	if err := daprd.Resources(o.Config, dir, brokers); err != nil {
 		return "", err
 	}
-	return dir, kafka.EnsureTopics(strings.Split(brokers, ","), max(partitions, 3), events.TopicTaskEvents, events.TopicDeadLetters)
+	return dir, kafka.EnsureTopics(strings.Split(brokers, ","), max(partitions, 3), events.Topics...)
 }
 
 // start starts fn publishing through a new daprd, serves it on a loopback

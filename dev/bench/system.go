@@ -65,7 +65,7 @@ func startSystem(ctx context.Context, dir string) (*system, error) {
 		return s, err
 	}
 	s.brokers = []string{s.kafka.Addr()}
-	if err := kafka.EnsureTopics(s.brokers, 3, events.TopicTaskEvents, events.TopicDeadLetters, baselineTopic); err != nil {
+	if err := kafka.EnsureTopics(s.brokers, 3, append(events.Topics, baselineTopic)...); err != nil {
 		return s, err
 	}
 	log("function binaries")

@@ -112,3 +112,54 @@ func TestHandlerTurnsFailuresIntoJSONErrors(t *testing.T) {
 		t.Fatalf("panic detail leaked: %s", rec.Body)
 	}
 }
+
+// Reminders come back with their time and state; a bad one is a 400 that
+// names it, and nothing is stored.
+func TestHandlerReminders(t *testing.T) {
+	t.Parallel()
+	h, st, _ := fake(0)
+	user := testkit.User()
+	rec := testkit.Do(t, h, "POST", "/api/"+user+"/tasks", testkit.Token(t, user), []byte(`{"title":"Dentist",
+		"due_date":"2026-03-10T15:00:00","timezone":"America/New_York",
+		"reminders":[{"before":"P1D"},{"before":"pt15m"},{"at":"2026-03-09T08:00:00Z"}]}`))
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	var got struct {
+		Reminders []struct {
+			ID, State string
+			Before    *string
+			RemindAt  time.Time `json:"remind_at"`
+		}
+	}
+	testkit.Decode(t, rec, &got)
+	// 15:00 in New York on 10 March 2026 (EDT, from 8 March) is 19:00 UTC.
+	want := []time.Time{time.Date(2026, 3, 9, 19, 0, 0, 0, time.UTC), time.Date(2026, 3, 10, 18, 45, 0, 0, time.UTC),
+		time.Date(2026, 3, 9, 8, 0, 0, 0, time.UTC)}
+	if len(got.Reminders) != 3 || *got.Reminders[1].Before != "PT15M" {
+		t.Fatalf("%s", rec.Body)
+	}
+	for i, r := range got.Reminders {
+		if !r.RemindAt.Equal(want[i]) || r.State != "scheduled" || r.ID == "" {
+			t.Errorf("reminder %d: %+v, want at %v", i, r, want[i])
+		}
+	}
+	for body, field := range map[string]string{
+		`{"title":"a","reminders":[{"before":"PT1H"}]}`:                                           "reminders[0].before",
+		`{"title":"a","due_date":"2026-04-01","reminders":[{"before":"-PT1H"}]}`:                  "reminders[0].before",
+		`{"title":"a","due_date":"2026-04-01","reminders":[{"before":"P1M"}]}`:                    "reminders[0].before",
+		`{"title":"a","reminders":[{"at":"soon"}]}`:                                               "reminders[0].at",
+		`{"title":"a","due_date":"2026-04-01","reminders":[{"before":"PT1H","at":"2026-04-01"}]}`: "reminders[0]",
+		`{"title":"a","reminders":[{},{},{},{},{},{}]}`:                                           "reminders",
+		`{"title":"a","reminders":[{"colour":"red"}]}`:                                            "",
+	} {
+		rec := testkit.Do(t, h, "POST", "/api/"+user+"/tasks", testkit.Token(t, user), []byte(body))
+		code, gotField := testkit.ErrorCode(t, rec, http.StatusBadRequest)
+		if code == "" || (field != "" && gotField != field) {
+			t.Errorf("%s: %d %s, want a 400 on %s", body, rec.Code, rec.Body, field)
+		}
+	}
+	if n := len(st.Events()); n != 1 {
+		t.Fatalf("%d events, want only the valid task's", n)
+	}
+}

@@ -40,6 +40,10 @@ func (f *RecurTask) routes(rt *app.Runtime) []httpx.Route {
 	if cfg.ReconcileEvery > 0 {
 		rt.Go(f.Reconciler.Run)
 	}
+	if cfg.Reminders {
+		rt.Go((&Scheduler{Reminders: rt.Store, Log: log.With().Str("part", "reminders").Logger(), Metrics: rt.Metrics,
+			Now: rt.Now, MaxLateness: cfg.ReminderMaxLateness, Committed: rt.WakeRelay}).Run)
+	}
 	switch {
 	case cfg.PushAuth == config.PushAuthNone:
 		log.Warn().Msg("PUSH_AUTH=none: pushed events are accepted without a token; only for platforms that restrict who can reach this service")

@@ -64,6 +64,9 @@ func nextOccurrence(parent task.Task, completedAt, now time.Time) (*task.Task, *
 	if next.N > 0 {
 		child.Occurrence = &next.N
 	}
+	if err := parent.CarryReminders(&child, now); err != nil {
+		return nil, nil, err
+	}
 	evt, err := events.ForTask(events.TypeTaskCreated, Name, child, now)
 	if err != nil {
 		return nil, nil, err

@@ -104,7 +104,7 @@ func (rt *Runtime) startRelay() {
 		// Connecting waits for the first publish, so the function starts
 		// (and keeps queueing events) while the brokers are down.
 		rt.publisher = kafka.LazyPublisher(cfg.KafkaBrokers, rt.Name, cfg.KafkaPartitions,
-			events.TopicTaskEvents, events.TopicDeadLetters)
+			events.Topics...)
 		pub = rt.publisher
 	}
 	rt.relay = &outbox.Relay{Pool: rt.Store.Pool, Publisher: pub,

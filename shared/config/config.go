@@ -33,6 +33,7 @@ var Variables = []string{
 	"HTTP_READ_TIMEOUT", "HTTP_WRITE_TIMEOUT", "HTTP_IDLE_TIMEOUT", "HTTP_HEADER_TIMEOUT", "HTTP_MAX_HEADER_BYTES",
 	"HTTP_MAX_CONNS", "DEBUG_ADDR", "METRICS_ADDR", "LIVE_STREAMS_PER_USER", "LIVE_STREAMS_MAX",
 	"EVENTS_TRANSPORT", "EVENTS_PUBLISH", "DAPR_HTTP_PORT", "DAPR_PUBSUB", "DAPR_API_TOKEN",
+	"REMINDERS", "REMINDER_MAX_LATENESS",
 }
 
 // Event transports (EVENTS_TRANSPORT).
@@ -80,6 +81,12 @@ type Config struct {
 	// The reconciler's period (0: off) and how old a completion must be
 	// before it steps in; how long processed event ids are kept.
 	ReconcileEvery, ReconcileGrace, ProcessedRetention time.Duration
+
+	// Reminders runs the reminder scheduler (recur-task; one active among
+	// replicas); a reminder that came due longer than ReminderMaxLateness
+	// ago is marked missed instead of fired.
+	Reminders           bool
+	ReminderMaxLateness time.Duration
 
 	// Open event streams (live-updates) allowed per user and in the
 	// process.
@@ -191,6 +198,8 @@ func Load(env map[string]string, req Requirements) (Config, error) {
 	c.ReconcileEvery = l.duration("RECONCILE_EVERY", "1m", true)
 	c.ReconcileGrace = l.duration("RECONCILE_GRACE", "2m", false)
 	c.ProcessedRetention = l.duration("PROCESSED_EVENTS_RETENTION", "168h", false)
+	c.Reminders = l.bool("REMINDERS", "true")
+	c.ReminderMaxLateness = l.duration("REMINDER_MAX_LATENESS", "24h", false)
 	c.StreamsPerUser = l.int("LIVE_STREAMS_PER_USER", "20", 1, 100000)
 	c.StreamsTotal = l.underFileLimit("LIVE_STREAMS_MAX", min(10000, OpenFileLimit()/2), OpenFileLimit()/2)
 	c.HTTP = l.http()

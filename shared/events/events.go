@@ -25,18 +25,25 @@ const (
 const (
 	TopicTaskEvents   = "task-events"
 	TopicDeadLetters  = "task-events-dlq"
+	TopicReminders    = "reminders"
 	ExtPartitionKey   = "partitionkey"
 	DataSchemaVersion = 2
 )
 
 // TopicOf is the topic an event goes to: dead letters to the dead-letter
-// topic, every other event to task-events.
+// topic, reminders to reminders, every other event to task-events.
 func TopicOf(e cloudevents.Event) string {
-	if e.Type() == TypeDeadLettered {
+	switch e.Type() {
+	case TypeDeadLettered:
 		return TopicDeadLetters
+	case TypeTaskReminder:
+		return TopicReminders
 	}
 	return TopicTaskEvents
 }
+
+// Topics are every topic the functions write.
+var Topics = []string{TopicTaskEvents, TopicDeadLetters, TopicReminders}
 
 // kindOf maps event types to the seed's event_type names.
 var kindOf = map[string]string{

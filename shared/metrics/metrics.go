@@ -30,6 +30,10 @@ type Metrics struct {
 	EventsProcessed                                          *prometheus.CounterVec
 	EventDuration                                            *prometheus.HistogramVec
 	EventRetries, DeadLettered, Reconciled, ReconcileSkipped prometheus.Counter
+	// recur-task's reminder scheduler: reminders fired (of those, late),
+	// missed (beyond the allowed lateness), and how late each fired.
+	RemindersFired, RemindersLate, RemindersMissed prometheus.Counter
+	ReminderLateness                               prometheus.Observer
 	// HTTP requests by method, route pattern and status.
 	RequestDuration *prometheus.HistogramVec
 }
@@ -55,6 +59,11 @@ func New() *Metrics {
 			"Next occurrences the reconciler created for completions no event delivered."),
 		ReconcileSkipped: f.counter("todo_reconciler_skipped_total",
 			"Completions the reconciler could not handle (a permanent error), logged and skipped."),
+		RemindersFired:  f.counter("todo_reminders_fired_total", "Reminders fired: their event written to the outbox."),
+		RemindersLate:   f.counter("todo_reminders_late_total", "Reminders fired more than a minute after their time."),
+		RemindersMissed: f.counter("todo_reminders_missed_total", "Reminders that came due longer ago than REMINDER_MAX_LATENESS, not fired."),
+		ReminderLateness: f.histogram("todo_reminder_lateness_seconds",
+			"How long after its time each reminder fired.").WithLabelValues(),
 		RequestDuration: f.histogram("todo_http_request_duration_seconds",
 			"HTTP request latency, by method, route and status.", "method", "route", "status"),
 	}

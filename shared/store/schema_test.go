@@ -68,6 +68,9 @@ func TestSchemaEnforcesOneNextOccurrence(t *testing.T) {
 		`INSERT INTO tasks (id, user_id, title, recurring_type) VALUES (gen_random_uuid(), 'u', 't', 'hourly')`,
 		`INSERT INTO tasks (id, user_id, title) VALUES (gen_random_uuid(), 'u', '')`,
 		`INSERT INTO tasks (id, user_id, title, due_date, recurring_end_date) VALUES (gen_random_uuid(), 'u', 't', now(), now() - interval '1 day')`,
+		`INSERT INTO tasks (id, user_id, title, reminders) VALUES (gen_random_uuid(), 'u', 't', '{}')`,
+		`INSERT INTO tasks (id, user_id, title, reminders) VALUES (gen_random_uuid(), 'u', 't', '[{},{},{},{},{},{}]')`,
+		`INSERT INTO tasks (id, user_id, title, reminders) VALUES (gen_random_uuid(), 'u', 't', 'null')`,
 	}
 	for _, sql := range bad {
 		if _, err := conn.Exec(ctx, sql); err == nil {

@@ -20,6 +20,7 @@ func (t *Task) SetCompleted(completed bool, now time.Time) bool {
 	}
 	t.SkippedAt = nil
 	t.UpdatedAt = now
+	t.settleReminders(t.Reminders, now)
 	return true
 }
 
@@ -31,5 +32,6 @@ func (t *Task) Skip(now time.Time) bool {
 	}
 	at := now
 	t.Status, t.SkippedAt, t.CompletedAt, t.UpdatedAt = StatusSkipped, &at, nil, now
+	t.settleReminders(t.Reminders, now)
 	return true
 }

@@ -33,6 +33,8 @@ type Draft struct {
 	RecurrenceBasis  *Basis    `json:"recurrence_basis"`
 	RecurringEndDate *string   `json:"recurring_end_date"`
 	ParentTaskID     *string   `json:"parent_task_id"`
+	// Reminders replace the task's reminders (nil leaves them; [] clears).
+	Reminders *[]ReminderInput `json:"reminders"`
 }
 
 // Build validates the draft and returns the task it describes, owned by
@@ -44,7 +46,7 @@ func (d Draft) Build(id, userID string, now time.Time) (Task, error) {
 		Tags: []string{}, CreatedAt: now, UpdatedAt: now}
 	steps := []func(*Task) error{
 		d.title, d.description, d.status, d.priority, d.tags, d.timezone,
-		d.recurrence, d.dates, d.rule, d.parent,
+		d.recurrence, d.dates, d.rule, d.parent, d.reminders,
 	}
 	for _, step := range steps {
 		if err := step(&t); err != nil {
@@ -54,6 +56,7 @@ func (d Draft) Build(id, userID string, now time.Time) (Task, error) {
 	if t.Status == StatusSkipped {
 		return Task{}, errSkipOnlyByRoute
 	}
+	t.settleReminders(nil, now)
 	return t, nil
 }
 

@@ -71,6 +71,7 @@ func (d Draft) Apply(t Task, now time.Time, full bool) (Task, Change, error) {
 			next.Status, next.SkippedAt = target.Status, nil
 		}
 	}
+	next.settleReminders(t.Reminders, now)
 	if change == Unchanged && !same(next, t) {
 		change = Updated
 	}
@@ -87,7 +88,10 @@ func (d Draft) Apply(t Task, now time.Time, full bool) (Task, Change, error) {
 func (d Draft) over(t Task) Draft {
 	m := Draft{Title: d.Title, Description: d.Description, Priority: d.Priority, Tags: d.Tags, DueDate: d.DueDate,
 		Timezone: d.Timezone, RecurringType: d.RecurringType, RecurrenceRule: d.RecurrenceRule,
-		RecurrenceBasis: d.RecurrenceBasis, RecurringEndDate: d.RecurringEndDate}
+		RecurrenceBasis: d.RecurrenceBasis, RecurringEndDate: d.RecurringEndDate, Reminders: d.Reminders}
+	if m.Reminders == nil {
+		m.Reminders = inputs(t.Reminders)
+	}
 	if m.RecurrenceRule == nil && (d.RecurringType == nil || Recurring(enum(*d.RecurringType)) == t.RecurringType) {
 		m.RecurrenceRule = t.RecurrenceRule
 	}

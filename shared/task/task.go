@@ -81,8 +81,11 @@ type Task struct {
 	ParentTaskID *string    `json:"parent_task_id"`
 	CompletedAt  *time.Time `json:"completed_at"`
 	SkippedAt    *time.Time `json:"skipped_at"`
-	CreatedAt    time.Time  `json:"created_at"`
-	UpdatedAt    time.Time  `json:"updated_at"`
+	// Reminders are the task's reminders (at most MaxReminders), each with
+	// its time and state.
+	Reminders []Reminder `json:"reminders"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
 }
 
 // Completed reports whether the task is done.
@@ -107,6 +110,9 @@ func (t Task) MarshalJSON() ([]byte, error) {
 	type plain Task
 	if t.Tags == nil {
 		t.Tags = []string{}
+	}
+	if t.Reminders == nil {
+		t.Reminders = []Reminder{}
 	}
 	return json.Marshal(struct {
 		plain

@@ -23,7 +23,7 @@ func TestContractCatchesDrift(t *testing.T) {
 	task := `{"id":"0b9f6b5e-3c38-4a8e-9b8e-6c1f1f0c9a11","user_id":"u","title":"t","description":"","status":"pending",
 		"priority":"medium","tags":[],"due_date":null,"timezone":"UTC","recurring_type":"none","recurrence_basis":"completion",
 		"recurring_end_date":null,"series_anchor":null,"parent_task_id":null,"completed_at":null,
-		"recurrence_rule":null,"occurrence":null,"skipped_at":null,
+		"recurrence_rule":null,"occurrence":null,"skipped_at":null,"reminders":[],
 		"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z","completed":false}`
 	json := http.Header{"Content-Type": {"application/json"}}
 	counted := http.Header{"Content-Type": {"application/json"}, "X-Total-Count": {"1"}}

@@ -91,7 +91,7 @@ func NewDatabase() (string, error) {
 // test ends, and returns its addresses.
 func Broker(tb testing.TB, partitions int32) string {
 	tb.Helper()
-	b, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, events.TopicTaskEvents, events.TopicDeadLetters))
+	b, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, events.Topics...))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -1,0 +1,127 @@
+package function
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/google/uuid"
+
+	"github.com/todoevents/todo/shared/events"
+	"github.com/todoevents/todo/shared/task"
+	"github.com/todoevents/todo/shared/testkit"
+)
+
+// A reminder fires once, about on time, as a com.todo.task.reminder event on
+// the reminders topic, through the outbox and the relay; the reminder of a
+// task completed before its time never fires; two recur-task processes
+// still fire it once.
+func TestReminderFiresOnceOnTimeToTheRemindersTopic(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	ctx := context.Background()
+	env := map[string]string{"KAFKA_BROKERS": r.brokers, "KAFKA_CONSUMER_GROUP": "recur-" + uuid.NewString()[:8]}
+	r.startWith(t, env)
+	r.startWith(t, env)
+	user := testkit.User()
+	at := time.Now().Add(1500 * time.Millisecond).UTC()
+	when, due, title := at.Format(time.RFC3339Nano), at.Add(time.Hour).Format(time.RFC3339Nano), "take the pills"
+	draft := task.Draft{Title: &title, DueDate: &due, Reminders: &[]task.ReminderInput{{At: &when}}}
+	fires := testkit.Seed(t, r.seeder, user, draft)
+	cancelled := testkit.Seed(t, r.seeder, user, draft)
+	if _, err := r.seeder.UpdateTask(ctx, user, cancelled.ID, func(tk *task.Task) (*cloudevents.Event, error) {
+		tk.SetCompleted(true, time.Now())
+		e, err := events.ForTask(events.TypeTaskCompleted, "test", *tk, time.Now())
+		return &e, err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var got []cloudevents.Event
+	testkit.Eventually(t, "the reminder on the reminders topic", 30*time.Second, func() bool {
+		got = got[:0]
+		for _, m := range testkit.ReadTopic(t, r.brokers, events.TopicReminders) {
+			got = append(got, testkit.Event(t, m))
+		}
+		return len(got) > 0
+	})
+	var data events.ReminderData
+	if err := got[0].DataAs(&data); err != nil {
+		t.Fatal(err)
+	}
+	if got[0].Type() != events.TypeTaskReminder || data.TaskID != fires.ID || data.Late || !data.RemindAt.Equal(fires.Reminders[0].RemindAt) {
+		t.Fatalf("reminder event %s %+v", got[0].Type(), data)
+	}
+	stored, err := r.seeder.GetTask(ctx, user, fires.ID)
+	if err != nil || stored.Reminders[0].State != task.ReminderSent || stored.Reminders[0].SentAt == nil {
+		t.Fatalf("stored reminder %+v (%v)", stored.Reminders, err)
+	}
+	t.Logf("fired %v after its time", stored.Reminders[0].SentAt.Sub(at))
+	// Past the cancelled one's time, nothing more came.
+	time.Sleep(time.Until(at.Add(time.Second)))
+	if n := len(testkit.ReadTopic(t, r.brokers, events.TopicReminders)); n != 1 {
+		t.Fatalf("%d reminder events, want 1 (the completed task's must not fire, nothing fires twice)", n)
+	}
+	if c, err := r.seeder.GetTask(ctx, user, cancelled.ID); err != nil || c.Reminders[0].State != task.ReminderCancelled {
+		t.Fatalf("the completed task's reminder %+v (%v)", c.Reminders, err)
+	}
+}
+
+// A reminder that came due while nothing ran fires once when recur-task
+// starts, marked late; one older than REMINDER_MAX_LATENESS is missed.
+func TestRemindersDueDuringDowntimeFireLateOnce(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	user := testkit.User()
+	title := "renew the passport"
+	seed := func(at time.Time) task.Task {
+		when, due := at.Format(time.RFC3339Nano), time.Now().Add(time.Hour).Format(time.RFC3339Nano)
+		return testkit.Seed(t, r.seeder, user, task.Draft{Title: &title, DueDate: &due,
+			Reminders: &[]task.ReminderInput{{At: &when}}})
+	}
+	late, missed := seed(time.Now().Add(-20*time.Minute)), seed(time.Now().Add(-3*time.Hour))
+	f := r.startWith(t, map[string]string{"REMINDER_MAX_LATENESS": "2h"})
+	testkit.Eventually(t, "the late reminder fired", 15*time.Second, func() bool {
+		return testkit.Count(t, r.seeder.Pool, `SELECT count(*) FROM outbox WHERE topic = 'reminders'`) > 0
+	})
+	_ = f.Stop(context.Background())
+	if n := testkit.Count(t, r.seeder.Pool, `SELECT count(*) FROM outbox WHERE topic = 'reminders' AND event->>'subject' = $1
+		AND (event->'data'->>'late')::boolean`, late.ID); n != 1 {
+		t.Fatalf("%d late reminder events for the late task, want 1", n)
+	}
+	if n := testkit.Count(t, r.seeder.Pool, `SELECT count(*) FROM outbox WHERE topic = 'reminders'`); n != 1 {
+		t.Fatalf("%d reminder events, want only the late one", n)
+	}
+	m, err := r.seeder.GetTask(context.Background(), user, missed.ID)
+	if err != nil || m.Reminders[0].State != task.ReminderMissed {
+		t.Fatalf("the reminder beyond the lateness: %+v (%v)", m.Reminders, err)
+	}
+	// A restart fires nothing again.
+	r.startWith(t, nil)
+	time.Sleep(time.Second)
+	if n := testkit.Count(t, r.seeder.Pool, `SELECT count(*) FROM outbox WHERE topic = 'reminders'`); n != 1 {
+		t.Fatalf("%d reminder events after a restart, want 1", n)
+	}
+}
+
+// The next occurrence gets the relative reminders of the one completed,
+// from its own due date; absolute ones are not copied.
+func TestNextOccurrenceCarriesRelativeReminders(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2027, 5, 3, 8, 0, 0, 0, time.UTC)
+	title, due, daily, before, at := "stand-up", "2027-05-03T09:00:00", "daily", "PT15M", "2027-05-03T07:00:00"
+	parent, err := task.Draft{Title: &title, DueDate: &due, Timezone: ptr("Europe/Berlin"), RecurringType: &daily,
+		Reminders: &[]task.ReminderInput{{Before: &before}, {At: &at}}}.Build(uuid.NewString(), "u", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent.SetCompleted(true, now)
+	child, _, err := nextOccurrence(parent, now, now)
+	if err != nil || child == nil {
+		t.Fatal(err)
+	}
+	if len(child.Reminders) != 1 || child.Reminders[0].Before == nil || *child.Reminders[0].Before != "PT15M" ||
+		!child.Reminders[0].RemindAt.Equal(child.DueDate.Add(-15*time.Minute)) || child.Reminders[0].State != task.ReminderScheduled {
+		t.Fatalf("due %v, reminders %+v", child.DueDate, child.Reminders)
+	}
+}
