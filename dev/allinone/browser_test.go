@@ -101,6 +101,23 @@ func (tb *tab) click(t *testing.T, what, sel string) {
 	}
 }
 
+// edit opens the task form on the task sel finds, again when the click
+// met the list in the middle of a redraw and the form did not open.
+func (tb *tab) edit(t *testing.T, sel string) {
+	t.Helper()
+	err := retried(func() error {
+		if err := chromedp.Do(tb.ctx, chromedp.Click(sel+`//button[text()="Edit"]`)); err != nil {
+			return err
+		}
+		wait, cancel := context.WithTimeout(tb.ctx, 2*time.Second)
+		defer cancel()
+		return chromedp.Do(wait, chromedp.WaitVisible(chromedp.ID("task-dialog")))
+	})
+	if err != nil {
+		t.Fatalf("open the form to edit %s: %v", sel, err)
+	}
+}
+
 // get reads what action reads from the page, again when the node it found
 // was redrawn before it was read.
 func get[T any](t *testing.T, tb *tab, what string, action chromedp.Action[T]) T {
@@ -286,9 +303,8 @@ func TestWebApp(t *testing.T) {
 		chromedp.WaitNotVisible(chromedp.ID("chain-dialog")))
 
 	// Edit the new occurrence; an invalid title shows the API's message.
-	ann.click(t, "edit", taskItem("Water the plants")+`//button[text()="Edit"]`)
+	ann.edit(t, taskItem("Water the plants"))
 	ann.do(t, "edit the title",
-		chromedp.WaitVisible(chromedp.ID("task-dialog")),
 		chromedp.SetValue(chromedp.ID("f-title"), "Water the orchids"),
 		chromedp.Click(chromedp.ID("save")),
 		chromedp.WaitVisible(taskItem("Water the orchids")))
@@ -435,4 +451,41 @@ func TestWebAppRuleEditor(t *testing.T) {
 	waitText(t, page, "the rule's error", chromedp.CSS(`.error[data-for="recurrence_rule"]`), "yields no date")
 	page.do(t, "cancel", chromedp.Click(chromedp.ID("cancel")), chromedp.WaitNotVisible(chromedp.ID("task-dialog")))
 	page.noErrors(t)
+}
+
+// TestWebAppReminders sets reminders in the task form, sees them on the
+// task with their state, sees one that was already due fire (through the
+// whole system's scheduler) once the list reloads, and a bad duration's
+// message beside the field.
+func TestWebAppReminders(t *testing.T) {
+	t.Parallel()
+	alloc := browser(t)
+	page := openTab(t, alloc)
+	signIn(t, page, "rita-"+testkit.User()[5:13])
+	tokyo, _ := time.LoadLocation("Asia/Tokyo")
+	due := time.Now().In(tokyo).Add(2 * time.Hour).Format("2006-01-02T15:04")
+	page.do(t, "a task with two reminders",
+		chromedp.Click(chromedp.ID("new-task")),
+		chromedp.WaitVisible(chromedp.ID("task-dialog")),
+		chromedp.SendKeys(chromedp.ID("f-title"), "Pick up the parcel"),
+		chromedp.SetValue(chromedp.ID("f-due"), due),
+		chromedp.SetValue(chromedp.ID("f-timezone"), "Asia/Tokyo"),
+		chromedp.SendKeys(chromedp.ID("f-reminders"), "pt15m, P1D"),
+		chromedp.Click(chromedp.ID("save")), chromedp.WaitNotVisible(chromedp.ID("task-dialog")),
+		chromedp.WaitVisible(taskItem("Pick up the parcel")))
+	item := taskItem("Pick up the parcel")
+	testkit.Eventually(t, "the reminder ahead shown", 10*time.Second, func() bool {
+		return strings.Contains(page.listText(t, "the reminder badges", item), "PT15M before · scheduled")
+	})
+	// P1D before a due date two hours ahead was due a day ago: within the
+	// allowed lateness, so it fires at once, late; a reload shows it sent.
+	testkit.Eventually(t, "the due reminder sent", 15*time.Second, func() bool {
+		page.do(t, "reload the list", chromedp.Click(chromedp.CSS(`.tabs button[data-status="pending"]`)))
+		return strings.Contains(page.listText(t, "the reminder badges", item), "P1D before · sent")
+	})
+	page.edit(t, item)
+	page.do(t, "a length with no fixed size",
+		chromedp.SetValue(chromedp.ID("f-reminders"), "P1M"),
+		chromedp.Click(chromedp.ID("save")))
+	waitText(t, page, "the reminder's error", chromedp.CSS(`.error[data-for="reminders"]`), "no fixed length")
 }

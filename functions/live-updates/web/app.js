@@ -141,7 +141,9 @@ function render() {
       t.status === "skipped" ? el("span", { class: "badge skipped" }, "skipped") : null,
       t.recurring_type !== "none" ? el("span", { class: "badge", title: t.recurrence_rule || "" },
         "repeats " + (t.recurrence_rule ? "by rule" : t.recurring_type) + (t.occurrence ? " · #" + t.occurrence : "")) : null,
-      ...t.tags.map((g) => el("span", { class: "tag" }, "#" + g)));
+      ...t.tags.map((g) => el("span", { class: "tag" }, "#" + g)),
+      ...(t.reminders || []).map((r) => el("span", { class: "badge reminder " + r.state, title: "remind at " + r.remind_at },
+        "\u23F0 " + (r.before ? r.before + " before" : wallClock(r.at, t.timezone || "UTC").replace("T", " ")) + " \u00B7 " + r.state)));
     const item = el("li", { class: "task" + (t.completed ? " done" : "") + (overdue ? " overdue" : ""), "data-id": t.id,
       "data-due": t.due_date ? wallClock(t.due_date, t.timezone || "UTC") : "" },
       box,
@@ -212,6 +214,7 @@ function openForm(t) {
     $("#f-description").value = t.description;
     $("#f-priority").value = t.priority;
     $("#f-tags").value = t.tags.join(", ");
+    $("#f-reminders").value = (t.reminders || []).filter((r) => r.before).map((r) => r.before).join(", ");
     $("#f-due").value = t.due_date ? wallClock(t.due_date, t.timezone || "UTC") : "";
     $("#f-recurring").value = t.recurring_type;
     $("#f-basis").value = t.recurrence_basis;
@@ -229,6 +232,12 @@ function formBody() {
     description: $("#f-description").value,
     priority: $("#f-priority").value,
     tags: $("#f-tags").value.split(",").map((s) => s.trim()).filter(Boolean),
+    // The form edits the reminders before the due date; those at a fixed
+    // time (set through the API) are kept as they are.
+    reminders: [
+      ...((state.editing && state.editing.reminders) || []).filter((r) => r.at).map((r) => ({ at: r.at })),
+      ...$("#f-reminders").value.split(",").map((s) => s.trim()).filter(Boolean).map((before) => ({ before })),
+    ],
     timezone: $("#f-timezone").value,
     recurrence_basis: $("#f-basis").value,
     due_date: $("#f-due").value || null,
@@ -261,7 +270,9 @@ async function save(ev) {
     $("#task-dialog").close();
     loadTasks();
   } catch (e) {
-    const slot = e.field && f.querySelector(`.error[data-for="${e.field}"]`);
+    // reminders[1].before is reported beside reminders.
+    const slot = e.field && (f.querySelector(`.error[data-for="${e.field}"]`) ||
+      f.querySelector(`.error[data-for="${e.field.split(/[.[]/)[0]}"]`));
     (slot || $("#form-error")).textContent = e.message;
     const input = e.field && f.querySelector(`[name="${e.field}"]`);
     if (input) input.focus();
