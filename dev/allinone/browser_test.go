@@ -455,8 +455,8 @@ func TestWebAppRuleEditor(t *testing.T) {
 
 // TestWebAppReminders sets reminders in the task form, sees them on the
 // task with their state, sees one that was already due fire (through the
-// whole system's scheduler) once the list reloads, and a bad duration's
-// message beside the field.
+// whole system's scheduler, relay and live stream) as a banner and then as
+// sent on its task, and a bad duration's message beside the field.
 func TestWebAppReminders(t *testing.T) {
 	t.Parallel()
 	alloc := browser(t)
@@ -474,11 +474,17 @@ func TestWebAppReminders(t *testing.T) {
 		chromedp.Click(chromedp.ID("save")), chromedp.WaitNotVisible(chromedp.ID("task-dialog")),
 		chromedp.WaitVisible(taskItem("Pick up the parcel")))
 	item := taskItem("Pick up the parcel")
+	// P1D before a due date two hours ahead was due a day ago: within the
+	// allowed lateness, so it fires at once, late, into the page's stream.
+	waitText(t, page, "the reminder's banner", chromedp.CSS(`#reminders-banner .reminder-note`), "Pick up the parcel")
+	waitText(t, page, "the banner says late", chromedp.CSS(`#reminders-banner .reminder-note`), "(late)")
+	page.do(t, "dismiss the banner",
+		chromedp.Click(chromedp.CSS(`#reminders-banner .reminder-note button`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`#reminders-banner .reminder-note`)))
 	testkit.Eventually(t, "the reminder ahead shown", 10*time.Second, func() bool {
 		return strings.Contains(page.listText(t, "the reminder badges", item), "PT15M before · scheduled")
 	})
-	// P1D before a due date two hours ahead was due a day ago: within the
-	// allowed lateness, so it fires at once, late; a reload shows it sent.
+	// A reload shows it sent.
 	testkit.Eventually(t, "the due reminder sent", 15*time.Second, func() bool {
 		page.do(t, "reload the list", chromedp.Click(chromedp.CSS(`.tabs button[data-status="pending"]`)))
 		return strings.Contains(page.listText(t, "the reminder badges", item), "P1D before · sent")

@@ -40,12 +40,13 @@ const BufferPerPartition = 4096
 // cut off (it reconnects and resumes from its Last-Event-ID).
 const subscriberBuffer = 256
 
-// Feed reads every partition of task-events from its end and hands each
-// event to the open pages of the event's user, keeping recent events for
-// pages that reconnect. Each instance reads every partition itself (no
-// consumer group): its pages' users may be anywhere.
+// Feed reads every partition of one topic (task-events, or reminders)
+// from its end and hands each event to the open pages of the event's user,
+// keeping recent events for pages that reconnect. Each instance reads every
+// partition itself (no consumer group): its pages' users may be anywhere.
 type Feed struct {
 	Brokers    []string
+	Topic      string
 	Partitions int32
 	Log        zerolog.Logger
 	// PerUser and Total bound the open streams of one user and of the
@@ -62,9 +63,9 @@ type Feed struct {
 	once    sync.Once
 }
 
-// NewFeed returns a feed over brokers; Run reads.
-func NewFeed(brokers []string, partitions int32, log zerolog.Logger) *Feed {
-	return &Feed{Brokers: brokers, Partitions: partitions, Log: log, recent: map[int32][]Entry{},
+// NewFeed returns a feed of topic over brokers; Run reads.
+func NewFeed(brokers []string, topic string, partitions int32, log zerolog.Logger) *Feed {
+	return &Feed{Brokers: brokers, Topic: topic, Partitions: partitions, Log: log, recent: map[int32][]Entry{},
 		first: map[int32]int64{}, pages: map[string]map[chan Entry]struct{}{}, streams: map[string]int{},
 		started: make(chan struct{})}
 }
@@ -76,21 +77,21 @@ func (f *Feed) Started() <-chan struct{} { return f.started }
 func (f *Feed) Run(ctx context.Context) error {
 	var retry backoff.Backoff
 	for ctx.Err() == nil {
-		err := kafka.EnsureTopics(f.Brokers, max(f.Partitions, 1), events.TopicTaskEvents)
+		err := kafka.EnsureTopics(f.Brokers, max(f.Partitions, 1), f.Topic)
 		if err == nil {
 			err = f.read(ctx)
 		}
 		if ctx.Err() != nil {
 			break
 		}
-		f.Log.Warn().Err(err).Msg("live feed cannot read task-events; retrying")
+		f.Log.Warn().Err(err).Str("topic", f.Topic).Msg("live feed cannot read its topic; retrying")
 		retry.Wait(ctx)
 	}
 	return nil
 }
 
 func (f *Feed) read(ctx context.Context) error {
-	return kafka.Tail(ctx, f.Brokers, "live-updates", events.TopicTaskEvents, f.resumeAt, func(highWater map[int32]int64) {
+	return kafka.Tail(ctx, f.Brokers, "live-updates", f.Topic, f.resumeAt, func(highWater map[int32]int64) {
 		f.mu.Lock()
 		for p, hw := range highWater {
 			if _, ok := f.first[p]; !ok {

@@ -1,7 +1,8 @@
 // Package function is the live-updates function: it reads task-events and
-// streams each user's own events to their open pages as Server-Sent
-// Events (GET /api/{user_id}/events, resumable with Last-Event-ID), and
-// serves the web app that shows them (GET /).
+// reminders and streams each user's own events and reminders to their open
+// pages as Server-Sent Events (GET /api/{user_id}/events, resumable with
+// Last-Event-ID and Last-Reminder-ID), and serves the web app that shows
+// them (GET /).
 package function
 
 import (
@@ -16,6 +17,7 @@ import (
 	"github.com/todoevents/todo/shared/app"
 	"github.com/todoevents/todo/shared/apperr"
 	"github.com/todoevents/todo/shared/config"
+	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/httpx"
 )
 
@@ -33,7 +35,8 @@ const Heartbeat = 15 * time.Second
 // LiveUpdates serves live-updates.
 type LiveUpdates struct {
 	app.Lifecycle
-	feed *Feed
+	feed      *Feed // task-events
+	reminders *Feed
 }
 
 // New returns an unstarted function (Start connects it). It writes
@@ -41,38 +44,46 @@ type LiveUpdates struct {
 func New() *LiveUpdates {
 	f := &LiveUpdates{}
 	f.Lifecycle = app.NewLifecycle(Name, config.Requirements{Auth: true}, func(rt *app.Runtime) []httpx.Route {
-		f.feed = NewFeed(rt.Config.KafkaBrokers, rt.Config.KafkaPartitions, rt.Log.With().Str("part", "feed").Logger())
+		log := rt.Log.With().Str("part", "feed").Logger()
+		f.feed = NewFeed(rt.Config.KafkaBrokers, events.TopicTaskEvents, rt.Config.KafkaPartitions, log)
 		f.feed.PerUser, f.feed.Total = rt.Config.StreamsPerUser, rt.Config.StreamsTotal
+		// A page's reminders ride on its one stream, which the task feed
+		// already counted against the bounds.
+		f.reminders = NewFeed(rt.Config.KafkaBrokers, events.TopicReminders, rt.Config.KafkaPartitions, log)
 		if len(f.feed.Brokers) > 0 {
 			rt.Go(f.feed.Run)
+			rt.Go(f.reminders.Run)
 		} else {
 			rt.Log.Warn().Msg("no KAFKA_BROKERS: pages get no live events")
 		}
-		return append(Handler{Feed: f.feed, Guard: rt.Guard}.Routes(), WebRoutes()...)
+		return append(Handler{Feed: f.feed, Reminders: f.reminders, Guard: rt.Guard}.Routes(), WebRoutes()...)
 	})
 	return f
 }
 
 // Ready reports whether the database answers and, with brokers, whether
-// the feed reads every partition (a page that connected earlier could miss
-// events).
+// both feeds read every partition (a page that connected earlier could
+// miss events).
 func (f *LiveUpdates) Ready(ctx context.Context) (bool, error) {
 	ok, err := f.Lifecycle.Ready(ctx)
 	if !ok || err != nil || f.feed == nil || len(f.feed.Brokers) == 0 {
 		return ok, err
 	}
-	select {
-	case <-f.feed.Started():
-		return true, nil
-	default:
-		return false, nil
+	for _, feed := range []*Feed{f.feed, f.reminders} {
+		select {
+		case <-feed.Started():
+		default:
+			return false, nil
+		}
 	}
+	return true, nil
 }
 
 // Handler streams events.
 type Handler struct {
-	Feed  *Feed
-	Guard httpx.Guard
+	Feed      *Feed // task events; its bounds count the streams
+	Reminders *Feed // nil: the stream carries no reminders
+	Guard     httpx.Guard
 }
 
 // Routes are the function's API.
@@ -81,11 +92,13 @@ func (h Handler) Routes() []httpx.Route {
 }
 
 // stream sends the user's events as they happen: first those after the
-// Last-Event-ID header (or query parameter) the page last saw, then live
-// ones. A "reset" event says events may have been missed (the page reloads
-// its list). Browsers' EventSource cannot send an Authorization header, so
-// the page reads the stream with fetch, which can: the token never goes
-// into a URL.
+// Last-Event-ID header the page last saw, then live ones. A "reset" event
+// says events may have been missed (the page reloads its list). The user's
+// reminders come on the same stream as "reminder" events without an SSE
+// id (so they leave Last-Event-ID alone): each carries its own id in its
+// data, and the page resumes them with Last-Reminder-ID. Browsers'
+// EventSource cannot send an Authorization header, so the page reads the
+// stream with fetch, which can: the token never goes into a URL.
 func (h Handler) stream(w http.ResponseWriter, r *http.Request) error {
 	user, err := h.Guard.User(r)
 	if err != nil {
@@ -101,6 +114,15 @@ func (h Handler) stream(w http.ResponseWriter, r *http.Request) error {
 		return apperr.New(apperr.Unavailable, "this server has all the event streams it can hold open; retry later")
 	}
 	defer cancel()
+	var dueNow []Entry
+	var reminders chan Entry
+	if h.Reminders != nil {
+		var done func()
+		// A reminder id too old to resume from asks for nothing: those
+		// reminders were for the past.
+		dueNow, reminders, done, _ = h.Reminders.Subscribe(user, r.Header.Get("Last-Reminder-ID"))
+		defer done()
+	}
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's write timeout
 	w.Header().Set("Content-Type", "text/event-stream")
@@ -113,6 +135,9 @@ func (h Handler) stream(w http.ResponseWriter, r *http.Request) error {
 	}
 	for _, e := range missed {
 		writeEvent(w, e)
+	}
+	for _, e := range dueNow {
+		writeReminder(w, e)
 	}
 	if err := rc.Flush(); err != nil {
 		return nil
@@ -128,6 +153,11 @@ func (h Handler) stream(w http.ResponseWriter, r *http.Request) error {
 				return nil // too slow: the page reconnects and resumes
 			}
 			writeEvent(w, e)
+		case e, ok := <-reminders:
+			if !ok {
+				return nil
+			}
+			writeReminder(w, e)
 		case <-beat.C:
 			fmt.Fprint(w, ": keep-alive\n\n")
 		}
@@ -140,4 +170,10 @@ func (h Handler) stream(w http.ResponseWriter, r *http.Request) error {
 func writeEvent(w http.ResponseWriter, e Entry) {
 	b, _ := json.Marshal(e) // plain fields and raw JSON: cannot fail
 	fmt.Fprintf(w, "id: %s\nevent: task\ndata: %s\n\n", e.ID, b)
+}
+
+// writeReminder sends a reminder with its id in its data only.
+func writeReminder(w http.ResponseWriter, e Entry) {
+	b, _ := json.Marshal(e)
+	fmt.Fprintf(w, "event: reminder\ndata: %s\n\n", b)
 }

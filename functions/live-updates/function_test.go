@@ -28,17 +28,17 @@ type sse struct {
 	entry     Entry
 }
 
-// stream opens user's event stream with a token and returns its events as
-// they come; cancel closes it.
-func stream(t *testing.T, base, user, token, lastID string) (<-chan sse, *http.Response, context.CancelFunc) {
+// stream opens user's event stream with a token (and the resume headers
+// resume) and returns its events as they come; cancel closes it.
+func stream(t *testing.T, base, user, token string, resume http.Header) (<-chan sse, *http.Response, context.CancelFunc) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/"+user+"/events", nil)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	if lastID != "" {
-		req.Header.Set("Last-Event-ID", lastID)
+	for k, v := range resume {
+		req.Header[k] = v
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -118,8 +118,8 @@ func TestEachUserGetsTheirOwnEventsInOrder(t *testing.T) {
 	srv := httptest.NewServer(f)
 	defer srv.Close()
 	alice, bob := testkit.User(), testkit.User()
-	aliceCh, _, closeAlice := stream(t, srv.URL, alice, testkit.Token(t, alice), "")
-	bobCh, _, closeBob := stream(t, srv.URL, bob, testkit.Token(t, bob), "")
+	aliceCh, _, closeAlice := stream(t, srv.URL, alice, testkit.Token(t, alice), nil)
+	bobCh, _, closeBob := stream(t, srv.URL, bob, testkit.Token(t, bob), nil)
 	defer closeBob()
 	pub, err := kafka.NewPublisher(strings.Split(brokers, ","), "live-test")
 	if err != nil {
@@ -144,7 +144,7 @@ func TestEachUserGetsTheirOwnEventsInOrder(t *testing.T) {
 	publish(t, pub, alice, "while away 2")
 	publish(t, pub, bob, "not alice's")
 	time.Sleep(300 * time.Millisecond) // the feed has read them
-	back, _, closeBack := stream(t, srv.URL, alice, testkit.Token(t, alice), last)
+	back, _, closeBack := stream(t, srv.URL, alice, testkit.Token(t, alice), http.Header{"Last-Event-Id": {last}})
 	defer closeBack()
 	for _, want := range []string{"while away 1", "while away 2"} {
 		if e := next(t, back); e.entry.Title != want {
@@ -155,7 +155,7 @@ func TestEachUserGetsTheirOwnEventsInOrder(t *testing.T) {
 	if e := next(t, back); e.entry.Title != "live again" {
 		t.Fatalf("after the replay: %q", e.entry.Title)
 	}
-	old, _, closeOld := stream(t, srv.URL, alice, testkit.Token(t, alice), "not-an-id")
+	old, _, closeOld := stream(t, srv.URL, alice, testkit.Token(t, alice), http.Header{"Last-Event-Id": {"not-an-id"}})
 	defer closeOld()
 	if e := next(t, old); e.event != "reset" {
 		t.Fatalf("an id the feed cannot place: %+v, want reset", e)
@@ -164,7 +164,7 @@ func TestEachUserGetsTheirOwnEventsInOrder(t *testing.T) {
 		"no token":             {alice, ""},
 		"another user's token": {alice, testkit.Token(t, bob)},
 	} {
-		_, resp, cancel := stream(t, srv.URL, tc.user, tc.token, "")
+		_, resp, cancel := stream(t, srv.URL, tc.user, tc.token, nil)
 		cancel()
 		if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden {
 			t.Errorf("%s: %d", name, resp.StatusCode)
@@ -172,11 +172,76 @@ func TestEachUserGetsTheirOwnEventsInOrder(t *testing.T) {
 	}
 }
 
+// remind publishes a reminder of user's task titled title to the broker,
+// as the scheduler's relay would.
+func remind(t *testing.T, pub *kafka.Publisher, user, title string) {
+	t.Helper()
+	now := time.Now().UTC()
+	tk := task.Task{ID: uuid.NewString(), UserID: user, Title: title, DueDate: &now}
+	e, err := events.ForReminder("test", tk, task.Fired{Reminder: task.Reminder{ID: uuid.NewString(), RemindAt: now}}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Publish(context.Background(), events.TopicReminders, e); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRemindersComeOnTheSameStream: a user's reminders reach their own
+// page as "reminder" events without an SSE id (the task events' position
+// stays theirs), each with its id in its data; another user's page gets
+// none; a page back with the Last-Reminder-ID it saw gets the reminders
+// that came meanwhile, and the task events' resume is untouched.
+func TestRemindersComeOnTheSameStream(t *testing.T) {
+	t.Parallel()
+	brokers := testkit.Broker(t, 2)
+	f := testkit.Start(t, New(), map[string]string{"KAFKA_BROKERS": brokers})
+	testkit.Eventually(t, "both feeds read every partition", 20*time.Second, func() bool {
+		ok, _ := f.Ready(context.Background())
+		return ok
+	})
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	alice, bob := testkit.User(), testkit.User()
+	aliceCh, _, closeAlice := stream(t, srv.URL, alice, testkit.Token(t, alice), nil)
+	bobCh, _, closeBob := stream(t, srv.URL, bob, testkit.Token(t, bob), nil)
+	defer closeBob()
+	pub, err := kafka.NewPublisher(strings.Split(brokers, ","), "live-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	remind(t, pub, alice, "call the plumber")
+	publish(t, pub, bob, "bob's task")
+	r := next(t, aliceCh)
+	var data events.ReminderData
+	if r.event != "reminder" || r.id != "" || r.entry.ID == "" || r.entry.Type != events.TypeTaskReminder ||
+		r.entry.Title != "call the plumber" || json.Unmarshal(r.entry.Data, &data) != nil || data.ReminderID == "" {
+		t.Fatalf("alice's reminder: %+v", r)
+	}
+	if b := next(t, bobCh); b.event != "task" || b.entry.Title != "bob's task" {
+		t.Fatalf("bob's page got %+v before his own task event", b)
+	}
+	closeAlice()
+	remind(t, pub, alice, "while away")
+	remind(t, pub, bob, "not alice's")
+	time.Sleep(300 * time.Millisecond) // the feed has read them
+	back, _, closeBack := stream(t, srv.URL, alice, testkit.Token(t, alice), http.Header{"Last-Reminder-Id": {r.entry.ID}})
+	defer closeBack()
+	if e := next(t, back); e.event != "reminder" || e.entry.Title != "while away" {
+		t.Fatalf("after reconnecting: %+v", e)
+	}
+	publish(t, pub, alice, "live again")
+	if e := next(t, back); e.event != "task" || e.entry.Title != "live again" {
+		t.Fatalf("then: %+v", e)
+	}
+}
+
 // TestFeedKnowsWhatItNoLongerKeeps: an id from before the events the feed
 // holds asks for a reset; one within them replays only the user's events.
 func TestFeedKnowsWhatItNoLongerKeeps(t *testing.T) {
 	t.Parallel()
-	f := NewFeed(nil, 1, zerolog.Nop())
+	f := NewFeed(nil, events.TopicTaskEvents, 1, zerolog.Nop())
 	f.first[0] = 10
 	for off := int64(10); off < 10+BufferPerPartition+5; off++ {
 		f.recent[0] = append(f.recent[0], Entry{ID: fmt.Sprint("0-", off), user: []string{"a", "b"}[off%2], offset: off})
@@ -232,7 +297,7 @@ func TestStreamsAreBoundedPerUserAndInAll(t *testing.T) {
 	}()
 	open := func(user string, want int) {
 		t.Helper()
-		_, resp, cancel := stream(t, srv.URL, user, testkit.Token(t, user), "")
+		_, resp, cancel := stream(t, srv.URL, user, testkit.Token(t, user), nil)
 		if resp.StatusCode != want {
 			cancel()
 			t.Fatalf("stream of %s: %d, want %d", user, resp.StatusCode, want)

@@ -22,7 +22,7 @@ func CORS(origins []string) func(http.Handler) http.Handler {
 		AllowedOrigins:   origins,
 		AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
 		ExposedHeaders:   []string{"X-Request-Id", "Retry-After", "X-Total-Count", "ETag"},
-		AllowedHeaders:   []string{"Authorization", "Content-Type", "X-Request-Id", "If-Match", "Idempotency-Key"},
+		AllowedHeaders:   []string{"Authorization", "Content-Type", "X-Request-Id", "If-Match", "Idempotency-Key", "Last-Event-ID", "Last-Reminder-ID"},
 		AllowCredentials: !wildcard,
 		MaxAge:           600,
 	}).Handler

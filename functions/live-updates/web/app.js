@@ -9,7 +9,8 @@ const session = {
   set(user, token) { sessionStorage.setItem("todo.user", user); sessionStorage.setItem("todo.token", token); },
   clear() { sessionStorage.removeItem("todo.user"); sessionStorage.removeItem("todo.token"); },
 };
-const state = { status: "pending", tasks: [], editing: null, lastEventId: "", stream: null, reload: 0, loads: 0 };
+const state = { status: "pending", tasks: [], editing: null, lastEventId: "", lastReminderId: "", stream: null, reload: 0, loads: 0,
+  remindersShown: new Set() };
 const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 
 // api calls the REST API; a failure throws {status, code, field, message}.
@@ -400,6 +401,7 @@ async function connect() {
   state.stream = ctl;
   const headers = { Authorization: "Bearer " + session.token, Accept: "text/event-stream" };
   if (state.lastEventId) headers["Last-Event-ID"] = state.lastEventId;
+  if (state.lastReminderId) headers["Last-Reminder-ID"] = state.lastReminderId;
   try {
     const res = await fetch(userPath() + "/events", { headers, signal: ctl.signal });
     if (res.status === 401) return signOut();
@@ -443,6 +445,7 @@ function dispatch(block) {
   }
   if (id) state.lastEventId = id;
   if (event === "reset") return reloadSoon();
+  if (event === "reminder") return remind(JSON.parse(data));
   if (event !== "task") return;
   const e = JSON.parse(data);
   const what = e.type.replace("com.todo.task.", "");
@@ -450,6 +453,39 @@ function dispatch(block) {
   $("#activity").prepend(el("li", { class: "event " + what }, el("time", {}, at), " ", el("strong", {}, what), " ", e.title || e.task_id));
   while ($("#activity").children.length > 50) $("#activity").lastChild.remove();
   reloadSoon();
+}
+
+// ---- reminders ----
+// remind shows a reminder as it fires: a banner in the page and, once the
+// user allowed it, a browser notification. A reminder the stream sends
+// again after a reconnect is shown once.
+function remind(e) {
+  state.lastReminderId = e.id;
+  const r = e.data || {};
+  const key = r.reminder_id + "@" + r.remind_at;
+  if (state.remindersShown.has(key)) return;
+  state.remindersShown.add(key);
+  const due = r.due_at ? "due " + new Date(r.due_at).toLocaleString() : "reminder";
+  const text = (r.title || e.title || "A task") + " \u2014 " + due + (r.late ? " (late)" : "");
+  const dismiss = el("button", { type: "button" }, "Dismiss");
+  const note = el("div", { class: "reminder-note", "data-task": r.task_id || "" }, el("span", {}, "\u23F0 " + text), dismiss);
+  dismiss.addEventListener("click", () => note.remove());
+  $("#reminders-banner").prepend(note);
+  while ($("#reminders-banner").children.length > 5) $("#reminders-banner").lastChild.remove();
+  if ("Notification" in window && Notification.permission === "granted") {
+    new Notification(r.title || "Reminder", { body: due, tag: key });
+  }
+  reloadSoon(); // the reminder's state on its task is now "sent"
+}
+
+function offerNotifications() {
+  const b = $("#allow-notifications");
+  if (!("Notification" in window) || Notification.permission !== "default") return;
+  b.hidden = false;
+  b.addEventListener("click", async () => {
+    await Notification.requestPermission();
+    b.hidden = true;
+  }, { once: true });
 }
 
 // ---- start ----
@@ -460,6 +496,7 @@ function start() {
   $("#who-name").textContent = session.user;
   loadTasks();
   connect();
+  offerNotifications();
 }
 
 document.addEventListener("DOMContentLoaded", () => {
