@@ -36,6 +36,7 @@ type report struct {
 	RelayBroker float64           `json:"relay_broker_share_events_per_s"`
 	Occurrence  occurrenceResult  `json:"next_occurrence"`
 	Drain       *drainResult      `json:"backlog_drain,omitempty"`
+	Reminders   *reminderResult   `json:"reminders,omitempty"`
 	Footprint   footprintResult   `json:"footprint"`
 }
 
@@ -161,6 +162,19 @@ func (r *report) markdown(base string) string {
 	w("| resident memory, idle | %.1f MB | < 30 MB: %s |\n", f.IdleRSSMB, verdict(f.IdleRSSMB < 30))
 	w("| resident memory after scenario 1 | %.1f MB | |\n", f.LoadedRSSMB)
 	w("| binary (static, stripped) | %.1f MB | |\n", f.BinaryMB)
+	if m := r.Reminders; m != nil {
+		w("\n## 6. Reminders\n\n%d open tasks of %d users, one reminder each, written in one statement; recur-task's scheduler\n",
+			m.Reminders, reminderUsers)
+		w("(sleeping until the next `remind_at`, woken by `NOTIFY`) marks each sent and writes its event to the outbox in the\n")
+		w("same transaction, %d at a time. First due evenly over %s: how late each was marked sent; then all due at once:\n",
+			reminderBatch, reminderWindow)
+		w("the rate from their commit to the last one sent, against pgx doing the same work (take %d due rows, mark them\n", reminderBatch)
+		w("sent, queue their events, commit) on as many other rows with no scheduler running.\n\n")
+		w("| figure | ours | baseline | ratio |\n|---|---|---|---|\n")
+		w("| lateness over the minute, p50 / p99 / max | %.1f / %.1f / %.1f ms | | |\n", m.SpreadP50ms, m.SpreadP99ms, m.SpreadMaxms)
+		w("| all due at once | %.0f fired/s | pgx %.0f fired/s | %.2f |\n", m.Backlog, m.PgxBacklog, m.Backlog/m.PgxBacklog)
+		w("| reminders not sent exactly once | %d | | 0: %s |\n", m.NotOnce, verdict(m.NotOnce == 0))
+	}
 	w("%s", notes)
 	return b.String()
 }
@@ -213,6 +227,11 @@ each change; the figures before are from the same bench on the same machine.
   passes take the time shown above, since the load generator, create-task, PostgreSQL and the broker share the
   two cores; a completion makes two such trips and a recur-task transaction. The bare round trip measured under
   the same load is the floor. Under this background load the 50 ms target is not met on two cores.
+- **Reminders** (section 6): due evenly over a minute (about 1,700 a second), each was marked sent p50 61 ms and
+  p99 629 ms after its time (at most about 1 s), on the same two cores as the relays publishing their events; all
+  due at once, the scheduler fired 2,967 a second, 0.93× pgx doing the same work: the database is the limit (each
+  batch is 500 updates of a task's reminders and 500 outbox rows in one transaction). Each of the first run's
+  100,000 was checked: sent exactly once (its state, and one outbox row each).
 `
 
 func verdict(ok bool) string {

@@ -102,6 +102,26 @@ func publish(t *testing.T, pub *kafka.Publisher, user, title string) {
 	}
 }
 
+// running starts the function on a real broker of 3 partitions, once
+// both its feeds read every partition, and a publisher to that broker.
+func running(t *testing.T) (*httptest.Server, *kafka.Publisher) {
+	t.Helper()
+	brokers := testkit.Broker(t, 3)
+	f := testkit.Start(t, New(), map[string]string{"KAFKA_BROKERS": brokers})
+	testkit.Eventually(t, "the feeds read every partition", 20*time.Second, func() bool {
+		ok, _ := f.Ready(context.Background())
+		return ok
+	})
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	pub, err := kafka.NewPublisher(strings.Split(brokers, ","), "live-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pub.Close() })
+	return srv, pub
+}
+
 // TestEachUserGetsTheirOwnEventsInOrder: two users' pages each receive
 // exactly their own events, in order; a page that reconnects with the
 // last id it saw gets what happened meanwhile, and nothing twice; an id
@@ -109,23 +129,11 @@ func publish(t *testing.T, pub *kafka.Publisher, user, title string) {
 // token.
 func TestEachUserGetsTheirOwnEventsInOrder(t *testing.T) {
 	t.Parallel()
-	brokers := testkit.Broker(t, 3)
-	f := testkit.Start(t, New(), map[string]string{"KAFKA_BROKERS": brokers})
-	testkit.Eventually(t, "the feed reads every partition", 20*time.Second, func() bool {
-		ok, _ := f.Ready(context.Background())
-		return ok
-	})
-	srv := httptest.NewServer(f)
-	defer srv.Close()
+	srv, pub := running(t)
 	alice, bob := testkit.User(), testkit.User()
 	aliceCh, _, closeAlice := stream(t, srv.URL, alice, testkit.Token(t, alice), nil)
 	bobCh, _, closeBob := stream(t, srv.URL, bob, testkit.Token(t, bob), nil)
 	defer closeBob()
-	pub, err := kafka.NewPublisher(strings.Split(brokers, ","), "live-test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pub.Close()
 	for i := range 3 {
 		publish(t, pub, alice, "alice "+string(rune('a'+i)))
 		publish(t, pub, bob, "bob "+string(rune('a'+i)))
@@ -194,23 +202,11 @@ func remind(t *testing.T, pub *kafka.Publisher, user, title string) {
 // that came meanwhile, and the task events' resume is untouched.
 func TestRemindersComeOnTheSameStream(t *testing.T) {
 	t.Parallel()
-	brokers := testkit.Broker(t, 2)
-	f := testkit.Start(t, New(), map[string]string{"KAFKA_BROKERS": brokers})
-	testkit.Eventually(t, "both feeds read every partition", 20*time.Second, func() bool {
-		ok, _ := f.Ready(context.Background())
-		return ok
-	})
-	srv := httptest.NewServer(f)
-	defer srv.Close()
+	srv, pub := running(t)
 	alice, bob := testkit.User(), testkit.User()
 	aliceCh, _, closeAlice := stream(t, srv.URL, alice, testkit.Token(t, alice), nil)
 	bobCh, _, closeBob := stream(t, srv.URL, bob, testkit.Token(t, bob), nil)
 	defer closeBob()
-	pub, err := kafka.NewPublisher(strings.Split(brokers, ","), "live-test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pub.Close()
 	remind(t, pub, alice, "call the plumber")
 	publish(t, pub, bob, "bob's task")
 	r := next(t, aliceCh)
