@@ -119,9 +119,12 @@ func (h Handler) stream(w http.ResponseWriter, r *http.Request) error {
 	if h.Reminders != nil {
 		var done func()
 		// A reminder id too old to resume from asks for nothing: those
-		// reminders were for the past.
+		// reminders were for the past. (The reminder feed has no bounds of
+		// its own, so it always subscribes.)
 		dueNow, reminders, done, _ = h.Reminders.Subscribe(user, r.Header.Get("Last-Reminder-ID"))
-		defer done()
+		if done != nil {
+			defer done()
+		}
 	}
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's write timeout
@@ -134,10 +137,10 @@ func (h Handler) stream(w http.ResponseWriter, r *http.Request) error {
 		fmt.Fprint(w, "event: reset\ndata: {}\n\n")
 	}
 	for _, e := range missed {
-		writeEvent(w, e)
+		writeEvent(w, "task", e.ID, e)
 	}
 	for _, e := range dueNow {
-		writeReminder(w, e)
+		writeEvent(w, "reminder", "", e)
 	}
 	if err := rc.Flush(); err != nil {
 		return nil
@@ -152,12 +155,12 @@ func (h Handler) stream(w http.ResponseWriter, r *http.Request) error {
 			if !ok {
 				return nil // too slow: the page reconnects and resumes
 			}
-			writeEvent(w, e)
+			writeEvent(w, "task", e.ID, e)
 		case e, ok := <-reminders:
 			if !ok {
 				return nil
 			}
-			writeReminder(w, e)
+			writeEvent(w, "reminder", "", e)
 		case <-beat.C:
 			fmt.Fprint(w, ": keep-alive\n\n")
 		}
@@ -167,13 +170,12 @@ func (h Handler) stream(w http.ResponseWriter, r *http.Request) error {
 	}
 }
 
-func writeEvent(w http.ResponseWriter, e Entry) {
+// writeEvent sends e as an event of kind, with the SSE id id ("" for none:
+// a reminder's id is in its data only, so it leaves Last-Event-ID alone).
+func writeEvent(w http.ResponseWriter, kind, id string, e Entry) {
 	b, _ := json.Marshal(e) // plain fields and raw JSON: cannot fail
-	fmt.Fprintf(w, "id: %s\nevent: task\ndata: %s\n\n", e.ID, b)
-}
-
-// writeReminder sends a reminder with its id in its data only.
-func writeReminder(w http.ResponseWriter, e Entry) {
-	b, _ := json.Marshal(e)
-	fmt.Fprintf(w, "event: reminder\ndata: %s\n\n", b)
+	if id != "" {
+		fmt.Fprintf(w, "id: %s\n", id)
+	}
+	fmt.Fprintf(w, "event: %s\ndata: %s\n\n", kind, b)
 }
