@@ -4,6 +4,7 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
@@ -33,7 +34,8 @@ var Variables = []string{
 	"HTTP_READ_TIMEOUT", "HTTP_WRITE_TIMEOUT", "HTTP_IDLE_TIMEOUT", "HTTP_HEADER_TIMEOUT", "HTTP_MAX_HEADER_BYTES",
 	"HTTP_MAX_CONNS", "DEBUG_ADDR", "METRICS_ADDR", "LIVE_STREAMS_PER_USER", "LIVE_STREAMS_MAX",
 	"EVENTS_TRANSPORT", "EVENTS_PUBLISH", "DAPR_HTTP_PORT", "DAPR_PUBSUB", "DAPR_API_TOKEN",
-	"REMINDERS", "REMINDER_MAX_LATENESS",
+	"REMINDERS", "REMINDER_MAX_LATENESS", "WEBHOOK_ALLOW_LOOPBACK", "WEBHOOK_ALLOW_PRIVATE", "WEBHOOK_TIMEOUT",
+	"WEBHOOK_RETRY_DELAYS", "WEBHOOK_RETRY_PERIOD", "WEBHOOK_DISABLE_AFTER",
 }
 
 // Event transports (EVENTS_TRANSPORT).
@@ -92,6 +94,9 @@ type Config struct {
 	// process.
 	StreamsPerUser, StreamsTotal int
 
+	// Webhooks are notify's delivery settings.
+	Webhooks Webhooks
+
 	HTTP HTTP
 }
 
@@ -109,10 +114,26 @@ type HTTP struct {
 	DebugAddr, MetricsAddr string
 }
 
+// Webhooks are how notify delivers webhooks: which private addresses it
+// may reach (loopback for development, private ranges on premises;
+// link-local never), how long one attempt may take, and the retry
+// schedule: the delays after each failed attempt (the last repeating),
+// for how long a delivery is tried, and after how long of nothing but
+// failures a webhook is disabled.
+type Webhooks struct {
+	AllowLoopback, AllowPrivate bool
+	Timeout                     time.Duration
+	RetryDelays                 []time.Duration
+	RetryPeriod, DisableAfter   time.Duration
+}
+
 // Requirements says which settings a function requires.
 type Requirements struct {
 	Auth  bool // HTTP API functions verify tokens
 	Relay bool // functions that write events run an outbox relay
+	// Group is the consumer group when KAFKA_CONSUMER_GROUP is not set
+	// (recur-task's when empty).
+	Group string
 }
 
 // loader reads variables from env, collecting every error.
@@ -174,7 +195,7 @@ func Load(env map[string]string, req Requirements) (Config, error) {
 	l := &loader{env: env}
 	c := Config{
 		DatabaseURL:   l.get("DATABASE_URL", ""),
-		ConsumerGroup: l.get("KAFKA_CONSUMER_GROUP", "recur-task"),
+		ConsumerGroup: l.get("KAFKA_CONSUMER_GROUP", cmp.Or(req.Group, "recur-task")),
 		JWTSecret:     l.get("AUTH_JWT_SECRET", l.get("BETTER_AUTH_SECRET", "")),
 		CORSOrigins:   ParseList(l.get("CORS_ORIGINS", "")),
 		LogFormat:     l.get("LOG_FORMAT", "json"),
@@ -202,6 +223,7 @@ func Load(env map[string]string, req Requirements) (Config, error) {
 	c.ReminderMaxLateness = l.duration("REMINDER_MAX_LATENESS", "24h", false)
 	c.StreamsPerUser = l.int("LIVE_STREAMS_PER_USER", "20", 1, 100000)
 	c.StreamsTotal = l.underFileLimit("LIVE_STREAMS_MAX", min(10000, OpenFileLimit()/2), OpenFileLimit()/2)
+	c.Webhooks = l.webhooks()
 	c.HTTP = l.http()
 	if c.DatabaseURL == "" {
 		l.fail("DATABASE_URL is required (postgres://user:pass@host:5432/db)")
@@ -246,6 +268,33 @@ func (l *loader) auth(c *Config, req Requirements) {
 	case req.Auth && c.JWTSecret == "" && c.JWKSURL == "":
 		l.fail("set AUTH_JWT_SECRET (HS256 tokens), or AUTH_JWKS_URL or BETTER_AUTH_URL (tokens signed by a JWKS key), or both")
 	}
+}
+
+// webhooks reads notify's delivery settings.
+func (l *loader) webhooks() Webhooks {
+	w := Webhooks{
+		AllowLoopback: l.bool("WEBHOOK_ALLOW_LOOPBACK", "false"),
+		AllowPrivate:  l.bool("WEBHOOK_ALLOW_PRIVATE", "false"),
+		Timeout:       l.duration("WEBHOOK_TIMEOUT", "5s", false),
+		RetryPeriod:   l.duration("WEBHOOK_RETRY_PERIOD", "24h", false),
+		DisableAfter:  l.duration("WEBHOOK_DISABLE_AFTER", "24h", false),
+	}
+	v := l.get("WEBHOOK_RETRY_DELAYS", "1s,5s,30s,2m,10m,1h")
+	for _, s := range ParseList(v) {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			l.fail("WEBHOOK_RETRY_DELAYS: %q is not a list of positive durations like 1s,5s,30s,2m,10m,1h", v)
+			return w
+		}
+		w.RetryDelays = append(w.RetryDelays, d)
+	}
+	if len(w.RetryDelays) == 0 || len(w.RetryDelays) > 32 {
+		l.fail("WEBHOOK_RETRY_DELAYS: give 1 to 32 delays, like 1s,5s,30s,2m,10m,1h")
+	}
+	if w.Timeout > time.Minute {
+		l.fail("WEBHOOK_TIMEOUT: %s is too long for one attempt (at most 1m)", w.Timeout)
+	}
+	return w
 }
 
 // http reads the server's settings. The connection bound defaults to three

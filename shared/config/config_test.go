@@ -30,6 +30,12 @@ func TestLoad(t *testing.T) {
 		{"bad relay flag", with("OUTBOX_RELAY", "maybe"), "OUTBOX_RELAY"},
 		{"bad retention", with("OUTBOX_RETENTION", "-1h"), "OUTBOX_RETENTION"},
 		{"short secret", with("AUTH_JWT_SECRET", "short"), "AUTH_JWT_SECRET"},
+		{"bad webhook flag", with("WEBHOOK_ALLOW_PRIVATE", "yes please"), "WEBHOOK_ALLOW_PRIVATE"},
+		{"webhook retry delays", with("WEBHOOK_RETRY_DELAYS", "1s,soon"), "WEBHOOK_RETRY_DELAYS"},
+		{"negative webhook retry delay", with("WEBHOOK_RETRY_DELAYS", "1s,-5s"), "WEBHOOK_RETRY_DELAYS"},
+		{"no webhook retry delays", with("WEBHOOK_RETRY_DELAYS", ","), "WEBHOOK_RETRY_DELAYS"},
+		{"long webhook timeout", with("WEBHOOK_TIMEOUT", "2m"), "WEBHOOK_TIMEOUT"},
+		{"bad webhook period", with("WEBHOOK_RETRY_PERIOD", "a day"), "WEBHOOK_RETRY_PERIOD"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -49,5 +55,13 @@ func TestLoad(t *testing.T) {
 	c, err := Load(env, Requirements{Auth: true})
 	if err != nil || c.JWTSecret != "0123456789abcdef0123" || len(c.KafkaBrokers) != 2 || c.HTTP.Port != 8080 {
 		t.Fatalf("got %+v, %v", c, err)
+	}
+	w := c.Webhooks
+	if w.AllowLoopback || w.AllowPrivate || w.Timeout.String() != "5s" || len(w.RetryDelays) != 6 || w.RetryDelays[5].String() != "1h0m0s" ||
+		w.RetryPeriod.String() != "24h0m0s" || w.DisableAfter.String() != "24h0m0s" || c.ConsumerGroup != "recur-task" {
+		t.Fatalf("webhook defaults: %+v, group %s", w, c.ConsumerGroup)
+	}
+	if c, _ := Load(base, Requirements{Auth: true, Group: "notify"}); c.ConsumerGroup != "notify" {
+		t.Fatalf("a function's own default group: %s", c.ConsumerGroup)
 	}
 }

@@ -34,6 +34,11 @@ type Metrics struct {
 	// missed (beyond the allowed lateness), and how late each fired.
 	RemindersFired, RemindersLate, RemindersMissed prometheus.Counter
 	ReminderLateness                               prometheus.Observer
+	// notify's webhook deliveries: attempts by outcome (delivered,
+	// failed_attempt: will be retried, gave_up), and webhooks disabled
+	// after failing for too long.
+	WebhookDeliveries *prometheus.CounterVec
+	WebhooksDisabled  prometheus.Counter
 	// HTTP requests by method, route pattern and status.
 	RequestDuration *prometheus.HistogramVec
 }
@@ -64,6 +69,9 @@ func New() *Metrics {
 		RemindersMissed: f.counter("todo_reminders_missed_total", "Reminders that came due longer ago than REMINDER_MAX_LATENESS, not fired."),
 		ReminderLateness: f.histogram("todo_reminder_lateness_seconds",
 			"How long after its time each reminder fired.").WithLabelValues(),
+		WebhookDeliveries: f.counterVec("todo_webhook_deliveries_total",
+			"Webhook delivery attempts, by outcome: delivered, failed_attempt (to be retried), gave_up.", "outcome"),
+		WebhooksDisabled: f.counter("todo_webhooks_disabled_total", "Webhooks disabled because every delivery failed for WEBHOOK_DISABLE_AFTER."),
 		RequestDuration: f.histogram("todo_http_request_duration_seconds",
 			"HTTP request latency, by method, route and status.", "method", "route", "status"),
 	}
@@ -93,6 +101,33 @@ func (f factory) histogram(name, help string, labels ...string) *prometheus.Hist
 // WatchOutbox exposes the outbox backlog, read once per scrape by read.
 func (m *Metrics) WatchOutbox(read func(context.Context) (outbox.Backlog, error)) {
 	m.reg.MustRegister(backlogCollector{read: read})
+}
+
+var queueDesc = prometheus.NewDesc("todo_webhook_deliveries_pending",
+	"Webhook deliveries waiting to be sent, by queue: new (not tried yet) or retry (after failed attempts).", []string{"queue"}, nil)
+
+// WatchWebhookQueue exposes notify's pending deliveries, read once per
+// scrape by read (left out when the database cannot be read).
+func (m *Metrics) WatchWebhookQueue(read func(context.Context) (fresh, retrying int64, err error)) {
+	m.reg.MustRegister(queueCollector{read: read})
+}
+
+type queueCollector struct {
+	read func(context.Context) (int64, int64, error)
+}
+
+func (c queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- queueDesc }
+
+func (c queueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	fresh, retrying, err := c.read(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(queueDesc, err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(fresh), "new")
+	ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(retrying), "retry")
 }
 
 // Handler serves the metrics in the Prometheus text format.
