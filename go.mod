@@ -20,6 +20,7 @@ require (
 	github.com/todoevents/todo/functions/delete-task v0.1.0
 	github.com/todoevents/todo/functions/live-updates v0.1.0
 	github.com/todoevents/todo/functions/migrate v0.1.0
+	github.com/todoevents/todo/functions/notify v0.1.0
 	github.com/todoevents/todo/functions/read-tasks v0.1.0
 	github.com/todoevents/todo/functions/recur-task v0.1.0
 	github.com/todoevents/todo/functions/skip-task v0.1.0
@@ -33,6 +34,7 @@ require (
 )
 
 require (
+	code.dny.dev/ssrf v0.3.0 // indirect
 	codeberg.org/go-fonts/liberation v0.5.0 // indirect
 	codeberg.org/go-latex/latex v0.2.0 // indirect
 	codeberg.org/go-pdf/fpdf v0.11.1 // indirect
@@ -83,6 +85,7 @@ require (
 	github.com/rs/xid v1.6.0 // indirect
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3 // indirect
 	github.com/sethvargo/go-retry v0.3.0 // indirect
+	github.com/standard-webhooks/standard-webhooks/libraries v1.3.0 // indirect
 	github.com/twmb/franz-go v1.22.3 // indirect
 	github.com/twmb/franz-go/pkg/kmsg v1.15.1 // indirect
 	github.com/ulikunitz/xz v0.5.17 // indirect

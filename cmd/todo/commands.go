@@ -31,6 +31,9 @@ func run(ctx context.Context, out io.Writer, withDapr bool) error {
 	setDefault(env, "PORT", "8080")
 	setDefault(env, "CORS_ORIGINS", "http://localhost:3000")
 	setDefault(env, "LOG_FORMAT", "console")
+	// Webhooks to this machine (a receiver beside the server), for
+	// development; notify says so when it starts.
+	setDefault(env, "WEBHOOK_ALLOW_LOOPBACK", "true")
 	if secret := firstSet(env["AUTH_JWT_SECRET"], env["BETTER_AUTH_SECRET"]); secret == "" {
 		env["AUTH_JWT_SECRET"] = randomSecret()
 	}
@@ -69,6 +72,9 @@ func run(ctx context.Context, out io.Writer, withDapr bool) error {
 	go func() { _ = srv.Serve(ln) }()
 	if err := printWelcome(out, s.Env); err != nil {
 		return err
+	}
+	if s.Env["WEBHOOK_ALLOW_LOOPBACK"] == "true" {
+		fmt.Fprintln(out, "note: webhooks may reach this machine's own addresses (WEBHOOK_ALLOW_LOOPBACK=true): for development only")
 	}
 	for _, note := range s.Notes {
 		fmt.Fprintln(out, "note:", note)

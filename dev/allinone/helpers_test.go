@@ -46,7 +46,7 @@ func (r *runner) Run() int {
 		_, _ = os.Stderr.WriteString("database: " + err.Error() + "\n")
 		return 1
 	}
-	s, err := allinone.Start(ctx, allinone.Options{Env: testkit.Env(url, nil), Partitions: 3})
+	s, err := allinone.Start(ctx, allinone.Options{Env: testkit.Env(url, map[string]string{"WEBHOOK_ALLOW_LOOPBACK": "true"}), Partitions: 3})
 	if err != nil {
 		_, _ = os.Stderr.WriteString("start stack: " + err.Error() + "\n")
 		return 1

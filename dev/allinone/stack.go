@@ -19,6 +19,7 @@ import (
 	createtask "github.com/todoevents/todo/functions/create-task"
 	deletetask "github.com/todoevents/todo/functions/delete-task"
 	liveupdates "github.com/todoevents/todo/functions/live-updates"
+	notify "github.com/todoevents/todo/functions/notify"
 	readtasks "github.com/todoevents/todo/functions/read-tasks"
 	recurtask "github.com/todoevents/todo/functions/recur-task"
 	skiptask "github.com/todoevents/todo/functions/skip-task"
@@ -139,7 +140,12 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	s.functions = append(s.functions, live)
-	s.Handler = s.gateway([]routed{create, complete, skip, read, update, del, live}, recur, read.Runtime().Wrap)
+	hooks := notify.New() // consumes the broker itself too, and sends the webhooks
+	if err := hooks.Start(ctx, s.Env); err != nil {
+		return nil, err
+	}
+	s.functions = append(s.functions, hooks)
+	s.Handler = s.gateway([]routed{create, complete, skip, read, update, del, live, hooks}, recur, read.Runtime().Wrap)
 	return s, nil
 }
 
