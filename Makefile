@@ -1,7 +1,7 @@
 # The todo event backend. `make run` starts everything; `make test` tests everything.
 SHELL := /bin/bash
 GO ?= go
-FUNCTIONS := create-task complete-task skip-task read-tasks update-task delete-task recur-task live-updates migrate
+FUNCTIONS := create-task complete-task skip-task read-tasks update-task delete-task recur-task live-updates notify migrate
 # Every package of the workspace (go.work): the root module, shared, and each function's module.
 PKGS := ./... ./migrations/... ./shared/... $(foreach f,$(FUNCTIONS),./functions/$(f)/...)
 TOOLS := $(HOME)/.cache/todo-tools

@@ -18,7 +18,7 @@ import (
 )
 
 // functions are the function directories, each a Knative Service.
-var functions = []string{"create-task", "complete-task", "skip-task", "read-tasks", "update-task", "delete-task", "recur-task", "live-updates"}
+var functions = []string{"create-task", "complete-task", "skip-task", "read-tasks", "update-task", "delete-task", "recur-task", "live-updates", "notify"}
 
 // readmeVariables are the variables of the README's configuration table.
 func readmeVariables(t *testing.T) map[string]bool {

@@ -23,7 +23,7 @@ func main() {
 	flag.Parse()
 	fns := flag.Args()
 	if len(fns) == 0 {
-		fns = []string{"create-task", "complete-task", "skip-task", "read-tasks", "update-task", "delete-task", "recur-task", "live-updates", "migrate"}
+		fns = []string{"create-task", "complete-task", "skip-task", "read-tasks", "update-task", "delete-task", "recur-task", "live-updates", "notify", "migrate"}
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		fail(err)
