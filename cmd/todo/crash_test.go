@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -91,15 +92,35 @@ func (s *localStack) kill(t *testing.T) {
 	testkit.Eventually(t, "PostgreSQL gone", 10*time.Second, func() bool { return syscall.Kill(pid, 0) != nil })
 }
 
+// crashAndRestart kills the stack, starts it again on the same .data/
+// and returns a pool on its database, closed when the test ends.
+func (s *localStack) crashAndRestart(t *testing.T) *pgxpool.Pool {
+	t.Helper()
+	s.kill(t)
+	s.start(t)
+	db, err := pgxpool.New(context.Background(), s.databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	return db
+}
+
 func (s *localStack) stop() {
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	_ = s.cmd.Wait()
 }
 
-// call sends one API request as user and returns the status and the id of
-// the task in the answer.
+// call sends one request to user's tasks (path after /tasks) and returns
+// the status and the id of the task in the answer.
 func (s *localStack) call(method, user, path, body string) (int, string, error) {
-	req, err := http.NewRequest(method, s.base+"/api/"+user+"/tasks"+path, strings.NewReader(body))
+	return s.request(method, user, "/tasks"+path, body)
+}
+
+// request sends one API request as user (path after /api/{user}) and
+// returns the status and the id in the answer.
+func (s *localStack) request(method, user, path, body string) (int, string, error) {
+	req, err := http.NewRequest(method, s.base+"/api/"+user+path, strings.NewReader(body))
 	if err != nil {
 		return 0, "", err
 	}
@@ -114,9 +135,25 @@ func (s *localStack) call(method, user, path, body string) (int, string, error) 
 		return 0, "", err
 	}
 	defer resp.Body.Close()
-	var tk struct{ ID string }
-	err = json.NewDecoder(resp.Body).Decode(&tk)
-	return resp.StatusCode, tk.ID, err
+	var answer struct{ ID string }
+	err = json.NewDecoder(resp.Body).Decode(&answer)
+	return resp.StatusCode, answer.ID, err
+}
+
+// newLocalStack builds todo into a directory of its own, where it will
+// run, on a free port.
+func newLocalStack(t *testing.T) *localStack {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "todo")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	port, err := pgcluster.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &localStack{bin: bin, dir: dir, base: fmt.Sprintf("http://127.0.0.1:%d", port)}
 }
 
 // TestCrashOfTheWholeLocalStackLosesNothing completes a burst of recurring
@@ -127,16 +164,7 @@ func TestCrashOfTheWholeLocalStackLosesNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole local stack twice")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "todo")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	port, err := pgcluster.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &localStack{bin: bin, dir: dir, base: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	s := newLocalStack(t)
 	s.start(t)
 	defer s.stop()
 	if strings.Contains(s.databaseURL, "postgres@") {
@@ -171,14 +199,7 @@ func TestCrashOfTheWholeLocalStackLosesNothing(t *testing.T) {
 		mu.Unlock()
 		return nil
 	})
-	s.kill(t)
-
-	s.start(t)
-	db, err := pgxpool.New(context.Background(), s.databaseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := s.crashAndRestart(t)
 	if done := testkit.Count(t, db, `SELECT count(*) FROM tasks WHERE id = ANY($1) AND status = 'done'`, acked); done != len(acked) {
 		t.Fatalf("%d of %d acknowledged completions survived the crash", done, len(acked))
 	}
@@ -215,4 +236,94 @@ func parallel(t *testing.T, n int, fn func(i int) error) {
 	for err := range errs {
 		t.Fatal(err)
 	}
+}
+
+// TestCrashWhileRemindersFire: 60 reminders of 3 users come due at the
+// same moment, each user's webhook receiving them; the whole local stack
+// (PostgreSQL, the broker, every function) is SIGKILLed as the first
+// deliveries arrive, and started again on the same .data/: every reminder
+// was fired once (one event each), and reaches its webhook, under one
+// webhook-id however often it is sent.
+func TestCrashWhileRemindersFire(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole local stack twice")
+	}
+	var mu sync.Mutex
+	got := map[string]map[string]int{} // task id → webhook-id → times
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Data struct {
+				TaskID string `json:"task_id"`
+			}
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			t.Errorf("a delivery that is not JSON: %v", err)
+		}
+		mu.Lock()
+		if got[body.Data.TaskID] == nil {
+			got[body.Data.TaskID] = map[string]int{}
+		}
+		got[body.Data.TaskID][r.Header.Get("webhook-id")]++
+		mu.Unlock()
+	}))
+	defer rcv.Close()
+	received := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got)
+	}
+	s := newLocalStack(t)
+	s.start(t)
+	defer s.stop()
+	const n, users = 60, 3
+	names := make([]string, users)
+	for i := range names {
+		names[i] = testkit.User()
+		if code, _, err := s.request("POST", names[i], "/webhooks", `{"url":"`+rcv.URL+`","events":["task.reminder"]}`); err != nil || code != http.StatusCreated {
+			t.Fatalf("webhook: %d %v", code, err)
+		}
+	}
+	at := time.Now().Add(3 * time.Second).UTC()
+	due := at.Add(time.Hour).Format(time.RFC3339)
+	ids := make([]string, n)
+	parallel(t, n, func(i int) error {
+		code, id, err := s.call("POST", names[i%users], "", `{"title":"crash reminder","due_date":"`+due+`",
+			"reminders":[{"at":"`+at.Format(time.RFC3339Nano)+`"}]}`)
+		if err != nil || code != http.StatusCreated {
+			return fmt.Errorf("create: %d %v", code, err)
+		}
+		ids[i] = id
+		return nil
+	})
+	if time.Now().After(at) {
+		t.Fatal("creating the tasks outlasted their reminders' time")
+	}
+	testkit.Eventually(t, "the first delivery", 30*time.Second, func() bool { return received() > 0 })
+	before := received()
+	db := s.crashAndRestart(t)
+	took := testkit.Eventually(t, "every reminder at its webhook", time.Minute, func() bool { return received() == n })
+	time.Sleep(time.Second) // room for a duplicate to arrive
+	mu.Lock()
+	defer mu.Unlock()
+	sends := 0
+	for _, id := range ids {
+		if len(got[id]) != 1 {
+			t.Errorf("task %s: reminder delivered under %d webhook-ids, want 1", id, len(got[id]))
+		}
+		for _, times := range got[id] {
+			sends += times
+		}
+	}
+	if sent := testkit.Count(t, db, `SELECT count(*) FROM tasks, jsonb_array_elements(reminders) r
+		WHERE id = ANY($1) AND r->>'state' = 'sent'`, ids); sent != n {
+		t.Fatalf("%d of %d reminders marked sent", sent, n)
+	}
+	if evts := testkit.Count(t, db, `SELECT count(DISTINCT event_id) FROM outbox WHERE topic = 'reminders' AND partition_key = ANY($1)`, names); evts != n {
+		t.Fatalf("%d reminder events for %d reminders", evts, n)
+	}
+	if rows := testkit.Count(t, db, `SELECT count(*) FROM webhook_deliveries WHERE user_id = ANY($1)`, names); rows != n {
+		t.Fatalf("%d deliveries queued for %d reminders", rows, n)
+	}
+	t.Logf("%d reminders, %d delivered before the SIGKILL; all %d at their webhook %v after the restart, one webhook-id each, %d POSTs in all",
+		n, before, n, took.Round(time.Millisecond), sends)
 }
