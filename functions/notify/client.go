@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strings"
 	"syscall"
 	"time"
 
@@ -71,9 +72,14 @@ func (a Addresses) CheckURL(ctx context.Context, u *url.URL) error {
 		}
 	}
 	for _, ip := range ips {
-		if err := a.allowed(ip); err != nil {
-			return apperr.Field("url", "host %q is %s, which webhooks may not reach (only public addresses; see WEBHOOK_ALLOW_PRIVATE)", host, ip.Unmap())
+		if a.allowed(ip) == nil {
+			continue
 		}
+		const why = "webhooks reach public addresses only (loopback, private, link-local, multicast and other special-purpose ranges are refused)"
+		if ip.Unmap().String() == strings.Trim(host, "[]") {
+			return apperr.Field("url", "address %s: %s", host, why)
+		}
+		return apperr.Field("url", "host %q resolves to %s: %s", host, ip.Unmap(), why)
 	}
 	return nil
 }
