@@ -40,9 +40,11 @@ func (f *RecurTask) routes(rt *app.Runtime) []httpx.Route {
 	if cfg.ReconcileEvery > 0 {
 		rt.Go(f.Reconciler.Run)
 	}
+	var reminders *Scheduler // nil: REMINDERS=false, and a tick fires nothing
 	if cfg.Reminders {
-		rt.Go((&Scheduler{Reminders: rt.Store, Log: log.With().Str("part", "reminders").Logger(), Metrics: rt.Metrics,
-			Now: rt.Now, MaxLateness: cfg.ReminderMaxLateness, Committed: rt.WakeRelay}).Run)
+		reminders = &Scheduler{Reminders: rt.Store, Log: log.With().Str("part", "reminders").Logger(), Metrics: rt.Metrics,
+			Now: rt.Now, MaxLateness: cfg.ReminderMaxLateness, Committed: rt.WakeRelay}
+		rt.Go(reminders.Run)
 	}
 	switch {
 	case cfg.PushAuth == config.PushAuthNone:
@@ -57,6 +59,6 @@ func (f *RecurTask) routes(rt *app.Runtime) []httpx.Route {
 			Partitions: cfg.KafkaPartitions, Handler: rec.ConsumeBatch, Log: log.With().Str("part", "consumer").Logger(),
 			Retries: rt.Metrics.EventRetries}).Run)
 	}
-	return PushHandler{Recurrer: rec, Auth: cfg.PushAuth, Token: cfg.AppAPIToken, Limit: ratelimit.New(cfg.PushRate),
-		PubSub: cfg.DaprPubSub}.Routes()
+	return PushHandler{Recurrer: rec, Reminders: reminders, Auth: cfg.PushAuth, Token: cfg.AppAPIToken,
+		Limit: ratelimit.New(cfg.PushRate), PubSub: cfg.DaprPubSub}.Routes()
 }

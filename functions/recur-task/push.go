@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -22,6 +23,9 @@ import (
 // as Knative and Dapr deliver them.
 type PushHandler struct {
 	Recurrer *Recurrer
+	// Reminders fires the due reminders when a tick comes (nil: this
+	// process schedules no reminders).
+	Reminders *Scheduler
 	// Auth is config.PushAuthToken (Token required) or config.PushAuthNone.
 	Auth  string
 	Token string
@@ -93,6 +97,9 @@ func (p PushHandler) handle(w http.ResponseWriter, r *http.Request, toDapr bool)
 		}
 		return apperr.Wrap(apperr.Invalid, err, "request is not a CloudEvent: "+err.Error())
 	}
+	if e.Type() == TypeTick {
+		return p.tick(w, r)
+	}
 	outcome, err := p.Recurrer.Process(r.Context(), *e)
 	switch {
 	case err == nil:
@@ -112,6 +119,29 @@ func (p PushHandler) handle(w http.ResponseWriter, r *http.Request, toDapr bool)
 		w.Header().Set("Retry-After", "1")
 		httpx.WriteJSON(w, http.StatusServiceUnavailable, pushReply{Status: "RETRY", Error: apperr.As(err).Message})
 	}
+	return nil
+}
+
+// TypeTick is the type of the events a Knative PingSource sends: a tick
+// says "look at the reminders now", nothing more. It wakes a recur-task
+// scaled to zero (the scheduler's own timer is precise while it runs).
+const TypeTick = "dev.knative.sources.ping"
+
+// tick fires the reminders due now, as the elected scheduler would: the
+// database says what is due, and a reminder fires once however many ticks
+// and schedulers look at the same time. Its outcome says how many fired.
+func (p PushHandler) tick(w http.ResponseWriter, r *http.Request) error {
+	if p.Reminders == nil {
+		httpx.WriteJSON(w, http.StatusOK, pushReply{Status: "SUCCESS", Outcome: "reminders-off"})
+		return nil
+	}
+	fired, err := p.Reminders.FireDue(r.Context())
+	if err != nil {
+		w.Header().Set("Retry-After", "1")
+		httpx.WriteJSON(w, http.StatusServiceUnavailable, pushReply{Status: "RETRY", Error: apperr.As(err).Message})
+		return nil
+	}
+	httpx.WriteJSON(w, http.StatusOK, pushReply{Status: "SUCCESS", Outcome: "reminders-fired-" + strconv.Itoa(fired)})
 	return nil
 }
 

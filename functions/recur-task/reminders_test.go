@@ -2,6 +2,7 @@ package function
 
 import (
 	"context"
+	"net/http"
 	"testing"
 	"time"
 
@@ -123,5 +124,58 @@ func TestNextOccurrenceCarriesRelativeReminders(t *testing.T) {
 	if len(child.Reminders) != 1 || child.Reminders[0].Before == nil || *child.Reminders[0].Before != "PT15M" ||
 		!child.Reminders[0].RemindAt.Equal(child.DueDate.Add(-15*time.Minute)) || child.Reminders[0].State != task.ReminderScheduled {
 		t.Fatalf("due %v, reminders %+v", child.DueDate, child.Reminders)
+	}
+}
+
+// A PingSource tick (a binary-mode CloudEvent of type
+// dev.knative.sources.ping, as Knative sends it) fires what is due at
+// once, while the scheduler sleeps and no change woke it: a reminder moved
+// into the past behind the trigger's back fires on the tick, once; a
+// second tick fires nothing; with REMINDERS=false a tick fires nothing.
+func TestATickFiresWhatIsDue(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	ctx := context.Background()
+	f := r.startWith(t, nil)
+	off := r.startWith(t, map[string]string{"REMINDERS": "false"})
+	user := testkit.User()
+	at := time.Now().Add(time.Hour).UTC()
+	when, due, title := at.Format(time.RFC3339Nano), at.Add(time.Hour).Format(time.RFC3339Nano), "renew the passport"
+	tk := testkit.Seed(t, r.seeder, user, task.Draft{Title: &title, DueDate: &due, Reminders: &[]task.ReminderInput{{At: &when}}})
+	time.Sleep(200 * time.Millisecond) // the scheduler has looked and sleeps for its longest nap
+	past := time.Now().Add(-time.Second).UTC()
+	if _, err := r.seeder.Pool.Exec(ctx, `ALTER TABLE tasks DISABLE TRIGGER tasks_notify_reminders`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.seeder.Pool.Exec(ctx, `UPDATE tasks SET next_remind_at = $2,
+		reminders = jsonb_set(reminders, '{0,remind_at}', to_jsonb($2::timestamptz)) WHERE id = $1`, tk.ID, past); err != nil {
+		t.Fatal(err)
+	}
+	tick := func(fn http.Handler) string {
+		t.Helper()
+		rec := testkit.Do(t, fn, "POST", "/", testkit.AppToken, []byte(`{}`), "Content-Type", "application/json",
+			"Ce-Specversion", "1.0", "Ce-Type", TypeTick, "Ce-Id", uuid.NewString(),
+			"Ce-Source", "/apis/v1/namespaces/todo/pingsources/reminders-tick")
+		var reply pushReply
+		testkit.Decode(t, rec, &reply)
+		if rec.Code != http.StatusOK || reply.Status != "SUCCESS" {
+			t.Fatalf("tick: %d %s", rec.Code, rec.Body)
+		}
+		return reply.Outcome
+	}
+	if got := tick(off); got != "reminders-off" {
+		t.Fatalf("a tick with REMINDERS=false: %s", got)
+	}
+	if n := testkit.Count(t, r.seeder.Pool, `SELECT count(*) FROM outbox WHERE topic = 'reminders'`); n != 0 {
+		t.Fatalf("%d reminders fired before the tick (the scheduler was not asleep)", n)
+	}
+	if got := tick(f); got != "reminders-fired-1" {
+		t.Fatalf("the tick: %s, want one reminder fired", got)
+	}
+	if got := tick(f); got != "reminders-fired-0" {
+		t.Fatalf("a second tick: %s", got)
+	}
+	if n := testkit.Count(t, r.seeder.Pool, `SELECT count(*) FROM outbox WHERE topic = 'reminders' AND event->>'subject' = $1`, tk.ID); n != 1 {
+		t.Fatalf("%d reminder events, want 1", n)
 	}
 }

@@ -153,6 +153,7 @@ type crdSource struct {
 var crdSources = []crdSource{
 	{module: "knative.dev/serving@v0.51.0", glob: "config/core/300-resources/*.yaml"},
 	{module: "sigs.k8s.io/gateway-api@v1.2.1", glob: "config/crd/standard/*.yaml"},
+	{module: "knative.dev/eventing@v0.42.3", glob: "config/core/resources/pingsource.yaml"},
 	{module: "github.com/dapr/dapr@v1.14.0", glob: "charts/dapr/crds/*.yaml"},
 	{module: "knative.dev/eventing-kafka-broker@v0.50.1", glob: "control-plane/config/eventing-kafka-broker/100-*/100-kafka-s*.yaml",
 		names: []string{"kafkasources.sources.knative.dev", "kafkasinks.eventing.knative.dev"}},
@@ -199,7 +200,7 @@ func crds(t *testing.T, src crdSource) []byte {
 }
 
 // TestManifestsOnARealAPIServer installs the CRDs of Knative Serving,
-// Knative's Kafka extension, Gateway API and Dapr, from Go modules
+// Knative's Kafka extension, Eventing's PingSource, Gateway API and Dapr, from Go modules
 // (Serving's newest; Gateway API and Dapr at the versions whose Go types the
 // other tests decode into), on a real kube-apiserver, then has it validate
 // every manifest of both variants, as rendered by kustomize, with

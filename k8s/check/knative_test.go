@@ -126,6 +126,12 @@ func checkKnative(t *testing.T, o objects, documented map[string]bool) {
 		refers(src.Spec.Delivery.DeadLetterSink) != "KafkaSink task-events-dlq" || sinks["task-events-dlq"] != "task-events-dlq" {
 		t.Errorf("KafkaSource %s: %+v", src.Name, src.Spec)
 	}
+	if len(o.pingSources) != 1 {
+		t.Fatalf("%d PingSources, want 1 (the reminders' tick)", len(o.pingSources))
+	}
+	if ps := o.pingSources[0]; ps.Spec.Schedule != "* * * * *" || refers(&ps.Spec.Sink) != "Service recur-task" {
+		t.Errorf("PingSource %s: %+v, want a tick every minute to recur-task", ps.Name, ps.Spec)
+	}
 	routed := map[string]bool{}
 	for _, r := range o.routes {
 		for _, rule := range r.Spec.Rules {

@@ -25,6 +25,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
 	"knative.dev/eventing/pkg/apis/feature"
+	sourcesv1 "knative.dev/eventing/pkg/apis/sources/v1"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -80,6 +81,7 @@ type objects struct {
 	resiliencies  []resiliencyv1alpha1.Resiliency
 	ksvcs         []servingv1.Service
 	kafkaSources  []kafkaSource
+	pingSources   []sourcesv1.PingSource
 	kafkaSinks    []kafkaSink
 	gateways      []gatewayv1.Gateway
 	routes        []gatewayv1.HTTPRoute
@@ -175,6 +177,12 @@ func decode(t *testing.T, docs []doc) objects {
 				t.Errorf("%v: Knative Eventing's validation: %v", d, err)
 			}
 			o.kafkaSources = append(o.kafkaSources, v)
+		case "sources.knative.dev/v1 PingSource":
+			v := decodeAs(t, d, &o.pingSources)
+			v.SetDefaults(context.Background())
+			if err := v.Validate(context.Background()); err != nil {
+				t.Errorf("%v: Knative Eventing's validation: %v", d, err)
+			}
 		case "eventing.knative.dev/v1alpha1 KafkaSink":
 			o.kafkaSinks = append(o.kafkaSinks, decodeLoose[kafkaSink](t, d))
 		case "gateway.networking.k8s.io/v1 Gateway":
