@@ -20,6 +20,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/todoevents/todo/shared/task"
 	"github.com/todoevents/todo/shared/testkit"
 	"github.com/todoevents/todo/shared/testkit/pgcluster"
 )
@@ -92,11 +93,13 @@ func (s *localStack) kill(t *testing.T) {
 	testkit.Eventually(t, "PostgreSQL gone", 10*time.Second, func() bool { return syscall.Kill(pid, 0) != nil })
 }
 
-// crashAndRestart kills the stack, starts it again on the same .data/
-// and returns a pool on its database, closed when the test ends.
-func (s *localStack) crashAndRestart(t *testing.T) *pgxpool.Pool {
+// crashAndRestart kills the stack, leaves it down until downUntil, starts
+// it again on the same .data/ and returns a pool on its database, closed
+// when the test ends.
+func (s *localStack) crashAndRestart(t *testing.T, downUntil time.Time) *pgxpool.Pool {
 	t.Helper()
 	s.kill(t)
+	time.Sleep(time.Until(downUntil))
 	s.start(t)
 	db, err := pgxpool.New(context.Background(), s.databaseURL)
 	if err != nil {
@@ -199,7 +202,7 @@ func TestCrashOfTheWholeLocalStackLosesNothing(t *testing.T) {
 		mu.Unlock()
 		return nil
 	})
-	db := s.crashAndRestart(t)
+	db := s.crashAndRestart(t, time.Time{})
 	if done := testkit.Count(t, db, `SELECT count(*) FROM tasks WHERE id = ANY($1) AND status = 'done'`, acked); done != len(acked) {
 		t.Fatalf("%d of %d acknowledged completions survived the crash", done, len(acked))
 	}
@@ -239,27 +242,31 @@ func parallel(t *testing.T, n int, fn func(i int) error) {
 }
 
 // TestCrashWhileRemindersFire: 60 reminders of 3 users come due at the
-// same moment, each user's webhook receiving them; the whole local stack
-// (PostgreSQL, the broker, every function) is SIGKILLed as the first
-// deliveries arrive, and started again on the same .data/: every reminder
-// was fired once (one event each), and reaches its webhook, under one
-// webhook-id however often it is sent.
+// same moment, each user's webhook receiving them, and 15 more 10 s
+// later; the whole local stack (PostgreSQL, the broker, every function) is
+// SIGKILLed as the first deliveries arrive, stays down for over a minute
+// and is started again on the same .data/: every reminder was fired once
+// (one event each) and reaches its webhook, under one webhook-id however
+// often it is sent; the 15 due while everything was down say late.
 func TestCrashWhileRemindersFire(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole local stack twice")
 	}
 	var mu sync.Mutex
 	got := map[string]map[string]int{} // task id → webhook-id → times
+	late := map[string]bool{}
 	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var body struct {
 			Data struct {
 				TaskID string `json:"task_id"`
+				Late   bool   `json:"late"`
 			}
 		}
 		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 			t.Errorf("a delivery that is not JSON: %v", err)
 		}
 		mu.Lock()
+		late[body.Data.TaskID] = body.Data.Late
 		if got[body.Data.TaskID] == nil {
 			got[body.Data.TaskID] = map[string]int{}
 		}
@@ -275,7 +282,7 @@ func TestCrashWhileRemindersFire(t *testing.T) {
 	s := newLocalStack(t)
 	s.start(t)
 	defer s.stop()
-	const n, users = 60, 3
+	const n, down, users = 60, 15, 3 // due at once; due while everything is down
 	names := make([]string, users)
 	for i := range names {
 		names[i] = testkit.User()
@@ -284,11 +291,16 @@ func TestCrashWhileRemindersFire(t *testing.T) {
 		}
 	}
 	at := time.Now().Add(3 * time.Second).UTC()
+	later := at.Add(10 * time.Second) // after the SIGKILL
 	due := at.Add(time.Hour).Format(time.RFC3339)
-	ids := make([]string, n)
-	parallel(t, n, func(i int) error {
+	ids := make([]string, n+down)
+	parallel(t, n+down, func(i int) error {
+		when := at
+		if i >= n {
+			when = later
+		}
 		code, id, err := s.call("POST", names[i%users], "", `{"title":"crash reminder","due_date":"`+due+`",
-			"reminders":[{"at":"`+at.Format(time.RFC3339Nano)+`"}]}`)
+			"reminders":[{"at":"`+when.Format(time.RFC3339Nano)+`"}]}`)
 		if err != nil || code != http.StatusCreated {
 			return fmt.Errorf("create: %d %v", code, err)
 		}
@@ -300,30 +312,37 @@ func TestCrashWhileRemindersFire(t *testing.T) {
 	}
 	testkit.Eventually(t, "the first delivery", 30*time.Second, func() bool { return received() > 0 })
 	before := received()
-	db := s.crashAndRestart(t)
-	took := testkit.Eventually(t, "every reminder at its webhook", time.Minute, func() bool { return received() == n })
+	if time.Now().After(later) {
+		t.Fatal("the first delivery came after the later reminders were due")
+	}
+	// Down for longer than a reminder may be late and still be on time.
+	db := s.crashAndRestart(t, later.Add(task.LateAfter+2*time.Second))
+	took := testkit.Eventually(t, "every reminder at its webhook", time.Minute, func() bool { return received() == n+down })
 	time.Sleep(time.Second) // room for a duplicate to arrive
 	mu.Lock()
 	defer mu.Unlock()
 	sends := 0
-	for _, id := range ids {
+	for i, id := range ids {
 		if len(got[id]) != 1 {
 			t.Errorf("task %s: reminder delivered under %d webhook-ids, want 1", id, len(got[id]))
+		}
+		if i >= n && !late[id] {
+			t.Errorf("task %s: its reminder came due while everything was down, and does not say late", id)
 		}
 		for _, times := range got[id] {
 			sends += times
 		}
 	}
 	if sent := testkit.Count(t, db, `SELECT count(*) FROM tasks, jsonb_array_elements(reminders) r
-		WHERE id = ANY($1) AND r->>'state' = 'sent'`, ids); sent != n {
-		t.Fatalf("%d of %d reminders marked sent", sent, n)
+		WHERE id = ANY($1) AND r->>'state' = 'sent'`, ids); sent != n+down {
+		t.Fatalf("%d of %d reminders marked sent", sent, n+down)
 	}
-	if evts := testkit.Count(t, db, `SELECT count(DISTINCT event_id) FROM outbox WHERE topic = 'reminders' AND partition_key = ANY($1)`, names); evts != n {
-		t.Fatalf("%d reminder events for %d reminders", evts, n)
+	if evts := testkit.Count(t, db, `SELECT count(DISTINCT event_id) FROM outbox WHERE topic = 'reminders' AND partition_key = ANY($1)`, names); evts != n+down {
+		t.Fatalf("%d reminder events for %d reminders", evts, n+down)
 	}
-	if rows := testkit.Count(t, db, `SELECT count(*) FROM webhook_deliveries WHERE user_id = ANY($1)`, names); rows != n {
-		t.Fatalf("%d deliveries queued for %d reminders", rows, n)
+	if rows := testkit.Count(t, db, `SELECT count(*) FROM webhook_deliveries WHERE user_id = ANY($1)`, names); rows != n+down {
+		t.Fatalf("%d deliveries queued for %d reminders", rows, n+down)
 	}
-	t.Logf("%d reminders, %d delivered before the SIGKILL; all %d at their webhook %v after the restart, one webhook-id each, %d POSTs in all",
-		n, before, n, took.Round(time.Millisecond), sends)
+	t.Logf("%d reminders, %d delivered before the SIGKILL; all %d at their webhook %v after the restart, one webhook-id each, %d POSTs in all; the %d due while down said late",
+		n+down, before, n+down, took.Round(time.Millisecond), sends, down)
 }
