@@ -41,6 +41,7 @@ run:
 run-dapr:
 	@bash scripts/bootstrap.sh run
 	@bash scripts/daprd.sh >/dev/null
+	@bash scripts/daprd.sh scheduler >/dev/null
 	$(GO) build -o bin/todo ./cmd/todo
 	./bin/todo run-dapr
 

@@ -64,6 +64,7 @@ fi
 # (cached), and check kubectl is there.
 if [ "$target" = test ]; then
 	bash "$(dirname "$0")/daprd.sh" >/dev/null
+	bash "$(dirname "$0")/daprd.sh" scheduler >/dev/null
 	bash "$(dirname "$0")/kube-apiserver.sh" >/dev/null
 	if ! command -v kubectl >/dev/null; then
 		echo "bootstrap: kubectl (1.30 or newer) is needed to validate k8s/; install it (https://kubernetes.io/docs/tasks/tools/)." >&2

@@ -59,9 +59,13 @@ func run(ctx context.Context, out io.Writer, withDapr bool) error {
 	defer pgLog.Close()
 	opts := allinone.Options{Env: env, DataDir: ".data", PGLog: pgLog}
 	if withDapr {
-		if opts.Dapr, err = daprOptions(out); err != nil {
+		// A Dapr job per reminder says when it is due.
+		setDefault(env, "REMINDER_TRIGGER", config.ReminderTriggerDaprJobs)
+		var sched *daprd.Scheduler
+		if opts.Dapr, sched, err = daprOptions(out); err != nil {
 			return err
 		}
+		defer sched.Stop()
 	}
 	s, err := allinone.Start(ctx, opts)
 	if err != nil {
@@ -89,19 +93,28 @@ func run(ctx context.Context, out io.Writer, withDapr bool) error {
 	return srv.Shutdown(shutdownCtx)
 }
 
-// daprOptions finds (or builds) daprd and sends the sidecars' logs to
-// .data/daprd.log.
-func daprOptions(out io.Writer) (*allinone.DaprOptions, error) {
-	fmt.Fprintln(out, "finding daprd (the first time it is built from the Go module proxy: 5 to 20 minutes)...")
+// daprOptions finds (or builds) daprd and the Dapr scheduler, starts the
+// scheduler (its data kept in .data/dapr-scheduler) and sends the
+// sidecars' and the scheduler's logs to .data/daprd.log.
+func daprOptions(out io.Writer) (*allinone.DaprOptions, *daprd.Scheduler, error) {
+	fmt.Fprintln(out, "finding daprd and the Dapr scheduler (the first time they are built from the Go module proxy: 5 to 20 minutes)...")
 	bin, err := daprd.Binary()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	schedBin, err := daprd.SchedulerBinary()
+	if err != nil {
+		return nil, nil, err
 	}
 	log, err := os.OpenFile(filepath.Join(".data", "daprd.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return &allinone.DaprOptions{Bin: bin, Config: daprd.Tree, WorkDir: ".data", Log: log}, nil
+	sched, err := daprd.StartScheduler(schedBin, filepath.Join(".data", "dapr-scheduler"), log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &allinone.DaprOptions{Bin: bin, Config: daprd.Tree, WorkDir: ".data", Log: log, Scheduler: sched.Addr}, sched, nil
 }
 
 func openPGLog() (*os.File, error) {

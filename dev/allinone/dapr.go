@@ -24,6 +24,9 @@ type DaprOptions struct {
 	// WorkDir receives them with the broker's address.
 	Config, WorkDir string
 	Log             io.Writer // the sidecars' output
+	// Scheduler is the Dapr scheduler's address for the Jobs API (empty:
+	// the sidecars run without one).
+	Scheduler string
 }
 
 // Sidecar describes one function's daprd, for the operator.
@@ -90,7 +93,7 @@ func (o *DaprOptions) start(ctx context.Context, name string, fn server.Service,
 		srv: &http.Server{Handler: server.Mux(fn)}}
 	go func() { _ = sc.srv.Serve(ln) }()
 	sc.dapr, err = daprd.Start(daprd.Options{Bin: o.Bin, AppID: name, AppPort: sc.AppPort, Ports: ports,
-		Resources: resources, AppToken: env["APP_API_TOKEN"], Log: o.Log})
+		Resources: resources, AppToken: env["APP_API_TOKEN"], Scheduler: o.Scheduler, Log: o.Log})
 	if err != nil {
 		return sc, fmt.Errorf("daprd of %s: %w", name, err)
 	}

@@ -24,13 +24,21 @@ func Binary() (string, error) {
 	if bin := os.Getenv("DAPRD"); bin != "" {
 		return bin, nil
 	}
+	return build("daprd")
+}
+
+// SchedulerBinary returns the Dapr scheduler the same script builds once
+// from the same module (the store and clock of the Jobs API).
+func SchedulerBinary() (string, error) { return build("scheduler") }
+
+func build(what string) (string, error) {
 	_, self, _, _ := runtime.Caller(0)
 	script := filepath.Join(filepath.Dir(self), "..", "..", "scripts", "daprd.sh")
 	var out, errOut bytes.Buffer
-	cmd := exec.Command("bash", script)
+	cmd := exec.Command("bash", script, what)
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("build daprd: %w\n%s", err, errOut.String())
+		return "", fmt.Errorf("build %s: %w\n%s", what, err, errOut.String())
 	}
 	return strings.TrimSpace(out.String()), nil
 }
@@ -69,7 +77,10 @@ type Options struct {
 	Resources string
 	// AppToken is the app API token daprd sends its app (APP_API_TOKEN).
 	AppToken string
-	Log      io.Writer
+	// Scheduler is the Dapr scheduler's address (host:port) for the Jobs
+	// API; empty runs daprd without one.
+	Scheduler string
+	Log       io.Writer
 }
 
 // Start runs daprd and waits until it is healthy.
@@ -78,6 +89,9 @@ func Start(o Options) (*Sidecar, error) {
 		"--dapr-http-port", strconv.Itoa(o.Ports.HTTP), "--dapr-grpc-port", strconv.Itoa(o.Ports.GRPC),
 		"--dapr-internal-grpc-port", strconv.Itoa(o.Ports.Internal), "--metrics-port", strconv.Itoa(o.Ports.Metrics),
 		"--resources-path", o.Resources, "--log-level", "info")
+	if o.Scheduler != "" {
+		cmd.Args = append(cmd.Args, "--scheduler-host-address", o.Scheduler)
+	}
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "APP_API_TOKEN=" + o.AppToken}
 	cmd.Stdout, cmd.Stderr = o.Log, o.Log
 	cmd.SysProcAttr = subprocess.Attr(false)
@@ -140,4 +154,38 @@ func SelfHosted(doc []byte, brokers string) []byte {
 		out = append(out, line)
 	}
 	return []byte(strings.Join(out, "\n"))
+}
+
+// Scheduler is a running Dapr scheduler (standalone, its embedded etcd's
+// data in a directory of its own, kept across restarts).
+type Scheduler struct {
+	Addr string // host:port for daprd's --scheduler-host-address
+	*subprocess.Process
+}
+
+// StartScheduler runs the scheduler bin with its data in dataDir and waits
+// until it is healthy.
+func StartScheduler(bin, dataDir string, log io.Writer) (*Scheduler, error) {
+	var port, health, metrics, client, peer int
+	for _, p := range []*int{&port, &health, &metrics, &client, &peer} {
+		var err error
+		if *p, err = pgcluster.FreePort(); err != nil {
+			return nil, err
+		}
+	}
+	cmd := exec.Command(bin, "--mode", "standalone", "--listen-address", "127.0.0.1", "--port", strconv.Itoa(port),
+		"--healthz-port", strconv.Itoa(health), "--metrics-port", strconv.Itoa(metrics),
+		"--etcd-data-dir", dataDir, "--etcd-client-port", strconv.Itoa(client),
+		"--etcd-initial-cluster", fmt.Sprintf("dapr-scheduler-server-0=http://127.0.0.1:%d", peer), "--log-level", "info")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = subprocess.Attr(false)
+	proc, err := subprocess.Start(cmd, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := proc.WaitReady(fmt.Sprintf("http://127.0.0.1:%d/healthz", health), 90*time.Second); err != nil {
+		return nil, fmt.Errorf("dapr scheduler: %w", err)
+	}
+	return &Scheduler{Addr: fmt.Sprintf("127.0.0.1:%d", port), Process: proc}, nil
 }

@@ -6,8 +6,11 @@
 package function
 
 import (
+	"fmt"
+
 	"github.com/todoevents/todo/shared/app"
 	"github.com/todoevents/todo/shared/config"
+	"github.com/todoevents/todo/shared/dapr"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/httpx"
 	"github.com/todoevents/todo/shared/kafka"
@@ -44,6 +47,10 @@ func (f *RecurTask) routes(rt *app.Runtime) []httpx.Route {
 	if cfg.Reminders {
 		reminders = &Scheduler{Reminders: rt.Store, Log: log.With().Str("part", "reminders").Logger(), Metrics: rt.Metrics,
 			Now: rt.Now, MaxLateness: cfg.ReminderMaxLateness, Committed: rt.WakeRelay}
+		if cfg.ReminderTrigger == config.ReminderTriggerDaprJobs {
+			reminders.Jobs = dapr.Jobs{BaseURL: fmt.Sprintf("http://127.0.0.1:%d", cfg.DaprHTTPPort), Token: cfg.DaprAPIToken}
+			log.Info().Msg("REMINDER_TRIGGER=dapr-jobs: a Dapr job per reminder says when it is due; the scheduler's own look is a catch-up scan")
+		}
 		rt.Go(reminders.Run)
 	}
 	switch {

@@ -51,6 +51,7 @@ func (p PushHandler) Routes() []httpx.Route {
 	return []httpx.Route{
 		{Method: http.MethodPost, Pattern: "/{$}", Handler: p.receive(false)},
 		{Method: http.MethodPost, Pattern: dapr.Route, Handler: p.receive(true)},
+		{Method: http.MethodPost, Pattern: dapr.JobRoute, Handler: p.job},
 		{Method: http.MethodGet, Pattern: "/dapr/subscribe", Handler: p.subscribe},
 		{Method: http.MethodGet, Pattern: "/dapr/config", Handler: p.daprConfig},
 	}
@@ -79,13 +80,7 @@ func (p PushHandler) receive(toDapr bool) httpx.HandlerFunc {
 }
 
 func (p PushHandler) handle(w http.ResponseWriter, r *http.Request, toDapr bool) error {
-	if p.Limit != nil {
-		ok, wait := p.Limit.Allow(clientOf(r))
-		if err := httpx.Limit(ok, wait); err != nil {
-			return err
-		}
-	}
-	if err := p.authorize(r); err != nil {
+	if err := p.admit(r); err != nil {
 		return err
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, httpx.MaxBody)
@@ -143,6 +138,28 @@ func (p PushHandler) tick(w http.ResponseWriter, r *http.Request) error {
 	}
 	httpx.WriteJSON(w, http.StatusOK, pushReply{Status: "SUCCESS", Outcome: "reminders-fired-" + strconv.Itoa(fired)})
 	return nil
+}
+
+// job is a Dapr job's callback (REMINDER_TRIGGER=dapr-jobs): a reminder's
+// job came due. Like a tick it only says "look now": what is due is fired
+// from the database, so a duplicate, late or stale job changes nothing.
+// The sidecar presents the app token.
+func (p PushHandler) job(w http.ResponseWriter, r *http.Request) error {
+	if err := p.admit(r); err != nil {
+		return err
+	}
+	return p.tick(w, r)
+}
+
+// admit applies the per-client push rate limit and the app token.
+func (p PushHandler) admit(r *http.Request) error {
+	if p.Limit != nil {
+		ok, wait := p.Limit.Allow(clientOf(r))
+		if err := httpx.Limit(ok, wait); err != nil {
+			return err
+		}
+	}
+	return p.authorize(r)
 }
 
 // authorize accepts the app token in dapr-api-token (what Dapr sends) or

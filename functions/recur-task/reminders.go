@@ -37,6 +37,7 @@ type Reminders interface {
 	FireDueReminders(ctx context.Context, now time.Time, maxLateness time.Duration, limit int,
 		announce func(task.Task, task.Fired) (cloudevents.Event, error)) (contract.ReminderPass, error)
 	NextReminderAt(ctx context.Context) (*time.Time, error)
+	UpcomingReminders(ctx context.Context, until time.Time, limit int) ([]contract.UpcomingReminder, error)
 	ListenReminders(ctx context.Context, fn func(wait func(until time.Time) error) error) error
 	Leading(ctx context.Context, key int64, fn func(context.Context) error) (bool, error)
 }
@@ -56,7 +57,31 @@ type Scheduler struct {
 	// Committed is called after a pass wrote events (the relay's fast
 	// path; optional).
 	Committed func()
+	// Jobs, when set (REMINDER_TRIGGER=dapr-jobs), is what says a reminder
+	// is due: one Dapr job per reminder, whose callback fires what is due
+	// (FireDue); the scheduler then keeps the jobs in step with the
+	// database and looks itself only every reminderMaxNap (a catch-up scan
+	// for jobs the Dapr scheduler lost).
+	Jobs Jobs
+
+	jobs map[string]time.Time // the jobs this leader set, by name
 }
+
+// Jobs is the Dapr Jobs API (shared/dapr.Jobs).
+type Jobs interface {
+	Schedule(ctx context.Context, name string, due time.Time, data any) error
+	Delete(ctx context.Context, name string) error
+}
+
+// Bounds of the jobs kept in step: how far ahead, and how many at most
+// (the soonest; the others are set as their time comes nearer).
+const (
+	jobsAhead = 24 * time.Hour
+	jobsMax   = 1000
+)
+
+// JobName is the Dapr job of a reminder.
+func JobName(u contract.UpcomingReminder) string { return "reminder-" + u.TaskID + "-" + u.ReminderID }
 
 // Run schedules while this process is elected, and stands by otherwise,
 // until ctx ends.
@@ -87,6 +112,10 @@ func (s *Scheduler) lead(ctx context.Context) error {
 			}
 			now := s.Now()
 			until := now.Add(reminderMaxNap)
+			if s.Jobs != nil {
+				s.syncJobs(ctx, now)
+				next = nil // the jobs say when; the timer is the catch-up scan
+			}
 			if next != nil && next.Before(until) {
 				until = *next
 			}
@@ -99,6 +128,47 @@ func (s *Scheduler) lead(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// syncJobs sets a job for every reminder due within jobsAhead (again when
+// re-timed: scheduling a name again overwrites it) and deletes the jobs of
+// those no longer scheduled (cancelled, re-timed away, fired). A failure
+// is logged and tried again at the next look: the catch-up scan fires what
+// a missing job would have. A job set by another leader before a failover
+// is not deleted; when it fires, its callback finds nothing to do.
+func (s *Scheduler) syncJobs(ctx context.Context, now time.Time) {
+	upcoming, err := s.Reminders.UpcomingReminders(ctx, now.Add(jobsAhead), jobsMax)
+	if err != nil {
+		s.Log.Warn().Err(err).Msg("reading upcoming reminders for their jobs failed; the catch-up scan covers them")
+		return
+	}
+	if s.jobs == nil {
+		s.jobs = map[string]time.Time{}
+	}
+	want := make(map[string]bool, len(upcoming))
+	for _, u := range upcoming {
+		name := JobName(u)
+		want[name] = true
+		if at, ok := s.jobs[name]; ok && at.Equal(u.RemindAt) {
+			continue
+		}
+		if err := s.Jobs.Schedule(ctx, name, u.RemindAt, map[string]string{"task_id": u.TaskID, "reminder_id": u.ReminderID}); err != nil {
+			s.Log.Warn().Err(err).Str("job", name).Msg("scheduling a reminder's job failed; the catch-up scan covers it")
+			continue
+		}
+		s.jobs[name] = u.RemindAt
+	}
+	for name := range s.jobs {
+		if want[name] {
+			continue
+		}
+		delete(s.jobs, name)
+		if err := s.Jobs.Delete(ctx, name); err != nil {
+			// Gone already (it fired), or it fires and its callback
+			// finds nothing to do.
+			s.Log.Debug().Err(err).Str("job", name).Msg("deleting a reminder's job failed")
+		}
+	}
 }
 
 // FireDue fires every reminder due now, in batches, and returns how many

@@ -3,12 +3,14 @@ package function
 import (
 	"context"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/uuid"
 
+	"github.com/todoevents/todo/shared/contract"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/task"
 	"github.com/todoevents/todo/shared/testkit"
@@ -177,5 +179,68 @@ func TestATickFiresWhatIsDue(t *testing.T) {
 	}
 	if n := testkit.Count(t, r.seeder.Pool, `SELECT count(*) FROM outbox WHERE topic = 'reminders' AND event->>'subject' = $1`, tk.ID); n != 1 {
 		t.Fatalf("%d reminder events, want 1", n)
+	}
+}
+
+// fakeJobs records what the scheduler asks of the Dapr Jobs API.
+type fakeJobs struct{ scheduled, deleted []string }
+
+func (f *fakeJobs) Schedule(_ context.Context, name string, due time.Time, _ any) error {
+	f.scheduled = append(f.scheduled, name+"@"+due.UTC().Format(time.RFC3339))
+	return nil
+}
+
+func (f *fakeJobs) Delete(_ context.Context, name string) error {
+	f.deleted = append(f.deleted, name)
+	return nil
+}
+
+// With Dapr jobs as the trigger, the scheduler keeps one job per upcoming
+// reminder in step with the database: set once, overwritten when
+// re-timed, deleted when the task is completed. (The real sidecar and
+// Dapr scheduler run in dev/allinone's TestRemindersByDaprJobs.)
+func TestJobsFollowTheReminders(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	ctx := context.Background()
+	jobs := &fakeJobs{}
+	s := &Scheduler{Reminders: r.seeder, Jobs: jobs, Now: time.Now}
+	user, title := testkit.User(), "file the taxes"
+	base := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	first, second, due := base.Format(time.RFC3339), base.Add(time.Hour).Format(time.RFC3339), base.Add(5*time.Hour).Format(time.RFC3339)
+	tk := testkit.Seed(t, r.seeder, user, task.Draft{Title: &title, DueDate: &due, Reminders: &[]task.ReminderInput{{At: &first}, {At: &second}}})
+	name := func(i int) string {
+		return JobName(contract.UpcomingReminder{TaskID: tk.ID, ReminderID: tk.Reminders[i].ID})
+	}
+	s.syncJobs(ctx, time.Now())
+	s.syncJobs(ctx, time.Now()) // nothing changed: nothing asked
+	if want := []string{name(0) + "@" + first, name(1) + "@" + second}; !slices.Equal(jobs.scheduled, want) || len(jobs.deleted) != 0 {
+		t.Fatalf("scheduled %v, deleted %v; want %v", jobs.scheduled, jobs.deleted, want)
+	}
+	later := base.Add(3 * time.Hour)
+	if _, err := r.seeder.UpdateTask(ctx, user, tk.ID, func(t *task.Task) (*cloudevents.Event, error) {
+		t.Reminders[0].RemindAt = later
+		e, err := events.ForTask(events.TypeTaskUpdated, "test", *t, time.Now())
+		return &e, err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.syncJobs(ctx, time.Now())
+	if got := jobs.scheduled[2:]; !slices.Equal(got, []string{name(0) + "@" + later.Format(time.RFC3339)}) || len(jobs.deleted) != 0 {
+		t.Fatalf("after the re-time: scheduled %v, deleted %v", got, jobs.deleted)
+	}
+	if _, err := r.seeder.UpdateTask(ctx, user, tk.ID, func(t *task.Task) (*cloudevents.Event, error) {
+		t.SetCompleted(true, time.Now())
+		e, err := events.ForTask(events.TypeTaskCompleted, "test", *t, time.Now())
+		return &e, err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.syncJobs(ctx, time.Now())
+	slices.Sort(jobs.deleted)
+	want := []string{name(0), name(1)}
+	slices.Sort(want)
+	if len(jobs.scheduled) != 3 || !slices.Equal(jobs.deleted, want) {
+		t.Fatalf("after the completion: scheduled %v, deleted %v", jobs.scheduled, jobs.deleted)
 	}
 }

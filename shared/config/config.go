@@ -34,9 +34,16 @@ var Variables = []string{
 	"HTTP_READ_TIMEOUT", "HTTP_WRITE_TIMEOUT", "HTTP_IDLE_TIMEOUT", "HTTP_HEADER_TIMEOUT", "HTTP_MAX_HEADER_BYTES",
 	"HTTP_MAX_CONNS", "DEBUG_ADDR", "METRICS_ADDR", "LIVE_STREAMS_PER_USER", "LIVE_STREAMS_MAX",
 	"EVENTS_TRANSPORT", "EVENTS_PUBLISH", "DAPR_HTTP_PORT", "DAPR_PUBSUB", "DAPR_API_TOKEN",
-	"REMINDERS", "REMINDER_MAX_LATENESS", "WEBHOOK_ALLOW_LOOPBACK", "WEBHOOK_ALLOW_PRIVATE", "WEBHOOK_TIMEOUT",
+	"REMINDERS", "REMINDER_MAX_LATENESS", "REMINDER_TRIGGER", "WEBHOOK_ALLOW_LOOPBACK", "WEBHOOK_ALLOW_PRIVATE", "WEBHOOK_TIMEOUT",
 	"WEBHOOK_RETRY_DELAYS", "WEBHOOK_RETRY_PERIOD", "WEBHOOK_DISABLE_AFTER",
 }
+
+// Reminder triggers (REMINDER_TRIGGER): the scheduler's own timer, or a
+// Dapr job per reminder through the sidecar's Jobs API.
+const (
+	ReminderTriggerTimer    = "timer"
+	ReminderTriggerDaprJobs = "dapr-jobs"
+)
 
 // Event transports (EVENTS_TRANSPORT).
 const (
@@ -89,6 +96,9 @@ type Config struct {
 	// ago is marked missed instead of fired.
 	Reminders           bool
 	ReminderMaxLateness time.Duration
+	// ReminderTrigger is what says a reminder is due: the scheduler's own
+	// timer, or a Dapr job per reminder (ReminderTriggerDaprJobs).
+	ReminderTrigger string
 
 	// Open event streams (live-updates) allowed per user and in the
 	// process.
@@ -221,6 +231,10 @@ func Load(env map[string]string, req Requirements) (Config, error) {
 	c.ProcessedRetention = l.duration("PROCESSED_EVENTS_RETENTION", "168h", false)
 	c.Reminders = l.bool("REMINDERS", "true")
 	c.ReminderMaxLateness = l.duration("REMINDER_MAX_LATENESS", "24h", false)
+	c.ReminderTrigger = l.get("REMINDER_TRIGGER", ReminderTriggerTimer)
+	if c.ReminderTrigger != ReminderTriggerTimer && c.ReminderTrigger != ReminderTriggerDaprJobs {
+		l.fail("REMINDER_TRIGGER: %q is not %s or %s", c.ReminderTrigger, ReminderTriggerTimer, ReminderTriggerDaprJobs)
+	}
 	c.StreamsPerUser = l.int("LIVE_STREAMS_PER_USER", "20", 1, 100000)
 	c.StreamsTotal = l.underFileLimit("LIVE_STREAMS_MAX", min(10000, OpenFileLimit()/2), OpenFileLimit()/2)
 	c.Webhooks = l.webhooks()

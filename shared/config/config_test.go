@@ -30,6 +30,7 @@ func TestLoad(t *testing.T) {
 		{"bad relay flag", with("OUTBOX_RELAY", "maybe"), "OUTBOX_RELAY"},
 		{"bad retention", with("OUTBOX_RETENTION", "-1h"), "OUTBOX_RETENTION"},
 		{"short secret", with("AUTH_JWT_SECRET", "short"), "AUTH_JWT_SECRET"},
+		{"unknown reminder trigger", with("REMINDER_TRIGGER", "cron"), "REMINDER_TRIGGER"},
 		{"bad webhook flag", with("WEBHOOK_ALLOW_PRIVATE", "yes please"), "WEBHOOK_ALLOW_PRIVATE"},
 		{"webhook retry delays", with("WEBHOOK_RETRY_DELAYS", "1s,soon"), "WEBHOOK_RETRY_DELAYS"},
 		{"negative webhook retry delay", with("WEBHOOK_RETRY_DELAYS", "1s,-5s"), "WEBHOOK_RETRY_DELAYS"},

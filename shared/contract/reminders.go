@@ -9,3 +9,10 @@ type ReminderPass struct {
 	Tasks, Fired, Late, Missed int
 	Lateness                   []time.Duration
 }
+
+// UpcomingReminder is a scheduled reminder and when it is due: what a
+// trigger outside the process (a Dapr job) is set for.
+type UpcomingReminder struct {
+	TaskID, ReminderID string
+	RemindAt           time.Time
+}

@@ -74,6 +74,24 @@ func (s *Store) NextReminderAt(ctx context.Context) (*time.Time, error) {
 	return next, classify(err)
 }
 
+// UpcomingReminders returns the scheduled reminders due by until, at most
+// limit, earliest first.
+func (s *Store) UpcomingReminders(ctx context.Context, until time.Time, limit int) ([]contract.UpcomingReminder, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT t.id, r->>'id', (r->>'remind_at')::timestamptz AS at
+		FROM tasks t CROSS JOIN LATERAL jsonb_array_elements(t.reminders) r
+		WHERE t.next_remind_at <= $1 AND r->>'state' = 'scheduled' AND (r->>'remind_at')::timestamptz <= $1
+		ORDER BY at, t.id LIMIT $2`, until, limit)
+	if err != nil {
+		return nil, classify(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (contract.UpcomingReminder, error) {
+		var u contract.UpcomingReminder
+		err := r.Scan(&u.TaskID, &u.ReminderID, &u.RemindAt)
+		return u, err
+	})
+	return out, classify(err)
+}
+
 // ListenReminders runs fn with a wait that returns when a task with a
 // scheduled reminder is written (NOTIFY todo_reminders), at until, or when
 // ctx ends, whichever comes first.
