@@ -55,7 +55,7 @@ func TestRemindersByDaprJobs(t *testing.T) {
 	srv := httptest.NewServer(s.Handler)
 	defer srv.Close()
 	user := testkit.User()
-	at := time.Now().Add(5 * time.Second).UTC().Truncate(time.Millisecond)
+	at := time.Now().Add(8 * time.Second).UTC().Truncate(time.Millisecond)
 	create := func(title string) (id, job string) {
 		t.Helper()
 		body := fmt.Sprintf(`{"title":%q,"due_date":%q,"reminders":[{"at":%q}]}`, title,
@@ -93,6 +93,9 @@ func TestRemindersByDaprJobs(t *testing.T) {
 	}
 	resp.Body.Close()
 	testkit.Eventually(t, "the completed task's job deleted", 10*time.Second, func() bool { return jobStatus(doneJob) != http.StatusOK })
+	if time.Now().After(at) {
+		t.Fatal("the completed task's job was gone only after its time (it fired rather than being deleted)")
+	}
 	db := testkit.Store(t, url)
 	sentAt := func(id string) *time.Time {
 		var at *time.Time
