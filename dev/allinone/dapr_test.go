@@ -3,6 +3,7 @@ package allinone_test
 import (
 	"context"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -19,18 +20,8 @@ import (
 // next occurrence through the sidecars.
 func TestStackBehindDaprSidecars(t *testing.T) {
 	t.Parallel()
-	bin, err := daprd.Binary()
-	if err != nil {
-		t.Fatal(err)
-	}
 	url := testkit.Database(t)
-	s, err := allinone.Start(context.Background(), allinone.Options{Env: testkit.Env(url, map[string]string{"LOG_LEVEL": "warn"}),
-		Partitions: 3, Dapr: &allinone.DaprOptions{Bin: bin, Config: filepath.Join("..", "..", daprd.Tree),
-			WorkDir: t.TempDir(), Log: io.Discard}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := startBehindDapr(t, url, nil, "")
 	if n := len(s.Sidecars()); n != 7 {
 		t.Fatalf("%d sidecars, want 7", n)
 	}
@@ -65,4 +56,29 @@ func TestStackBehindDaprSidecars(t *testing.T) {
 		return testkit.Count(t, db.Pool, `SELECT count(*) FROM tasks WHERE parent_task_id = $1`, id) == 1
 	})
 	t.Logf("occurrence %v after the completion, through daprd", took)
+}
+
+// startBehindDapr starts the whole stack on database url behind real
+// daprd sidecars (their Jobs API on the Dapr scheduler at scheduler, when
+// set), with env on top of the test environment; it stops when the test
+// ends.
+func startBehindDapr(t *testing.T, url string, env map[string]string, scheduler string) *allinone.Stack {
+	t.Helper()
+	bin, err := daprd.Binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env = maps.Clone(env)
+	if env == nil {
+		env = map[string]string{}
+	}
+	env["LOG_LEVEL"] = "warn"
+	s, err := allinone.Start(context.Background(), allinone.Options{Env: testkit.Env(url, env), Partitions: 3,
+		Dapr: &allinone.DaprOptions{Bin: bin, Config: filepath.Join("..", "..", daprd.Tree), WorkDir: t.TempDir(),
+			Log: io.Discard, Scheduler: scheduler}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
 }

@@ -7,11 +7,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/todoevents/todo/dev/allinone"
 	"github.com/todoevents/todo/dev/daprd"
 	"github.com/todoevents/todo/shared/testkit"
 )
@@ -24,10 +22,6 @@ import (
 // nothing fires for it.
 func TestRemindersByDaprJobs(t *testing.T) {
 	t.Parallel()
-	bin, err := daprd.Binary()
-	if err != nil {
-		t.Fatal(err)
-	}
 	schedBin, err := daprd.SchedulerBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -38,14 +32,7 @@ func TestRemindersByDaprJobs(t *testing.T) {
 	}
 	defer sched.Stop()
 	url := testkit.Database(t)
-	s, err := allinone.Start(context.Background(), allinone.Options{
-		Env:        testkit.Env(url, map[string]string{"LOG_LEVEL": "warn", "REMINDER_TRIGGER": "dapr-jobs"}),
-		Partitions: 3, Dapr: &allinone.DaprOptions{Bin: bin, Config: filepath.Join("..", "..", daprd.Tree),
-			WorkDir: t.TempDir(), Log: io.Discard, Scheduler: sched.Addr}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := startBehindDapr(t, url, map[string]string{"REMINDER_TRIGGER": "dapr-jobs"}, sched.Addr)
 	var sidecar string
 	for _, sc := range s.Sidecars() {
 		if sc.Function == "recur-task" {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -51,19 +50,10 @@ func (j Jobs) call(ctx context.Context, method, name string, body []byte) error 
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if j.Token != "" {
-		req.Header.Set("dapr-api-token", j.Token)
-	}
-	client := j.Client
-	if client == nil {
-		client = &http.Client{Timeout: 15 * time.Second}
-	}
-	resp, err := client.Do(req)
+	resp, msg, err := send(j.Client, req, j.Token)
 	if err != nil {
 		return fmt.Errorf("%s job %s through the Dapr sidecar: %w", method, name, err)
 	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
 	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("%s job %s: the Dapr sidecar answered %s: %s", method, name, resp.Status, msg)
 	}

@@ -47,19 +47,10 @@ func (p *Publisher) Publish(ctx context.Context, topic string, e cloudevents.Eve
 		return err
 	}
 	req.Header.Set("Content-Type", "application/cloudevents+json")
-	if p.Token != "" {
-		req.Header.Set("dapr-api-token", p.Token)
-	}
-	client := p.Client
-	if client == nil {
-		client = &http.Client{Timeout: 15 * time.Second}
-	}
-	resp, err := client.Do(req)
+	resp, msg, err := send(p.Client, req, p.Token)
 	if err != nil {
 		return fmt.Errorf("publish through the Dapr sidecar: %w", err)
 	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
 	switch {
 	case resp.StatusCode/100 == 2:
 		return nil
@@ -75,3 +66,21 @@ type refused struct{ err error }
 func (r refused) Error() string   { return r.err.Error() }
 func (r refused) Unwrap() error   { return r.err }
 func (r refused) Permanent() bool { return true }
+
+// send sends req to the sidecar (with the API token when set) and returns
+// its answer and the start of its body.
+func send(client *http.Client, req *http.Request, token string) (*http.Response, []byte, error) {
+	if token != "" {
+		req.Header.Set("dapr-api-token", token)
+	}
+	if client == nil {
+		client = &http.Client{Timeout: 15 * time.Second}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
+	return resp, msg, nil
+}
