@@ -7,6 +7,8 @@ PKGS := ./... ./migrations/... ./shared/... $(foreach f,$(FUNCTIONS),./functions
 TOOLS := $(HOME)/.cache/todo-tools
 STATICCHECK := $(TOOLS)/staticcheck
 STATICCHECK_VERSION := v0.8.2
+ACTIONLINT := $(TOOLS)/actionlint
+ACTIONLINT_VERSION := v1.7.12
 
 .PHONY: all help build images bench bootstrap run run-dapr migrate test e2e fuzz unit lint fmt tidy tools clean
 
@@ -79,13 +81,14 @@ fuzz:
 unit:
 	$(GO) test -short -count=1 $(PKGS)
 
-## lint: gofmt, go vet (also as a macOS build), staticcheck
-lint: $(STATICCHECK)
+## lint: gofmt, go vet (also as a macOS build), staticcheck, actionlint (the CI workflow)
+lint: $(STATICCHECK) $(ACTIONLINT)
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	GOOS=darwin $(GO) vet $(PKGS)
 	cd k8s/check && GOWORK=off $(GO) vet ./...
 	$(STATICCHECK) $(PKGS)
+	$(ACTIONLINT) .github/workflows/*.yml
 
 ## fmt: gofmt every Go file
 fmt:
@@ -98,8 +101,11 @@ tidy:
 $(STATICCHECK):
 	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
+$(ACTIONLINT):
+	GOBIN=$(TOOLS) $(GO) install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+
 ## tools: the linters lint uses, built once under ~/.cache/todo-tools
-tools: $(STATICCHECK)
+tools: $(STATICCHECK) $(ACTIONLINT)
 
 ## clean: remove bin/, dist/ and .data/ (make run's database and broker)
 clean:

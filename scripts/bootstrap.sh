@@ -40,6 +40,9 @@ fi
 if [ "$target" = test ] && ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
 	packages+=(chromium) # the headless browser that tests the web app
 fi
+if [ "$target" = test ] && ! python3 -m pip --version >/dev/null 2>&1; then
+	packages+=(python3-pip) # installs the Standard Webhooks reference verifier the webhook tests use
+fi
 
 root=false
 [ "$(id -u)" = 0 ] && root=true
