@@ -133,8 +133,8 @@ func (s *Scheduler) lead(ctx context.Context) error {
 // syncJobs sets a job for every reminder due within jobsAhead (again when
 // re-timed: scheduling a name again overwrites it) and deletes the jobs of
 // those no longer scheduled (cancelled, re-timed away, fired). A failure
-// is logged and tried again at the next look: the catch-up scan fires what
-// a missing job would have. A job set by another leader before a failover
+// ends the sync, logged once, and it is tried again at the next look: the
+// catch-up scan fires what a missing job would have. A job set by another leader before a failover
 // is not deleted; when it fires, its callback finds nothing to do.
 func (s *Scheduler) syncJobs(ctx context.Context, now time.Time) {
 	upcoming, err := s.Reminders.UpcomingReminders(ctx, now.Add(jobsAhead), jobsMax)
@@ -153,8 +153,10 @@ func (s *Scheduler) syncJobs(ctx context.Context, now time.Time) {
 			continue
 		}
 		if err := s.Jobs.Schedule(ctx, name, u.RemindAt, map[string]string{"task_id": u.TaskID, "reminder_id": u.ReminderID}); err != nil {
-			s.Log.Warn().Err(err).Str("job", name).Msg("scheduling a reminder's job failed; the catch-up scan covers it")
-			continue
+			// Once per look, not once per reminder: the sidecar is most
+			// likely away; the rest wait for the next look.
+			s.Log.Warn().Err(err).Str("job", name).Msg("scheduling reminders' jobs failed; tried again at the next look, and the catch-up scan covers them")
+			return
 		}
 		s.jobs[name] = u.RemindAt
 	}
