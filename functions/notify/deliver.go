@@ -23,11 +23,11 @@ import (
 	"github.com/todoevents/todo/shared/webhook"
 )
 
-// Bounds of one delivery pass: webhooks served at once, deliveries of
-// each taken per pass (sent one after the other), the longest sleep
-// between looks at the database (a change in this process wakes it
-// earlier), how much of an answer is read, how long finished deliveries
-// are kept and how often they are pruned.
+// Bounds of the sender: webhooks served at once, deliveries of each taken
+// at a time (sent one after the other), the longest sleep between looks at
+// the database (a change in this process wakes it earlier), how much of an
+// answer is read, how long finished deliveries are kept, how often and in
+// what batches they are pruned.
 const (
 	hooksPerPass     = 32
 	perHookPerPass   = 5
@@ -35,6 +35,7 @@ const (
 	answerLimit      = 1 << 10
 	deliveryRetained = 7 * 24 * time.Hour
 	pruneEvery       = time.Hour
+	pruneBatch       = 10000
 )
 
 // Deliveries is what the sender needs of the database.
@@ -49,8 +50,8 @@ type Deliveries interface {
 // Standard Webhooks specification, and stores how each went. Any number
 // of senders may run (every replica runs one): each takes a lease on what
 // it sends. One webhook's deliveries go out one after the other, and
-// after a failed attempt its others in the pass wait for its retry, so a
-// slow or dead endpoint holds one slot, not the pass.
+// after a failed attempt its others wait for its retry, so a slow or dead
+// endpoint holds one slot and no other webhook's.
 type Sender struct {
 	Deliveries Deliveries
 	Client     *http.Client
@@ -77,19 +78,24 @@ func (s *Sender) wakeup() chan struct{} {
 	return s.wake
 }
 
-// Run sends until ctx ends.
+// Run sends until ctx ends. It claims what is due for as many webhooks as
+// it has free slots (hooksPerPass) and sends each webhook's deliveries in
+// a goroutine of its own, which stores how they went and frees its slot
+// when done: a slow endpoint holds its own slot, never another's.
 func (s *Sender) Run(ctx context.Context) error {
 	retry := backoff.Backoff{Min: 200 * time.Millisecond, Max: 10 * time.Second}
 	lastPrune := time.Time{}
+	free := make(chan struct{}, hooksPerPass)
+	for range hooksPerPass {
+		free <- struct{}{}
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait() // what was sent is recorded before Run returns
 	for ctx.Err() == nil {
-		full, err := s.Pass(ctx)
+		full, err := s.dispatch(ctx, free, &wg)
 		if err == nil && s.Now().Sub(lastPrune) >= pruneEvery {
-			var n int64
-			if n, err = s.Deliveries.PruneDeliveries(ctx, s.Now().Add(-deliveryRetained), 10000); err == nil {
+			if err = s.prune(ctx); err == nil {
 				lastPrune = s.Now()
-				if n > 0 {
-					s.Log.Info().Int64("deleted", n).Msg("finished deliveries pruned")
-				}
 			}
 		}
 		if err != nil {
@@ -112,7 +118,7 @@ func (s *Sender) Run(ctx context.Context) error {
 		t := time.NewTimer(nap)
 		select {
 		case <-ctx.Done():
-		case <-s.wakeup():
+		case <-s.wakeup(): // something was queued, or a slot was freed
 		case <-t.C:
 		}
 		t.Stop()
@@ -120,12 +126,16 @@ func (s *Sender) Run(ctx context.Context) error {
 	return nil
 }
 
-// Pass sends what is due now and stores how it went; full says it took
-// as much as a pass takes (more may be due).
-func (s *Sender) Pass(ctx context.Context) (full bool, err error) {
+// dispatch claims the deliveries due now for the free slots and starts
+// sending them; full says it took all it could (more may be due).
+func (s *Sender) dispatch(ctx context.Context, free chan struct{}, wg *sync.WaitGroup) (full bool, err error) {
+	slots := len(free)
+	if slots == 0 {
+		return false, nil // a sender that finishes wakes the loop
+	}
 	// An attempt takes at most Timeout; the margin covers recording it.
 	lease := s.Timeout + 5*time.Second
-	claimed, err := s.Deliveries.ClaimDeliveries(ctx, s.Now(), hooksPerPass, perHookPerPass, lease)
+	claimed, err := s.Deliveries.ClaimDeliveries(ctx, s.Now(), slots, perHookPerPass, lease)
 	if err != nil || len(claimed) == 0 {
 		return false, err
 	}
@@ -137,35 +147,57 @@ func (s *Sender) Pass(ctx context.Context) (full bool, err error) {
 		}
 		byHook[c.WebhookID] = append(byHook[c.WebhookID], c)
 	}
-	results := make([][]webhook.Outcome, len(order))
-	var wg sync.WaitGroup
-	for i, id := range order {
-		wg.Go(func() { results[i] = s.sendAll(ctx, byHook[id]) })
+	// More may be due when every slot was used, or a webhook gave all a
+	// pass takes of it.
+	full = len(order) == slots
+	for _, id := range order {
+		sends := byHook[id]
+		full = full || len(sends) == perHookPerPass
+		<-free
+		wg.Go(func() {
+			defer func() {
+				free <- struct{}{}
+				s.Wake()
+			}()
+			s.record(ctx, s.sendAll(ctx, sends))
+		})
 	}
-	wg.Wait()
-	var outcomes []webhook.Outcome
-	for _, r := range results {
-		outcomes = append(outcomes, r...)
-	}
-	// Stored even when ctx ended: what was sent is recorded, not sent
-	// again after the lease.
-	recordCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	return full, nil
+}
+
+// record stores how one webhook's deliveries went, even when ctx ended:
+// what was sent is recorded, not sent again after the lease. When it
+// cannot be stored, the leases run out and the deliveries are sent again,
+// under the same webhook-id.
+func (s *Sender) record(ctx context.Context, outcomes []webhook.Outcome) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	disabled, err := s.Deliveries.RecordOutcomes(recordCtx, outcomes, s.Now(), s.Schedule.DisableAfter)
+	disabled, err := s.Deliveries.RecordOutcomes(ctx, outcomes, s.Now(), s.Schedule.DisableAfter)
 	if err != nil {
-		return false, err
+		s.Log.Warn().Err(err).Int("deliveries", len(outcomes)).Msg("storing how deliveries went failed; they are sent again when their lease ends")
+		return
 	}
 	for _, id := range disabled {
 		s.Metrics.WebhooksDisabled.Inc()
 		s.Log.Warn().Str("webhook_id", id).Dur("failing_for", s.Schedule.DisableAfter).Msg("webhook disabled: every delivery failed")
 	}
-	// More may be due when the pass was full, in webhooks or in one
-	// webhook's deliveries.
-	full = len(order) == hooksPerPass
-	for _, sends := range byHook {
-		full = full || len(sends) == perHookPerPass
+}
+
+// prune deletes finished deliveries older than deliveryRetained, in
+// batches until none is left, so the table keeps up however many are
+// sent.
+func (s *Sender) prune(ctx context.Context) error {
+	var total int64
+	for {
+		n, err := s.Deliveries.PruneDeliveries(ctx, s.Now().Add(-deliveryRetained), pruneBatch)
+		total += n
+		if err != nil || n < pruneBatch {
+			if total > 0 {
+				s.Log.Info().Int64("deleted", total).Msg("finished deliveries pruned")
+			}
+			return err
+		}
 	}
-	return full, nil
 }
 
 // sendAll sends one webhook's deliveries in order; after a failed attempt

@@ -350,3 +350,37 @@ func referenceLibrary(t *testing.T) string {
 	}
 	return dir
 }
+
+// A slow endpoint holds its own slot, never another webhook's: while one
+// user's endpoint keeps a delivery waiting, a delivery queued afterwards
+// for another user's webhook is sent.
+func TestASlowEndpointHoldsNoOneElse(t *testing.T) {
+	t.Parallel()
+	f := testkit.Start(t, New(), map[string]string{"WEBHOOK_ALLOW_LOOPBACK": "true", "WEBHOOK_TIMEOUT": "30s"})
+	st := f.Runtime().Store
+	release, arrived := make(chan struct{}), make(chan struct{}, 1)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		arrived <- struct{}{}
+		<-release
+	}))
+	defer slow.Close()
+	defer close(release)
+	fast := newReceiver(t, 204)
+	slowUser, fastUser := testkit.User(), testkit.User()
+	if code, _ := register(t, f, slowUser, slow.URL, webhook.TaskReminder); code != 201 {
+		t.Fatal(code)
+	}
+	if code, _ := register(t, f, fastUser, fast.URL, webhook.TaskReminder); code != 201 {
+		t.Fatal(code)
+	}
+	enqueue(t, st, slowUser, webhook.TaskReminder)
+	f.Sender.Wake()
+	select {
+	case <-arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the slow endpoint got nothing")
+	}
+	enqueue(t, st, fastUser, webhook.TaskReminder)
+	f.Sender.Wake()
+	testkit.Eventually(t, "the other webhook's delivery while the slow one waits", 5*time.Second, func() bool { return len(fast.requests()) == 1 })
+}
