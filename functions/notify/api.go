@@ -1,11 +1,13 @@
 package function
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -106,7 +108,7 @@ func (a API) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := noQuery(r, ""); err != nil {
+	if _, err := query(r); err != nil {
 		return err
 	}
 	hooks, err := a.Webhooks.ListWebhooks(r.Context(), user)
@@ -137,7 +139,7 @@ func (a API) get(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := noQuery(r, ""); err != nil {
+	if _, err := query(r); err != nil {
 		return err
 	}
 	hook, err := a.Webhooks.GetWebhook(r.Context(), user, id)
@@ -167,11 +169,12 @@ func (a API) deliveries(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := noQuery(r, "limit"); err != nil {
+	q, err := query(r, "limit")
+	if err != nil {
 		return err
 	}
 	limit := DefaultDeliveries
-	if v := r.URL.Query().Get("limit"); v != "" {
+	if v := q.Get("limit"); v != "" {
 		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > MaxDeliveries {
 			return apperr.Field("limit", "must be 1 to %d", MaxDeliveries)
 		}
@@ -186,21 +189,17 @@ func (a API) deliveries(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// noQuery refuses query parameters other than known (a strict API:
-// nothing is silently ignored).
-func noQuery(r *http.Request, known string) error {
+// query parses r's query string, refusing parameters other than known (a
+// strict API: nothing is silently ignored).
+func query(r *http.Request, known ...string) (url.Values, error) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return apperr.New(apperr.Invalid, "malformed query string")
+		return nil, apperr.New(apperr.Invalid, "malformed query string")
 	}
 	for name := range q {
-		if name != known || known == "" {
-			hint := "none"
-			if known != "" {
-				hint = known
-			}
-			return apperr.Field(name, "unknown query parameter (known: %s)", hint)
+		if !slices.Contains(known, name) {
+			return nil, apperr.Field(name, "unknown query parameter (known: %s)", cmp.Or(strings.Join(known, ", "), "none"))
 		}
 	}
-	return nil
+	return q, nil
 }

@@ -2,8 +2,6 @@ package function
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -89,16 +87,20 @@ func (a Addresses) CheckURL(ctx context.Context, u *url.URL) error {
 func (a Addresses) control(network, address string, _ syscall.RawConn) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
-		return fmt.Errorf("%w: %s", errRefusedAddress, address)
+		return &refusedAddress{address}
 	}
 	if err := a.allowed(ap.Addr()); err != nil {
-		return fmt.Errorf("%w: %s", errRefusedAddress, ap.Addr().Unmap())
+		return &refusedAddress{ap.Addr().Unmap().String()}
 	}
 	return nil
 }
 
-// errRefusedAddress marks a connection the address policy refused.
-var errRefusedAddress = errors.New("refused to connect to a private, loopback or special-purpose address")
+// refusedAddress is a connection the address policy refused.
+type refusedAddress struct{ addr string }
+
+func (r *refusedAddress) Error() string {
+	return "refused to connect to a private, loopback or special-purpose address: " + r.addr
+}
 
 // Client returns the HTTP client deliveries are sent with: every
 // connection checked by the policy, no proxy (it would be what is

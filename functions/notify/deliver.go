@@ -307,23 +307,15 @@ func (s *Sender) post(ctx context.Context, d webhook.Send, now time.Time) (*int,
 // describe says why a request got no answer, without the URL (the
 // delivery names its webhook).
 func (s *Sender) describe(err error) error {
+	var refused *refusedAddress
 	var netErr net.Error
+	var ue *url.Error
 	switch {
-	case errors.Is(err, errRefusedAddress):
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		var oe *net.OpError
-		if errors.As(err, &oe) {
-			err = oe.Err
-		}
-		return err
+	case errors.As(err, &refused):
+		return refused
 	case errors.As(err, &netErr) && netErr.Timeout():
 		return fmt.Errorf("no answer within %s", s.Timeout)
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
+	case errors.As(err, &ue):
 		return ue.Err
 	}
 	return err

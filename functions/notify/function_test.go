@@ -176,10 +176,11 @@ func TestWebhookAPI(t *testing.T) {
 		{"POST", base, tok, `{"url":7}`, 400, "url"},
 		{"POST", base, tok, `[`, 400, ""},
 	} {
-		rec := testkit.Do(t, f, c.method, c.path, c.token, []byte(c.body))
-		if c.body == "" {
-			rec = testkit.Do(t, f, c.method, c.path, c.token, nil)
+		var body []byte
+		if c.body != "" {
+			body = []byte(c.body)
 		}
+		rec := testkit.Do(t, f, c.method, c.path, c.token, body)
 		if _, field := testkit.ErrorCode(t, rec, c.want); field != c.field {
 			t.Errorf("%s %s %s: field %q, want %q", c.method, c.path, c.body, field, c.field)
 		}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -108,7 +109,7 @@ func ParseDraft(rawURL string, events []string) (Draft, error) {
 		return Draft{}, apperr.Field("url", "must not have a fragment")
 	}
 	if port := u.Port(); port != "" {
-		if p, ok := parsePort(port); !ok || p == 0 {
+		if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 {
 			return Draft{}, apperr.Field("url", "has an invalid port %q", port)
 		}
 	}
@@ -134,18 +135,4 @@ func ParseDraft(rawURL string, events []string) (Draft, error) {
 		}
 	}
 	return Draft{URL: u, Events: ordered}, nil
-}
-
-func parsePort(s string) (int, bool) {
-	if len(s) > 5 {
-		return 0, false
-	}
-	n := 0
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, n <= 65535
 }
