@@ -16,6 +16,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/rs/zerolog"
 
 	"github.com/todoevents/todo/dev/daprd"
 	"github.com/todoevents/todo/dev/harness"
@@ -177,7 +178,7 @@ func TestDaprPath(t *testing.T) {
 	resources := daprResources(t, sys.dir)
 	// Topics must exist before daprd subscribes or publishes (in a cluster,
 	// created with the broker).
-	if err := kafka.EnsureTopics([]string{sys.proxy.Addr()}, 3, events.TopicTaskEvents, events.TopicDeadLetters); err != nil {
+	if err := kafka.EnsureTopics(zerolog.Nop(), []string{sys.proxy.Addr()}, 3, events.TopicTaskEvents, events.TopicDeadLetters); err != nil {
 		t.Fatal(err)
 	}
 	env := func() map[string]string {

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/rs/zerolog"
+
 	"github.com/todoevents/todo/dev/daprd"
 	"github.com/todoevents/todo/shared/config"
 	"github.com/todoevents/todo/shared/events"
@@ -66,7 +68,7 @@ func (o *DaprOptions) prepare(brokers string, partitions int32) (string, error) 
 	if err := daprd.Resources(o.Config, dir, brokers); err != nil {
 		return "", err
 	}
-	return dir, kafka.EnsureTopics(strings.Split(brokers, ","), max(partitions, 3), events.Topics...)
+	return dir, kafka.EnsureTopics(zerolog.Nop(), strings.Split(brokers, ","), max(partitions, 3), events.Topics...)
 }
 
 // start starts fn publishing through a new daprd, serves it on a loopback

@@ -163,9 +163,12 @@ func TestDomainImportsOnlyTheStandardLibrary(t *testing.T) {
 	}
 }
 
+// clientLibraries are PostgreSQL's and Kafka's client libraries.
+var clientLibraries = []string{"github.com/jackc/", "github.com/IBM/sarama", "github.com/twmb/franz-go"}
+
 // adapters are the client libraries and the packages wrapping them.
-var adapters = []string{"github.com/jackc/", "github.com/IBM/sarama", module + "/shared/store", module + "/shared/kafka",
-	module + "/shared/outbox", module + "/shared/dapr"}
+var adapters = append(slices.Clone(clientLibraries), module+"/shared/store", module+"/shared/kafka",
+	module+"/shared/outbox", module+"/shared/dapr")
 
 func TestContractNamesNoAdapter(t *testing.T) {
 	t.Parallel()
@@ -191,8 +194,10 @@ func TestFunctionsUseNoClientLibraryDirectly(t *testing.T) {
 		}
 		n++
 		for _, imp := range strings.Fields(imports) {
-			if strings.HasPrefix(imp, "github.com/jackc/") || strings.HasPrefix(imp, "github.com/IBM/sarama") {
-				t.Errorf("%s imports %s; functions use shared/store and shared/kafka", pkg, imp)
+			for _, lib := range clientLibraries {
+				if strings.HasPrefix(imp, lib) {
+					t.Errorf("%s imports %s; functions use shared/store and shared/kafka", pkg, imp)
+				}
 			}
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/rs/zerolog"
 
 	"github.com/todoevents/todo/dev/harness"
 	"github.com/todoevents/todo/shared/events"
@@ -204,7 +205,7 @@ func sendStructured(brokers []string, topic string, keys []string, bodies [][]by
 // marking each, from its first record to its last.
 func bareGroup(ctx context.Context, s *system) (float64, error) {
 	topic := "bench-drain-" + uuid.NewString()[:8]
-	if err := kafka.EnsureTopics(s.brokers, 3, topic); err != nil {
+	if err := kafka.EnsureTopics(zerolog.Nop(), s.brokers, 3, topic); err != nil {
 		return 0, err
 	}
 	evts := make([]cloudevents.Event, backlogEvents)

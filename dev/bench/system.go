@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/rs/zerolog"
 
 	"github.com/todoevents/todo/dev/harness"
 	"github.com/todoevents/todo/migrations"
@@ -65,7 +66,7 @@ func startSystem(ctx context.Context, dir string) (*system, error) {
 		return s, err
 	}
 	s.brokers = []string{s.kafka.Addr()}
-	if err := kafka.EnsureTopics(s.brokers, 3, append(events.Topics, baselineTopic)...); err != nil {
+	if err := kafka.EnsureTopics(zerolog.Nop(), s.brokers, 3, append(events.Topics, baselineTopic)...); err != nil {
 		return s, err
 	}
 	log("function binaries")

@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/todoevents/todo/dev/subprocess"
 	"github.com/todoevents/todo/shared/kafka"
 	"github.com/todoevents/todo/shared/testkit/maven"
@@ -31,12 +33,15 @@ import (
 // KafkaVersion must match kafka/pom.xml (and so jars.lock).
 const KafkaVersion = "4.1.1"
 
-// Kafka is a single-node KRaft broker+controller.
+// Kafka is a KRaft node, broker and controller: alone, or one of a
+// KafkaCluster.
 type Kafka struct {
 	Dir        string
-	Port       int // client listener
+	ID         int32 // node.id
+	Port       int   // client listener
 	controller int
 	libs       string
+	heap       string // -Xmx, when not the single broker's
 	mu         sync.Mutex
 	cmd        *exec.Cmd
 	done       chan struct{}
@@ -96,23 +101,97 @@ func fileSHA1(path string) string {
 // loopback ports; Start runs it. advertise, when not 0, is the port clients
 // are told to use (a proxy in front of the broker).
 func NewKafka(dir string, advertise int) (*Kafka, error) {
+	nodes, err := newNodes(dir, 1, advertise)
+	if err != nil {
+		return nil, err
+	}
+	return nodes[0], nil
+}
+
+// KafkaCluster is several KRaft nodes, each a broker and a controller, with
+// one quorum: internal topics replicated to three (two in sync), and a
+// broker that stops heartbeating fenced after 6 s, so a SIGKILLed broker's
+// partitions get new leaders within seconds.
+type KafkaCluster struct {
+	Nodes []*Kafka
+}
+
+// NewKafkaCluster formats n nodes under dir/node-<id>; Start runs them.
+func NewKafkaCluster(dir string, n int) (*KafkaCluster, error) {
+	nodes, err := newNodes(dir, n, 0)
+	if err != nil {
+		return nil, err
+	}
+	return &KafkaCluster{Nodes: nodes}, nil
+}
+
+// Start starts every node (a quorum needs most of them at once) and waits
+// until each serves.
+func (c *KafkaCluster) Start() error {
+	errs := make(chan error, len(c.Nodes))
+	for _, k := range c.Nodes {
+		go func() { errs <- k.Start() }()
+	}
+	var all []error
+	for range c.Nodes {
+		all = append(all, <-errs)
+	}
+	return errors.Join(all...)
+}
+
+// Addrs are the nodes' client addresses.
+func (c *KafkaCluster) Addrs() []string {
+	out := make([]string, len(c.Nodes))
+	for i, k := range c.Nodes {
+		out[i] = k.Addr()
+	}
+	return out
+}
+
+// Node is the node with Kafka node id id (1-based).
+func (c *KafkaCluster) Node(id int32) *Kafka { return c.Nodes[id-1] }
+
+// Stop stops every node.
+func (c *KafkaCluster) Stop() {
+	for _, k := range c.Nodes {
+		k.Stop()
+	}
+}
+
+// newNodes formats n nodes of one cluster: under dir itself when n is 1,
+// else under dir/node-<id>.
+func newNodes(dir string, n, advertise int) ([]*Kafka, error) {
 	libs, err := KafkaLibs()
 	if err != nil {
 		return nil, err
 	}
-	k := &Kafka{Dir: dir, libs: libs}
-	if k.Port, err = pgcluster.FreePort(); err != nil {
-		return nil, err
+	nodes := make([]*Kafka, n)
+	var voters []string
+	for i := range nodes {
+		k := &Kafka{Dir: dir, ID: int32(i + 1), libs: libs}
+		if n > 1 {
+			k.Dir = filepath.Join(dir, fmt.Sprintf("node-%d", k.ID))
+			k.heap = "-Xmx400m"
+		}
+		if k.Port, err = pgcluster.FreePort(); err != nil {
+			return nil, err
+		}
+		if k.controller, err = pgcluster.FreePort(); err != nil {
+			return nil, err
+		}
+		voters = append(voters, fmt.Sprintf("%d@127.0.0.1:%d", k.ID, k.controller))
+		nodes[i] = k
 	}
-	if k.controller, err = pgcluster.FreePort(); err != nil {
-		return nil, err
-	}
-	if advertise == 0 {
-		advertise = k.Port
-	}
-	props := fmt.Sprintf(`process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:%[2]d
+	replicas, insync := min(n, 3), min(n, 2)
+	id := clusterID()
+	for _, k := range nodes {
+		adv := k.Port
+		if advertise != 0 {
+			adv = advertise
+		}
+		props := fmt.Sprintf(`process.roles=broker,controller
+node.id=%[6]d
+controller.quorum.voters=%[5]s
 listeners=PLAINTEXT://127.0.0.1:%[1]d,CONTROLLER://127.0.0.1:%[2]d
 advertised.listeners=PLAINTEXT://127.0.0.1:%[3]d
 controller.listener.names=CONTROLLER
@@ -121,25 +200,28 @@ inter.broker.listener.name=PLAINTEXT
 log.dirs=%[4]s
 num.partitions=3
 auto.create.topics.enable=false
-offsets.topic.replication.factor=1
+offsets.topic.replication.factor=%[7]d
 offsets.topic.num.partitions=3
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
+transaction.state.log.replication.factor=%[7]d
+transaction.state.log.min.isr=%[8]d
 group.initial.rebalance.delay.ms=0
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-`, k.Port, k.controller, advertise, filepath.Join(dir, "data"))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+share.coordinator.state.topic.replication.factor=%[7]d
+share.coordinator.state.topic.min.isr=%[8]d
+broker.session.timeout.ms=6000
+broker.heartbeat.interval.ms=1000
+`, k.Port, k.controller, adv, filepath.Join(k.Dir, "data"), strings.Join(voters, ","), k.ID, replicas, insync)
+		if err := os.MkdirAll(k.Dir, 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(k.props(), []byte(props), 0o644); err != nil {
+			return nil, err
+		}
+		format := k.java("kafka.tools.StorageTool", "format", "-t", id, "-c", k.props())
+		if out, err := format.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("format Kafka storage: %w\n%s", err, out)
+		}
 	}
-	if err := os.WriteFile(k.props(), []byte(props), 0o644); err != nil {
-		return nil, err
-	}
-	format := k.java("kafka.tools.StorageTool", "format", "-t", clusterID(), "-c", k.props())
-	if out, err := format.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("format Kafka storage: %w\n%s", err, out)
-	}
-	return k, nil
+	return nodes, nil
 }
 
 // clusterID is a random cluster id in Kafka's form (16 bytes, base64url).
@@ -158,7 +240,11 @@ func clusterID() string {
 func (k *Kafka) props() string { return filepath.Join(k.Dir, "server.properties") }
 
 func (k *Kafka) java(main string, args ...string) *exec.Cmd {
-	cmd := exec.Command("java", append([]string{"-Xms256m", "-Xmx768m", "-XX:+UseSerialGC",
+	heap := k.heap
+	if heap == "" {
+		heap = "-Xmx768m"
+	}
+	cmd := exec.Command("java", append([]string{"-Xms256m", heap, "-XX:+UseSerialGC",
 		"-Dlog4j2.level=WARN", "-cp", filepath.Join(k.libs, "*"), main}, args...)...)
 	cmd.SysProcAttr = subprocess.Attr(true)
 	return cmd
@@ -198,13 +284,33 @@ func (k *Kafka) waitReady(done chan struct{}) error {
 		}
 		if conn, err := net.DialTimeout("tcp", k.Addr(), 200*time.Millisecond); err == nil {
 			conn.Close()
-			if err := kafka.EnsureTopics([]string{k.Addr()}, 3, "readiness-probe"); err == nil {
+			if err := kafka.EnsureTopics(zerolog.Nop(), []string{k.Addr()}, 3, "readiness-probe"); err == nil {
 				return nil
 			}
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	return errors.New("Kafka not ready after 90s")
+}
+
+// Kill ends the broker at once (SIGKILL), as a crash would; Start brings it
+// back on its data.
+func (k *Kafka) Kill() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.cmd == nil {
+		return
+	}
+	_ = syscall.Kill(-k.cmd.Process.Pid, syscall.SIGKILL)
+	<-k.done
+	k.cmd = nil
+}
+
+// Tool runs one of Kafka's command-line tools (its main class, e.g.
+// org.apache.kafka.tools.TopicCommand) with the broker's jars and returns
+// its output.
+func (k *Kafka) Tool(main string, args ...string) ([]byte, error) {
+	return k.java(main, args...).CombinedOutput()
 }
 
 // Stop shuts the broker down (SIGTERM, then SIGKILL after 30 s).

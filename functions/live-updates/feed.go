@@ -77,7 +77,7 @@ func (f *Feed) Started() <-chan struct{} { return f.started }
 func (f *Feed) Run(ctx context.Context) error {
 	var retry backoff.Backoff
 	for ctx.Err() == nil {
-		err := kafka.EnsureTopics(f.Brokers, max(f.Partitions, 1), f.Topic)
+		err := kafka.EnsureTopics(f.Log, f.Brokers, max(f.Partitions, 1), f.Topic)
 		if err == nil {
 			err = f.read(ctx)
 		}

@@ -103,7 +103,7 @@ func (rt *Runtime) startRelay() {
 	default:
 		// Connecting waits for the first publish, so the function starts
 		// (and keeps queueing events) while the brokers are down.
-		rt.publisher = kafka.LazyPublisher(cfg.KafkaBrokers, rt.Name, cfg.KafkaPartitions,
+		rt.publisher = kafka.LazyPublisher(rt.Log, cfg.KafkaBrokers, rt.Name, cfg.KafkaPartitions,
 			events.Topics...)
 		pub = rt.publisher
 	}

@@ -1,7 +1,8 @@
 // Package kafka is the Kafka adapter: a CloudEvents publisher over
 // kafka_sarama (structured mode, key = partitionkey), an in-order
-// consumer-group runner that marks offsets only after the work committed, and
-// topic set-up.
+// consumer-group runner over franz-go (cooperative-sticky rebalancing, a
+// worker per partition) that marks offsets only after the work committed,
+// and topic set-up fit for the cluster's size.
 package kafka
 
 import (
@@ -10,9 +11,12 @@ import (
 	"github.com/IBM/sarama"
 )
 
-// Config returns the sarama configuration every component uses: an
-// idempotent producer waiting for all in-sync replicas, and consumers that
-// start from the oldest offset and commit only what was marked.
+// Config returns the sarama configuration every producer uses: idempotent,
+// waiting for all in-sync replicas (with min.insync.replicas=2 on three
+// brokers, see PlanTopic), one request in flight per broker so a retry
+// never reorders a partition. Its consumer settings (oldest offset first,
+// commit only what was marked) serve the tools and tests that read with
+// sarama; the functions' group consumer is Consumer.
 func Config(clientID string) *sarama.Config {
 	c := sarama.NewConfig()
 	c.ClientID = clientID

@@ -10,6 +10,7 @@ import (
 	kafka_sarama "github.com/cloudevents/sdk-go/protocol/kafka_sarama/v2"
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/rs/zerolog"
 )
 
 // Publisher sends CloudEvents to Kafka topics in structured content mode
@@ -20,6 +21,7 @@ import (
 type Publisher struct {
 	brokers    []string
 	clientID   string
+	log        zerolog.Logger
 	partitions int32
 	topics     []string
 
@@ -30,17 +32,18 @@ type Publisher struct {
 
 // NewPublisher connects an idempotent producer to brokers now.
 func NewPublisher(brokers []string, clientID string) (*Publisher, error) {
-	p := LazyPublisher(brokers, clientID, 0)
+	p := LazyPublisher(zerolog.Nop(), brokers, clientID, 0)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p, p.connect()
 }
 
 // LazyPublisher returns a publisher that connects (creating topics, when
-// given, with partitions partitions) on first use, and again after a failed
-// attempt, so a process starts while the brokers are down.
-func LazyPublisher(brokers []string, clientID string, partitions int32, topics ...string) *Publisher {
-	return &Publisher{brokers: brokers, clientID: clientID, partitions: partitions, topics: topics,
+// given, with partitions partitions; see EnsureTopics, which logs on log) on
+// first use, and again after a failed attempt, so a process starts while
+// the brokers are down.
+func LazyPublisher(log zerolog.Logger, brokers []string, clientID string, partitions int32, topics ...string) *Publisher {
+	return &Publisher{brokers: brokers, clientID: clientID, log: log, partitions: partitions, topics: topics,
 		senders: map[string]*kafka_sarama.Sender{}}
 }
 
@@ -50,7 +53,7 @@ func (p *Publisher) connect() error {
 		return nil
 	}
 	if len(p.topics) > 0 {
-		if err := EnsureTopics(p.brokers, p.partitions, p.topics...); err != nil {
+		if err := EnsureTopics(p.log, p.brokers, p.partitions, p.topics...); err != nil {
 			return err
 		}
 	}

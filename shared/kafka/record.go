@@ -1,6 +1,9 @@
 package kafka
 
-import "github.com/IBM/sarama"
+import (
+	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
 
 // Record is one Kafka record as the functions see it: where it is, its
 // key, value and headers. It keeps the client library (sarama) inside this
@@ -49,4 +52,13 @@ func (r Record) message() *sarama.ConsumerMessage {
 		m.Headers = append(m.Headers, &sarama.RecordHeader{Key: h.Key, Value: h.Value})
 	}
 	return m
+}
+
+// recordOfKgo is a record the group consumer fetched as a Record.
+func recordOfKgo(m *kgo.Record) Record {
+	r := Record{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Key: m.Key, Value: m.Value}
+	for _, h := range m.Headers {
+		r.Headers = append(r.Headers, Header{Key: []byte(h.Key), Value: h.Value})
+	}
+	return r
 }

@@ -30,6 +30,10 @@ type Metrics struct {
 	EventsProcessed                                          *prometheus.CounterVec
 	EventDuration                                            *prometheus.HistogramVec
 	EventRetries, DeadLettered, Reconciled, ReconcileSkipped prometheus.Counter
+	// Consumer-group partitions this process was given and gave up (handed
+	// over or lost) in rebalances: with cooperative rebalancing a member
+	// joining moves only its share.
+	PartitionsAssigned, PartitionsRevoked prometheus.Counter
 	// recur-task's reminder scheduler: reminders fired (of those, late),
 	// missed (beyond the allowed lateness), and how late each fired.
 	RemindersFired, RemindersLate, RemindersMissed prometheus.Counter
@@ -60,6 +64,10 @@ func New() *Metrics {
 			"Time to handle one event, by outcome.", "outcome"),
 		EventRetries: f.counter("todo_events_retries_total", "Event processing attempts that failed and will be retried."),
 		DeadLettered: f.counter("todo_events_dead_lettered_total", "Events sent to the dead-letter topic."),
+		PartitionsAssigned: f.counter("todo_kafka_partitions_assigned_total",
+			"Consumer-group partitions this process was given in rebalances."),
+		PartitionsRevoked: f.counter("todo_kafka_partitions_revoked_total",
+			"Consumer-group partitions this process handed over (after committing) or lost in rebalances."),
 		Reconciled: f.counter("todo_reconciler_created_total",
 			"Next occurrences the reconciler created for completions no event delivered."),
 		ReconcileSkipped: f.counter("todo_reconciler_skipped_total",
