@@ -32,7 +32,7 @@ var Variables = []string{
 	"OUTBOX_RELAY", "OUTBOX_RETENTION", "APP_API_TOKEN", "PUSH_AUTH", "RATE_LIMIT_PER_USER",
 	"RATE_LIMIT_PUSH_PER_CLIENT", "RECONCILE_EVERY", "RECONCILE_GRACE", "PROCESSED_EVENTS_RETENTION",
 	"HTTP_READ_TIMEOUT", "HTTP_WRITE_TIMEOUT", "HTTP_IDLE_TIMEOUT", "HTTP_HEADER_TIMEOUT", "HTTP_MAX_HEADER_BYTES",
-	"HTTP_MAX_CONNS", "DEBUG_ADDR", "METRICS_ADDR", "LIVE_STREAMS_PER_USER", "LIVE_STREAMS_MAX",
+	"HTTP_MAX_CONNS", "DEBUG_ADDR", "METRICS_ADDR", "SHUTDOWN_DELAY", "LIVE_STREAMS_PER_USER", "LIVE_STREAMS_MAX",
 	"EVENTS_TRANSPORT", "EVENTS_PUBLISH", "DAPR_HTTP_PORT", "DAPR_PUBSUB", "DAPR_API_TOKEN",
 	"REMINDERS", "REMINDER_MAX_LATENESS", "REMINDER_TRIGGER", "WEBHOOK_ALLOW_LOOPBACK", "WEBHOOK_ALLOW_PRIVATE", "WEBHOOK_TIMEOUT",
 	"WEBHOOK_RETRY_DELAYS", "WEBHOOK_RETRY_PERIOD", "WEBHOOK_DISABLE_AFTER",
@@ -122,6 +122,11 @@ type HTTP struct {
 	// are served, apart from the function's port; MetricsAddr, when set,
 	// where /metrics is (never on the function's port).
 	DebugAddr, MetricsAddr string
+	// ShutdownDelay is how long, after SIGTERM, the function still serves
+	// while its readiness says no, so a load balancer stops sending before
+	// the listener closes (Kubernetes removes a terminating pod from its
+	// Service's endpoints at the same time as it signals it).
+	ShutdownDelay time.Duration
 }
 
 // Webhooks are how notify delivers webhooks: which private addresses it
@@ -325,7 +330,18 @@ func (l *loader) http() HTTP {
 		MaxConns:       l.underFileLimit("HTTP_MAX_CONNS", OpenFileLimit()*3/4, OpenFileLimit()-64),
 		DebugAddr:      l.addr("DEBUG_ADDR"),
 		MetricsAddr:    l.addr("METRICS_ADDR"),
+		ShutdownDelay:  l.shutdownDelay(),
 	}
+}
+
+// shutdownDelay reads SHUTDOWN_DELAY: at most 30 s, so draining still fits
+// in a platform's grace period with the rest of the shutdown.
+func (l *loader) shutdownDelay() time.Duration {
+	d := l.duration("SHUTDOWN_DELAY", "0s", true)
+	if d > 30*time.Second {
+		l.fail("SHUTDOWN_DELAY: %v is longer than 30s; the rest of the shutdown must still fit in the grace period", d)
+	}
+	return d
 }
 
 // underFileLimit reads a count of things that each hold a file descriptor

@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -63,7 +64,10 @@ func Run(ctx context.Context, fn Service, env map[string]string, addr string, ln
 	if err := fn.Start(ctx, env); err != nil {
 		return err
 	}
-	srv := httpCfg.Server(Mux(fn))
+	var draining atomic.Bool
+	srv := httpCfg.Server(mux(fn, func(ctx context.Context) (bool, error) {
+		return !draining.Load(), nil
+	}))
 	if addr == "" {
 		addr = ":" + strconv.Itoa(httpCfg.Port)
 	}
@@ -93,6 +97,13 @@ func Run(ctx context.Context, fn Service, env map[string]string, addr string, ln
 	var serveErr error
 	select {
 	case <-ctx.Done():
+		// Readiness says no at once; requests are still served for the
+		// delay, while the platform stops routing here.
+		draining.Store(true)
+		select {
+		case <-time.After(httpCfg.ShutdownDelay):
+		case serveErr = <-errc:
+		}
 	case serveErr = <-errc:
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -153,9 +164,19 @@ func serveAside(name, addr string, h http.Handler) (*http.Server, error) {
 // Mux serves the health endpoints and everything else by fn. The metrics
 // are not here: they have a listener of their own (METRICS_ADDR).
 func Mux(fn Service) http.Handler {
-	mux := Health(fn.Ready)
-	mux.HandleFunc("/", fn.Handle)
-	return mux
+	return mux(fn, func(context.Context) (bool, error) { return true, nil })
+}
+
+// mux is Mux with readiness also asking open (false while draining).
+func mux(fn Service, open func(context.Context) (bool, error)) *http.ServeMux {
+	m := Health(func(ctx context.Context) (bool, error) {
+		if ok, err := open(ctx); !ok || err != nil {
+			return ok, err
+		}
+		return fn.Ready(ctx)
+	})
+	m.HandleFunc("/", fn.Handle)
+	return m
 }
 
 // Health returns a mux serving /health/liveness (always ok) and

@@ -277,3 +277,41 @@ func TestDebugAddrServesProfilesApart(t *testing.T) {
 		t.Fatalf("bad DEBUG_ADDR: %v", err)
 	}
 }
+
+// With SHUTDOWN_DELAY, a terminating function says it is not ready at once
+// but goes on serving for the delay, so requests routed to it meanwhile
+// are answered, then it stops.
+func TestShutdownDelayDrainsBeforeClosing(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	env := testkit.Env(testkit.Database(t), map[string]string{"SHUTDOWN_DELAY": "1s"})
+	go func() { done <- server.Run(ctx, probe(), env, "", ln) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for code, _ := get(t, base+"/health/readiness"); code != 200; code, _ = get(t, base+"/health/readiness") {
+		if time.Now().After(deadline) {
+			t.Fatal("never ready")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	stopped := time.Now()
+	cancel()
+	time.Sleep(100 * time.Millisecond)
+	if code, body := get(t, base+"/health/readiness"); code != 503 || !strings.Contains(body, "not ready") {
+		t.Fatalf("readiness while draining: %d %s", code, body)
+	}
+	if code, _ := get(t, base+"/api/u/tasks"); code != 401 {
+		t.Fatalf("a request while draining got %d, want it served (401 without a token)", code)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(stopped); waited < time.Second {
+		t.Fatalf("stopped %v after the signal, before the 1s delay", waited)
+	}
+}
