@@ -6,11 +6,13 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/IBM/sarama"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/kafka"
@@ -104,7 +106,14 @@ func committedOffsets(t *testing.T, group string) int64 {
 // and returns the committed total.
 func waitCaughtUp(t *testing.T, group string) int64 {
 	t.Helper()
-	client, err := sarama.NewClient([]string{sys.proxy.Addr()}, kafka.Config("e2e-offsets"))
+	return waitCaughtUpOn(t, sys.proxy.Addr(), sys.db, group)
+}
+
+// waitCaughtUpOn is waitCaughtUp for the system on brokers (comma-separated)
+// and db.
+func waitCaughtUpOn(t *testing.T, brokers string, db *pgxpool.Pool, group string) int64 {
+	t.Helper()
+	client, err := sarama.NewClient(strings.Split(brokers, ","), kafka.Config("e2e-offsets"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +121,7 @@ func waitCaughtUp(t *testing.T, group string) int64 {
 	deadline := time.Now().Add(time.Minute)
 	for {
 		var pending int
-		if err := sys.db.QueryRow(context.Background(), `SELECT count(*) FROM outbox WHERE published_at IS NULL`).Scan(&pending); err != nil {
+		if err := db.QueryRow(context.Background(), `SELECT count(*) FROM outbox WHERE published_at IS NULL`).Scan(&pending); err != nil {
 			t.Fatal(err)
 		}
 		parts, err := client.Partitions(events.TopicTaskEvents)
@@ -127,7 +136,7 @@ func waitCaughtUp(t *testing.T, group string) int64 {
 			}
 			end += n
 		}
-		if got := committedOffsets(t, group); got == end && pending == 0 {
+		if got := testkit.CommittedOffsets(t, brokers, group); got == end && pending == 0 {
 			return got
 		}
 		if time.Now().After(deadline) {

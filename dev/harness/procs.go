@@ -32,6 +32,7 @@ func Build(dir string) error {
 
 // Proc is one running function binary.
 type Proc struct {
+	Label             string // as given to StartProc
 	Port, MetricsPort int
 	*subprocess.Process
 }
@@ -64,7 +65,7 @@ func StartProc(bin, label string, env map[string]string, logDir string) (*Proc, 
 		log.Close()
 		return nil, err
 	}
-	p := &Proc{Port: port, MetricsPort: metricsPort, Process: proc}
+	p := &Proc{Label: label, Port: port, MetricsPort: metricsPort, Process: proc}
 	if err := proc.WaitReady(p.URL()+"/health/readiness", 60*time.Second); err != nil {
 		return nil, fmt.Errorf("%s: %w; see %s.log", label, err, label)
 	}

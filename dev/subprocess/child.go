@@ -70,6 +70,20 @@ func (p *Process) Stop() {
 	}
 }
 
+// Terminate sends SIGTERM and waits up to grace for the process to exit,
+// as a platform does before its SIGKILL: it reports whether the process
+// exited in time and its exit code (-1 when killed).
+func (p *Process) Terminate(grace time.Duration) (inTime bool, code int) {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+		inTime = true
+	case <-time.After(grace):
+		p.Kill()
+	}
+	return inTime, p.cmd.ProcessState.ExitCode()
+}
+
 // Kill ends the process at once (SIGKILL), as a crash would.
 func (p *Process) Kill() {
 	_ = p.cmd.Process.Kill()

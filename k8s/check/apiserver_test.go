@@ -17,9 +17,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 )
@@ -235,12 +240,15 @@ func TestManifestsOnARealAPIServer(t *testing.T) {
 			t.Errorf("%s is refused by the API server: %v\n%s", name, err, out)
 		}
 	}
-	for _, variant := range []string{"k8s/knative", "k8s/knative/platform", "k8s/dapr"} {
+	for _, variant := range []string{"k8s/knative", "k8s/knative/platform", "k8s/dapr", "k8s/cluster/knative", "k8s/cluster/dapr"} {
 		rendered, err := exec.Command("kubectl", "kustomize", filepath.Join("..", "..", variant)).Output()
 		if err != nil {
 			t.Fatalf("kubectl kustomize %s: %v", variant, err)
 		}
 		check(variant, rendered)
+		if strings.HasPrefix(variant, "k8s/cluster/") {
+			checkBrokerCluster(t, variant, rendered)
+		}
 	}
 	for _, file := range []string{"k8s/plain/recur-task.yaml", "k8s/secrets.example.yaml"} {
 		b, err := os.ReadFile(filepath.Join("..", "..", file))
@@ -262,5 +270,46 @@ func TestManifestsOnARealAPIServer(t *testing.T) {
 		if out, err := s.kubectl([]byte(bad), "apply", "--dry-run=server", "--validate=strict", "-f", "-"); err == nil {
 			t.Errorf("the API server accepted\n%s\n%s", bad, out)
 		}
+	}
+}
+
+// checkBrokerCluster checks that a cluster variant runs three brokers that
+// find each other, one of which a disruption may take at a time, and
+// creates its topics with three replicas.
+func checkBrokerCluster(t *testing.T, variant string, rendered []byte) {
+	t.Helper()
+	var brokers, pdb, topics bool
+	for _, part := range strings.Split(string(rendered), "\n---\n") {
+		var meta metav1.TypeMeta
+		if err := yaml.Unmarshal([]byte(part), &meta); err != nil {
+			t.Fatal(err)
+		}
+		switch meta.Kind {
+		case "StatefulSet":
+			var s appsv1.StatefulSet
+			if err := yaml.UnmarshalStrict([]byte(part), &s); err != nil {
+				t.Fatal(err)
+			}
+			args := strings.Join(s.Spec.Template.Spec.Containers[0].Args, " ")
+			brokers = s.Name == "redpanda" && *s.Spec.Replicas == 3 && strings.Contains(args, "--seeds=redpanda-0.") &&
+				strings.Contains(args, "redpanda-2.redpanda.kafka.svc.cluster.local:33145") && strings.Contains(args, "$(POD_NAME)")
+		case "PodDisruptionBudget":
+			var b policyv1.PodDisruptionBudget
+			if err := yaml.UnmarshalStrict([]byte(part), &b); err != nil {
+				t.Fatal(err)
+			}
+			pdb = b.Spec.MaxUnavailable != nil && b.Spec.MaxUnavailable.IntValue() == 1
+		case "Job":
+			var j batchv1.Job
+			if err := yaml.UnmarshalStrict([]byte(part), &j); err != nil {
+				t.Fatal(err)
+			}
+			if j.Name == "redpanda-topics" {
+				topics = strings.Contains(strings.Join(j.Spec.Template.Spec.Containers[0].Args, " "), "--replicas 3")
+			}
+		}
+	}
+	if !brokers || !pdb || !topics {
+		t.Errorf("%s: three seeded brokers %v, a disruption budget of one %v, topics with three replicas %v", variant, brokers, pdb, topics)
 	}
 }

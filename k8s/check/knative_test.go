@@ -45,12 +45,17 @@ func checkKustomization(t *testing.T, d doc) {
 		APIVersion string   `json:"apiVersion"`
 		Kind       string   `json:"kind"`
 		Resources  []string `json:"resources"`
+		Components []string `json:"components"`
+		Patches    []struct {
+			Target map[string]string `json:"target"`
+			Patch  string            `json:"patch"`
+		} `json:"patches"`
 	}
 	if err := yaml.UnmarshalStrict(d.raw, &k); err != nil {
 		t.Errorf("%v: %v", d, err)
 	}
 	dir := filepath.Dir(d.file)
-	for _, r := range k.Resources {
+	for _, r := range append(k.Resources, k.Components...) {
 		if _, err := os.Stat(filepath.Join(dir, r)); err != nil {
 			t.Errorf("%v: resource %s: %v", d, r, err)
 		}

@@ -22,6 +22,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
 	"knative.dev/eventing/pkg/apis/feature"
@@ -189,8 +190,10 @@ func decode(t *testing.T, docs []doc) objects {
 			decodeAs(t, d, &o.gateways)
 		case "gateway.networking.k8s.io/v1 HTTPRoute":
 			decodeAs(t, d, &o.routes)
-		case "kustomize.config.k8s.io/v1beta1 Kustomization":
+		case "kustomize.config.k8s.io/v1beta1 Kustomization", "kustomize.config.k8s.io/v1alpha1 Component":
 			checkKustomization(t, d)
+		case "policy/v1 PodDisruptionBudget":
+			decodeAs[policyv1.PodDisruptionBudget](t, d, nil)
 		default:
 			t.Errorf("%v: kind not checked here", d)
 		}
