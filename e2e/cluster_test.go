@@ -22,25 +22,29 @@ import (
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/kafka"
 	"github.com/todoevents/todo/shared/testkit"
+	"github.com/todoevents/todo/shared/testkit/pgcluster"
 )
 
 // scaled is the cluster tier: a three-node KRaft Kafka cluster, two
 // replicas of create-task and complete-task behind the test's own
 // round-robin, three recur-task replicas in one group, and one relay
-// active among all of them (the outbox lock), on a database of its own.
+// active among all of them (the outbox lock), on a PostgreSQL primary with
+// a synchronous standby, which every process reaches through one
+// multi-host DATABASE_URL (target_session_attrs=read-write).
 type scaled struct {
-	kafka   *harness.KafkaCluster
-	brokers string
-	env     map[string]string
-	db      *pgxpool.Pool
-	dir     string
+	kafka            *harness.KafkaCluster
+	primary, standby *pgcluster.Cluster
+	brokers          string
+	env              map[string]string
+	db               *pgxpool.Pool
+	dir              string
 
 	mu    sync.Mutex
 	procs map[string][]*harness.Proc // by function
 	next  map[string]int             // round-robin position
 	seq   int                        // labels of started processes
 
-	fivexx  atomic.Int64 // 5xx answers other than 503
+	fivexx  atomic.Int64 // 5xx answers other than 503 (with Retry-After)
 	retried atomic.Int64 // requests sent again after a 503 or a refused connection
 	stopMu  sync.Mutex
 	stopped []string // graceful-stop failures
@@ -59,13 +63,22 @@ func startScaled(t *testing.T) *scaled {
 		t.Fatal(err)
 	}
 	s.brokers = strings.Join(s.kafka.Addrs(), ",")
-	if err := sys.pg.CreateDatabase(ctx, "cluster"); err != nil {
+	if s.primary, err = pgcluster.Start(ctx, pgcluster.Options{Dir: filepath.Join(s.dir, "pg-primary"), Durable: true}); err != nil {
 		t.Fatal(err)
 	}
-	url := sys.pg.URL("cluster")
-	if err := runMigrations(ctx, url); err != nil {
+	t.Cleanup(s.primary.Stop)
+	if err := s.primary.CreateDatabase(ctx, "cluster"); err != nil {
 		t.Fatal(err)
 	}
+	if err := runMigrations(ctx, s.primary.URL("cluster")); err != nil {
+		t.Fatal(err)
+	}
+	if s.standby, err = s.primary.StartStandby(ctx, filepath.Join(s.dir, "pg-standby"), true); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.standby.Stop)
+	url := fmt.Sprintf("postgres://postgres@127.0.0.1:%d,127.0.0.1:%d/cluster?sslmode=disable&target_session_attrs=read-write",
+		s.primary.Port, s.standby.Port)
 	if s.db, err = pgxpool.New(ctx, url); err != nil {
 		t.Fatal(err)
 	}
@@ -208,6 +221,9 @@ func (s *scaled) do(fn, method, path, user, body string, header http.Header) (in
 				out, _ = io.ReadAll(resp.Body)
 				resp.Body.Close()
 				code = resp.StatusCode
+				if code == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") == "" {
+					s.fivexx.Add(1) // a 503 must say when to come back
+				}
 			}
 		}
 		switch {
@@ -269,7 +285,7 @@ func (s *scaled) load(ctx context.Context, workers, usersEach int) *acked {
 				a.mu.Lock()
 				a.completed[tk.ID] = user
 				a.mu.Unlock()
-				time.Sleep(20 * time.Millisecond)
+				time.Sleep(50 * time.Millisecond)
 			}
 		}()
 	}
@@ -309,16 +325,17 @@ func (s *scaled) leaderOfMost(t *testing.T, topic string) int32 {
 // On a three-broker cluster, under steady creates and completions, a
 // schedule of faults: the broker leading most partitions SIGKILLed and
 // back; a recur-task replica SIGKILLed mid-stream; the active relay
-// SIGKILLed; a rolling SIGTERM restart of every function. Afterwards every
+// SIGKILLed; a rolling SIGTERM restart of every function; the PostgreSQL
+// primary SIGKILLed and its synchronous standby promoted. Afterwards every
 // acknowledged write is there, every acknowledged completion has exactly
 // one next occurrence, every event is on the topic in each task's order,
 // and the group has read everything.
-func TestClusterRidesOutBrokerAndReplicaFaults(t *testing.T) {
+func TestClusterRidesOutBrokerReplicaAndDatabaseFaults(t *testing.T) {
 	s := startScaled(t)
 
 	ctx, stopLoad := context.WithCancel(context.Background())
 	defer stopLoad()
-	a := s.load(ctx, 6, 2)
+	a := s.load(ctx, 4, 3)
 
 	time.Sleep(3 * time.Second)
 	leader := s.kafka.Node(s.leaderOfMost(t, events.TopicTaskEvents))
@@ -340,6 +357,16 @@ func TestClusterRidesOutBrokerAndReplicaFaults(t *testing.T) {
 		s.rolling(t, fn)
 	}
 	time.Sleep(3 * time.Second)
+	// The primary's machine dies; two seconds later (an operator or
+	// Patroni noticing) the synchronous standby is promoted.
+	s.primary.Kill()
+	t.Logf("%s SIGKILLed the PostgreSQL primary", time.Now().Format("15:04:05.000"))
+	time.Sleep(2 * time.Second)
+	if err := s.standby.Promote(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s promoted the standby", time.Now().Format("15:04:05.000"))
+	time.Sleep(5 * time.Second)
 	stopLoad()
 	<-a.finished
 
@@ -349,7 +376,7 @@ func TestClusterRidesOutBrokerAndReplicaFaults(t *testing.T) {
 		t.Fatalf("%d requests failed, e.g. %s", len(a.failures), a.failures[0])
 	}
 	if n := s.fivexx.Load(); n != 0 {
-		t.Fatalf("%d answers were 5xx other than 503", n)
+		t.Fatalf("%d answers were 5xx other than a 503 with Retry-After", n)
 	}
 	if len(s.stopped) > 0 {
 		t.Fatalf("not every function stopped gracefully on SIGTERM: %v", s.stopped)
@@ -457,6 +484,6 @@ func TestClusterRidesOutBrokerAndReplicaFaults(t *testing.T) {
 		}
 	}
 	report(t, "%d creates and %d completions from 12 users on 3 brokers while a broker, a recur-task replica and the active relay "+
-		"were SIGKILLed and every function restarted with SIGTERM: each completion has one next occurrence, %d requests retried after a 503 or a refused connection, 0 other 5xx",
+		"were SIGKILLed, every function restarted with SIGTERM and the PostgreSQL primary SIGKILLed for its synchronous standby: each completion has one next occurrence, %d requests retried after a 503 or a refused connection, 0 other 5xx",
 		len(a.created), len(a.completed), s.retried.Load())
 }

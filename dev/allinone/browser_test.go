@@ -51,7 +51,9 @@ func openTab(t *testing.T, alloc context.Context) *tab {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(alloc)
 	t.Cleanup(cancel)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	// A bound on a hung browser, not a speed target: the tab lives through
+	// the whole walk, which other test binaries share two cores with.
+	ctx, cancelTimeout := context.WithTimeout(ctx, 5*time.Minute)
 	t.Cleanup(cancelTimeout)
 	if err := chromedp.Do(ctx); err != nil { // opens the tab
 		t.Fatal(err)

@@ -28,8 +28,12 @@ type Cluster struct {
 	Dir      string
 	Port     int
 	password string
+	bin      string
+	cred     *syscall.Credential
+	opts     Options
 	cmd      *exec.Cmd
-	done     chan error
+	done     chan struct{} // closed once the server exited, with exitErr
+	exitErr  error
 }
 
 // Options tune Start. The zero value starts a cluster in a new temporary
@@ -123,8 +127,9 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start postgres: %w", err)
 	}
-	c := &Cluster{Dir: dir, Port: port, password: password, cmd: cmd, done: make(chan error, 1)}
-	go func() { c.done <- cmd.Wait() }()
+	opts.Dir, opts.Port = dir, port
+	c := &Cluster{Dir: dir, Port: port, password: password, bin: bin, cred: cred, opts: opts, cmd: cmd, done: make(chan struct{})}
+	go func() { c.exitErr = cmd.Wait(); close(c.done) }()
 	if err := c.waitReady(ctx); err != nil {
 		c.Stop()
 		return nil, err
@@ -142,6 +147,87 @@ func (c *Cluster) CreateDatabase(ctx context.Context, name string) error {
 	defer conn.Close(ctx)
 	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
 	return err
+}
+
+// StartStandby copies c into the new data directory dir with pg_basebackup
+// and starts the copy as a hot standby streaming c's write-ahead log. With
+// synchronous, c then acknowledges a commit only once the standby has
+// flushed it (synchronous_standby_names), so a promoted standby has every
+// acknowledged write; that needs a Durable c (the throwaway settings turn
+// synchronous_commit off).
+func (c *Cluster) StartStandby(ctx context.Context, dir string, synchronous bool) (*Cluster, error) {
+	if synchronous && !c.opts.Durable {
+		return nil, errors.New("a synchronous standby needs a Durable primary")
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := prepareDir(dir, c.cred); err != nil {
+		return nil, err
+	}
+	if err := run(ctx, c.cred, c.opts.Log, filepath.Join(c.bin, "pg_basebackup"), "-h", "127.0.0.1", "-p", strconv.Itoa(c.Port),
+		"-U", "postgres", "-D", dir, "-R", "-X", "stream", "-c", "fast"); err != nil {
+		return nil, fmt.Errorf("pg_basebackup: %w", err)
+	}
+	standby, err := Start(ctx, Options{Dir: dir, Log: c.opts.Log, Source: c.opts.Source, Durable: c.opts.Durable})
+	if err != nil {
+		return nil, err
+	}
+	if !synchronous {
+		return standby, nil
+	}
+	if err := c.exec(ctx, `ALTER SYSTEM SET synchronous_standby_names = '*'`, `SELECT pg_reload_conf()`); err != nil {
+		standby.Stop()
+		return nil, err
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		conn, err := pgx.Connect(ctx, c.URL("postgres"))
+		if err == nil {
+			var n int
+			err = conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'`).Scan(&n)
+			_ = conn.Close(ctx)
+			if err == nil && n > 0 {
+				return standby, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			standby.Stop()
+			return nil, fmt.Errorf("the standby did not become synchronous within 30s: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Promote makes a standby the primary (pg_promote, waiting until it is).
+func (c *Cluster) Promote(ctx context.Context) error {
+	return c.exec(ctx, `SELECT pg_promote(true, 60)`)
+}
+
+// exec runs statements on the postgres database.
+func (c *Cluster) exec(ctx context.Context, statements ...string) error {
+	conn, err := pgx.Connect(ctx, c.URL("postgres"))
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	for _, sql := range statements {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			return fmt.Errorf("%s: %w", sql, err)
+		}
+	}
+	return nil
+}
+
+// Kill ends the server and every backend at once (SIGKILL to its process
+// group), as a crash of its machine would.
+func (c *Cluster) Kill() {
+	if c.cmd.Process == nil {
+		return
+	}
+	_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
+	<-c.done
 }
 
 // Stop shuts the server down (fast mode) and waits for it to exit.
@@ -172,8 +258,8 @@ func (c *Cluster) waitReady(ctx context.Context) error {
 			return conn.Close(ctx)
 		}
 		select {
-		case exitErr := <-c.done:
-			return fmt.Errorf("postgres exited during start-up: %v", exitErr)
+		case <-c.done:
+			return fmt.Errorf("postgres exited during start-up: %v", c.exitErr)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
