@@ -76,3 +76,48 @@ func nextURL(u *url.URL, cursor string) string {
 	q.Set("cursor", cursor)
 	return u.EscapedPath() + "?" + q.Encode()
 }
+
+// chainCursor is a chain page's cursor: the position of its last link.
+type chainCursor struct {
+	Position int `json:"p"`
+}
+
+func encodeChainCursor(position int) string {
+	b, _ := json.Marshal(chainCursor{position}) // an int: cannot fail
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// parseChain reads a chain's query string: limit (1 to
+// contract.MaxChainLimit, contract.DefaultChainLimit by default) and the
+// cursor of the page before.
+func parseChain(raw string) (contract.ChainQuery, error) {
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return contract.ChainQuery{}, apperr.New(apperr.Invalid, "malformed query string")
+	}
+	cq := contract.ChainQuery{After: -1, Limit: contract.DefaultChainLimit}
+	for name, values := range q {
+		v := strings.TrimSpace(values[0])
+		switch {
+		case len(values) > 1:
+			return cq, apperr.Field(name, "must be given once")
+		case name == "limit":
+			if cq.Limit, err = strconv.Atoi(v); err != nil || cq.Limit < 1 || cq.Limit > contract.MaxChainLimit {
+				return cq, apperr.Field("limit", "must be a number from 1 to %d", contract.MaxChainLimit)
+			}
+		case name == "cursor":
+			var c chainCursor
+			b, err := base64.RawURLEncoding.DecodeString(v)
+			if err == nil {
+				err = json.Unmarshal(b, &c)
+			}
+			if err != nil || c.Position < 0 {
+				return cq, apperr.Field("cursor", "is not a cursor this API made (use X-Next-Cursor or the Link header as given)")
+			}
+			cq.After = c.Position
+		default:
+			return cq, apperr.Field(name, "unknown query parameter (known: limit, cursor)")
+		}
+	}
+	return cq, nil
+}

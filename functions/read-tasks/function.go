@@ -25,7 +25,7 @@ const Name = "read-tasks"
 type Tasks interface {
 	GetTask(ctx context.Context, userID, id string) (task.Task, error)
 	ListTasks(ctx context.Context, userID string, q contract.ListQuery) ([]task.Task, int, error)
-	Chain(ctx context.Context, userID, id string) ([]task.Task, error)
+	Chain(ctx context.Context, userID, id string, q contract.ChainQuery) (contract.ChainPage, error)
 	Tags(ctx context.Context, userID string, q contract.TagQuery) ([]contract.TagCount, error)
 	Stats(ctx context.Context, userID string, c contract.Calendar) (contract.Stats, error)
 }

@@ -125,6 +125,13 @@ func TestHandlerChainAndTags(t *testing.T) {
 		t.Fatalf("chain: %d %v", rec.Code, chain)
 	}
 	testkit.ErrorCode(t, testkit.Do(t, h, "GET", "/api/"+user+"/tasks/"+uuid.NewString()+"/chain", tok, nil), http.StatusNotFound)
+	for q, field := range map[string]string{"?limit=0": "limit", "?limit=501": "limit", "?limit=x": "limit",
+		"?cursor=x": "cursor", "?cursor=eyJwIjotMX0": "cursor", "?limit=2&limit=3": "limit", "?offset=1": "offset"} {
+		rec := testkit.Do(t, h, "GET", "/api/"+user+"/tasks/"+tasks[0].ID+"/chain"+q, tok, nil)
+		if _, f := testkit.ErrorCode(t, rec, http.StatusBadRequest); f != field {
+			t.Fatalf("chain%s: the error names %q, want %q", q, f, field)
+		}
+	}
 	rec = testkit.Do(t, h, "GET", "/api/"+user+"/tags", tok, nil)
 	if rec.Code != http.StatusOK || strings.TrimSpace(rec.Body.String()) != "[]" {
 		t.Fatalf("tags: %d %s", rec.Code, rec.Body)
@@ -212,4 +219,58 @@ func TestHandlerStats(t *testing.T) {
 		t.Fatalf("stats: %d %s", rec.Code, rec.Body)
 	}
 	testkit.ErrorCode(t, testkit.Do(t, h, "DELETE", "/api/"+user+"/tasks/stats", tok, nil), http.StatusMethodNotAllowed)
+}
+
+// TestHandlerChainPages follows a series' Link headers from its first page
+// to its last and meets every link once, oldest first.
+func TestHandlerChainPages(t *testing.T) {
+	t.Parallel()
+	user := testkit.User()
+	st := storetest.New()
+	var ids []string
+	for i := range 5 {
+		title, daily := "run "+strconv.Itoa(i), string(task.RecurDaily)
+		tk, err := task.Draft{Title: &title, RecurringType: &daily}.Build(uuid.NewString(), user,
+			time.Date(2026, 3, 1, 9, 0, i, 0, time.UTC))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 {
+			tk.ParentTaskID = &ids[i-1]
+		}
+		e, _ := events.ForTask(events.TypeTaskCreated, "test", tk, tk.CreatedAt)
+		if err := st.CreateTask(context.Background(), tk, e); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, tk.ID)
+	}
+	h := testkit.Serve(Handler{Tasks: st, Guard: testkit.Guard()}.Routes()...)
+	tok := testkit.Token(t, user)
+	var seen []string
+	next := "/api/" + user + "/tasks/" + ids[3] + "/chain?limit=2"
+	for pages := 0; next != ""; pages++ {
+		if pages > 3 {
+			t.Fatal("more pages than links")
+		}
+		rec := testkit.Do(t, h, "GET", next, tok, nil)
+		var page []task.Task
+		testkit.Decode(t, rec, &page)
+		if rec.Code != http.StatusOK || len(page) == 0 || len(page) > 2 {
+			t.Fatalf("%s: %d, %d links", next, rec.Code, len(page))
+		}
+		for _, tk := range page {
+			seen = append(seen, tk.ID)
+		}
+		next = ""
+		if link := rec.Header().Get("Link"); link != "" {
+			target, _, _ := strings.Cut(link, ">; ")
+			next = strings.TrimPrefix(target, "<")
+			if !strings.Contains(next, "cursor="+rec.Header().Get("X-Next-Cursor")) || !strings.Contains(next, "limit=2") {
+				t.Fatalf("Link %q", link)
+			}
+		}
+	}
+	if strings.Join(seen, ",") != strings.Join(ids, ",") {
+		t.Fatalf("pages gave %v, want %v", seen, ids)
+	}
 }

@@ -70,17 +70,28 @@ func (h Handler) get(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// chain lists the series a task belongs to, oldest first.
+// chain lists a page of the series a task belongs to, oldest first (an
+// array, as before pages), and where the next page is: X-Next-Cursor and
+// a Link header, as the list has.
 func (h Handler) chain(w http.ResponseWriter, r *http.Request) error {
 	user, id, err := h.Guard.Task(r)
 	if err != nil {
 		return err
 	}
-	tasks, err := h.Tasks.Chain(r.Context(), user, id)
+	q, err := parseChain(r.URL.RawQuery)
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, tasks)
+	page, err := h.Tasks.Chain(r.Context(), user, id, q)
+	if err != nil {
+		return err
+	}
+	if page.Next != nil {
+		next := encodeChainCursor(*page.Next)
+		w.Header().Set("X-Next-Cursor", next)
+		w.Header().Set("Link", `<`+nextURL(r.URL, next)+`>; rel="next"`)
+	}
+	httpx.WriteJSON(w, http.StatusOK, page.Tasks)
 	return nil
 }
 

@@ -8,3 +8,6 @@ const PurgeProcessedSQL = purgeProcessedSQL
 
 // Classify exposes the error classification to its test.
 var Classify = classify
+
+// ChainSQL exposes a series page's query to the plan test.
+const ChainSQL = chainSQL

@@ -178,3 +178,50 @@ func parsePG(t *testing.T, s string) time.Time {
 	t.Fatalf("bad time %q", s)
 	return time.Time{}
 }
+
+// Chains stored before tasks knew their series get one by migrating up:
+// each first task starts a series, its next occurrences follow in order,
+// and a task whose parent was deleted starts a series of its own; tasks
+// inserted afterwards are placed by the trigger.
+func TestMigrationsPlaceExistingChainsInSeries(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := testkit.Database(t)
+	downTo(t, url, 14)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	ids := make([]string, 5)
+	for i := range ids {
+		ids[i] = uuid.NewString()
+	}
+	// ids[0] → ids[1] → ids[2]; ids[3] lost its parent; ids[4] stands alone.
+	for i, parent := range []*string{nil, &ids[0], &ids[1], nil, nil} {
+		if _, err := conn.Exec(ctx, `INSERT INTO tasks (id, user_id, title, parent_task_id) VALUES ($1, 'u', 't', $2)`,
+			ids[i], parent); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := migrations.Up(ctx, url); err != nil {
+		t.Fatal(err)
+	}
+	child := uuid.NewString()
+	if _, err := conn.Exec(ctx, `INSERT INTO tasks (id, user_id, title, parent_task_id) VALUES ($1, 'u', 't', $2)`,
+		child, ids[3]); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][2]any{ids[0]: {ids[0], 0}, ids[1]: {ids[0], 1}, ids[2]: {ids[0], 2}, ids[3]: {ids[3], 0},
+		ids[4]: {ids[4], 0}, child: {ids[3], 1}}
+	for id, w := range want {
+		var series string
+		var position int
+		if err := conn.QueryRow(ctx, `SELECT series_id, series_position FROM tasks WHERE id = $1`, id).Scan(&series, &position); err != nil {
+			t.Fatal(err)
+		}
+		if series != w[0] || position != w[1] {
+			t.Errorf("task %s: series %s position %d, want %v", id, series, position, w)
+		}
+	}
+}

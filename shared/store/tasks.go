@@ -71,24 +71,46 @@ func (s *Store) GetTask(ctx context.Context, userID, id string) (task.Task, erro
 	return t, classify(err)
 }
 
-// Chain returns the series task id of userID belongs to: its ancestors
-// through parent_task_id, the task, and its next occurrences, oldest first.
-func (s *Store) Chain(ctx context.Context, userID, id string) ([]task.Task, error) {
-	rows, err := s.Pool.Query(ctx, `WITH RECURSIVE
-		up AS (SELECT id, parent_task_id FROM tasks WHERE id = $1 AND user_id = $2
-			UNION SELECT t.id, t.parent_task_id FROM tasks t JOIN up ON t.id = up.parent_task_id WHERE t.user_id = $2),
-		down AS (SELECT id FROM tasks WHERE id = $1 AND user_id = $2
-			UNION SELECT t.id FROM tasks t JOIN down ON t.parent_task_id = down.id WHERE t.user_id = $2)
-		SELECT `+taskColumns+` FROM tasks WHERE user_id = $2 AND (id IN (SELECT id FROM up) OR id IN (SELECT id FROM down))
-		ORDER BY created_at, id`, id, userID)
+// chainSQL reads the links of task $2's series of user $1 after position
+// $3, at most $4 of them, in order: one range of tasks_series_idx.
+const chainSQL = `SELECT ` + taskColumns + `, series_position FROM tasks
+	WHERE user_id = $1 AND series_id = (SELECT series_id FROM tasks WHERE id = $2 AND user_id = $1)
+	  AND series_position > $3
+	ORDER BY series_position LIMIT $4`
+
+// Chain returns a page of the series task id of userID belongs to, by
+// position: one index range however long the series is.
+func (s *Store) Chain(ctx context.Context, userID, id string, q contract.ChainQuery) (contract.ChainPage, error) {
+	rows, err := s.Pool.Query(ctx, chainSQL, userID, id, q.After, q.Limit+1)
 	if err != nil {
-		return nil, classify(err)
+		return contract.ChainPage{}, classify(err)
 	}
-	tasks, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (task.Task, error) { return scanTask(r) })
-	if err == nil && len(tasks) == 0 {
-		err = apperr.New(apperr.NotFound, "task %s not found", id)
+	page := contract.ChainPage{Tasks: []task.Task{}}
+	var last int
+	for rows.Next() {
+		if len(page.Tasks) == q.Limit {
+			page.Next = &last
+			break
+		}
+		t, err := scanTask(rows, &last)
+		if err != nil {
+			rows.Close()
+			return contract.ChainPage{}, classify(err)
+		}
+		page.Tasks = append(page.Tasks, t)
 	}
-	return tasks, classify(err)
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return contract.ChainPage{}, classify(err)
+	}
+	if len(page.Tasks) == 0 {
+		// An empty page of a task that exists (past its series' end), or
+		// no such task.
+		if _, err := s.GetTask(ctx, userID, id); err != nil {
+			return contract.ChainPage{}, err
+		}
+	}
+	return page, nil
 }
 
 // Tags returns userID's tags with their counts, most used first.

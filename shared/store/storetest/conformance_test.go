@@ -33,7 +33,7 @@ type impl interface {
 	RecordOccurrences(ctx context.Context, consumer string, batch []contract.CompletionEvent) ([]contract.Handled, error)
 	UnrecurredCompletions(ctx context.Context, grace time.Duration, limit int, skip []string) ([]contract.Completion, error)
 	DeleteTask(ctx context.Context, userID, id string, announced func(task.Task) (cloudevents.Event, error)) error
-	Chain(ctx context.Context, userID, id string) ([]task.Task, error)
+	Chain(ctx context.Context, userID, id string, q contract.ChainQuery) (contract.ChainPage, error)
 	Tags(ctx context.Context, userID string, q contract.TagQuery) ([]contract.TagCount, error)
 	Stats(ctx context.Context, userID string, c contract.Calendar) (contract.Stats, error)
 	CreateTaskOnce(ctx context.Context, t task.Task, evt cloudevents.Event, once contract.Once) (task.Task, bool, error)
@@ -463,8 +463,8 @@ func batchedOccurrences(t *testing.T, s impl) {
 		}
 	}
 	for _, tk := range []task.Task{a, b} {
-		if chain, err := s.Chain(ctx, user, tk.ID); err != nil || len(chain) != 2 {
-			t.Fatalf("series of %s: %d tasks (%v), want the task and one next occurrence", tk.Title, len(chain), err)
+		if chain, err := s.Chain(ctx, user, tk.ID, contract.ChainQuery{After: -1, Limit: 10}); err != nil || len(chain.Tasks) != 2 {
+			t.Fatalf("series of %s: %d tasks (%v), want the task and one next occurrence", tk.Title, len(chain.Tasks), err)
 		}
 	}
 	if got, _, _ := s.RecordOccurrence(ctx, "batch", "e5", user, b.ID, next); got != contract.OutcomeExists {
@@ -546,6 +546,15 @@ func deletes(t *testing.T, s impl) {
 	if got, err := s.GetTask(ctx, user, child.ID); err != nil || got.ParentTaskID != nil {
 		t.Fatalf("the occurrence after its parent's delete: %+v, %v", got, err)
 	}
+	// It keeps its place in the series, and a next occurrence of it joins
+	// the series after it.
+	grandchild := newTask(user, "g", now, task.RecurDaily)
+	grandchild.ParentTaskID = &child.ID
+	create(t, s, grandchild)
+	chain, err := s.Chain(ctx, user, grandchild.ID, contract.ChainQuery{After: 0, Limit: 10})
+	if err != nil || len(chain.Tasks) != 2 || chain.Tasks[0].ID != child.ID || chain.Tasks[1].ID != grandchild.ID {
+		t.Fatalf("the series after a delete, from position 1: %+v, %v", chain, err)
+	}
 	if err := s.DeleteTask(ctx, user, parent.ID, announced); apperr.CodeOf(err) != apperr.NotFound {
 		t.Fatalf("second delete: %v", err)
 	}
@@ -567,13 +576,27 @@ func chainsAndTags(t *testing.T, s impl) {
 		parent = &ids[i]
 	}
 	create(t, s, newTask(user, "alone", now, task.RecurNone))
+	whole := contract.ChainQuery{After: -1, Limit: 10}
 	for _, from := range ids {
-		chain, err := s.Chain(ctx, user, from)
-		if err != nil || len(chain) != 3 || chain[0].ID != ids[0] || chain[2].ID != ids[2] {
-			t.Fatalf("chain from %s: %v, %v", from, chain, err)
+		chain, err := s.Chain(ctx, user, from, whole)
+		if err != nil || len(chain.Tasks) != 3 || chain.Tasks[0].ID != ids[0] || chain.Tasks[2].ID != ids[2] || chain.Next != nil {
+			t.Fatalf("chain from %s: %+v, %v", from, chain, err)
 		}
 	}
-	if _, err := s.Chain(ctx, testkit.User(), ids[1]); apperr.CodeOf(err) != apperr.NotFound {
+	// In pages of two: the first two, then the third after the second's
+	// position; past the end an empty page.
+	first, err := s.Chain(ctx, user, ids[2], contract.ChainQuery{After: -1, Limit: 2})
+	if err != nil || len(first.Tasks) != 2 || first.Tasks[1].ID != ids[1] || first.Next == nil || *first.Next != 1 {
+		t.Fatalf("first page: %+v, %v", first, err)
+	}
+	second, err := s.Chain(ctx, user, ids[2], contract.ChainQuery{After: *first.Next, Limit: 2})
+	if err != nil || len(second.Tasks) != 1 || second.Tasks[0].ID != ids[2] || second.Next != nil {
+		t.Fatalf("second page: %+v, %v", second, err)
+	}
+	if past, err := s.Chain(ctx, user, ids[0], contract.ChainQuery{After: 7, Limit: 2}); err != nil || len(past.Tasks) != 0 || past.Next != nil {
+		t.Fatalf("past the end: %+v, %v", past, err)
+	}
+	if _, err := s.Chain(ctx, testkit.User(), ids[1], whole); apperr.CodeOf(err) != apperr.NotFound {
 		t.Fatalf("another user's chain: %v", err)
 	}
 	tags, err := s.Tags(ctx, user, contract.TagQuery{})

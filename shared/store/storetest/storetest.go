@@ -25,10 +25,17 @@ import (
 	"github.com/todoevents/todo/shared/task"
 )
 
+// place is a task's series (its first task's id) and position in it.
+type place struct {
+	series   string
+	position int
+}
+
 // Store keeps tasks, queued events and processed event ids in memory.
 type Store struct {
 	mu        sync.Mutex
 	tasks     map[string]task.Task
+	series    map[string]place // task id → its place in its series, as the tasks table's trigger sets it
 	recurred  map[string]bool
 	processed map[string]time.Time  // consumer/event id → when
 	keys      map[[2]string]usedKey // user, idempotency key
@@ -43,7 +50,7 @@ type Store struct {
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{tasks: map[string]task.Task{}, recurred: map[string]bool{}, processed: map[string]time.Time{},
+	return &Store{tasks: map[string]task.Task{}, series: map[string]place{}, recurred: map[string]bool{}, processed: map[string]time.Time{},
 		keys: map[[2]string]usedKey{}}
 }
 
@@ -137,7 +144,7 @@ func (s *Store) create(t task.Task, evt cloudevents.Event) error {
 	if err := s.takeToken(t.UserID); err != nil {
 		return err
 	}
-	s.tasks[t.ID] = t
+	s.insert(t)
 	s.events = append(s.events, evt)
 	return nil
 }
@@ -253,42 +260,35 @@ func before(a, b contract.Cursor, q contract.ListQuery) bool {
 	return c < 0
 }
 
-// Chain returns the series task id of userID belongs to, oldest first.
-func (s *Store) Chain(_ context.Context, userID, id string) ([]task.Task, error) {
+// Chain returns a page of the series task id of userID belongs to, by
+// position, as the PostgreSQL store does.
+func (s *Store) Chain(_ context.Context, userID, id string, q contract.ChainQuery) (contract.ChainPage, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.Err != nil {
-		return nil, s.Err
+		return contract.ChainPage{}, s.Err
 	}
-	t, err := s.get(userID, id)
-	if err != nil {
-		return nil, err
+	if _, err := s.get(userID, id); err != nil {
+		return contract.ChainPage{}, err
 	}
-	chain := []task.Task{t}
-	for p := t.ParentTaskID; p != nil; {
-		parent, err := s.get(userID, *p)
-		if err != nil {
-			break
+	series := s.series[id].series
+	var links []task.Task
+	for tid, p := range s.series {
+		if t, ok := s.tasks[tid]; ok && p.series == series && t.UserID == userID && p.position > q.After {
+			links = append(links, t)
 		}
-		chain = append(chain, parent)
-		p = parent.ParentTaskID
 	}
-	for next := id; ; {
-		var child *task.Task
-		for _, c := range s.tasks {
-			if c.UserID == userID && c.ParentTaskID != nil && *c.ParentTaskID == next {
-				child = &c
-				break
-			}
-		}
-		if child == nil {
-			break
-		}
-		chain = append(chain, *child)
-		next = child.ID
+	sort.Slice(links, func(i, j int) bool { return s.series[links[i].ID].position < s.series[links[j].ID].position })
+	page := contract.ChainPage{Tasks: links}
+	if len(links) > q.Limit {
+		page.Tasks = links[:q.Limit]
+		next := s.series[page.Tasks[q.Limit-1].ID].position
+		page.Next = &next
 	}
-	sort.Slice(chain, func(i, j int) bool { return less(chain[i], chain[j], contract.ListQuery{Sort: contract.SortCreated}) })
-	return chain, nil
+	if page.Tasks == nil {
+		page.Tasks = []task.Task{}
+	}
+	return page, nil
 }
 
 // Tags returns userID's tags with their counts, most used first, as the
@@ -409,6 +409,7 @@ func (s *Store) DeleteTask(_ context.Context, userID, id string, announced func(
 		return err
 	}
 	delete(s.tasks, id)
+	delete(s.series, id)
 	for cid, c := range s.tasks {
 		if c.ParentTaskID != nil && *c.ParentTaskID == id {
 			c.ParentTaskID = nil
@@ -475,9 +476,21 @@ func (s *Store) recordOccurrence(consumer, eventID, userID, parentID string, nex
 	case s.hasChild(parentID):
 		return contract.OutcomeExists, nil, nil
 	}
-	s.tasks[child.ID] = *child
+	s.insert(*child)
 	s.events = append(s.events, *evt)
 	return contract.OutcomeCreated, child, nil
+}
+
+// insert stores the new task t in its parent's series, after it, or at the
+// start of a series of its own, as the tasks table's trigger does.
+func (s *Store) insert(t task.Task) {
+	s.tasks[t.ID] = t
+	s.series[t.ID] = place{series: t.ID}
+	if t.ParentTaskID != nil {
+		if p, ok := s.series[*t.ParentTaskID]; ok && s.tasks[*t.ParentTaskID].UserID == t.UserID {
+			s.series[t.ID] = place{series: p.series, position: p.position + 1}
+		}
+	}
 }
 
 // Enqueue queues evt.
