@@ -38,9 +38,13 @@ func queryDigest(q contract.ListQuery) string {
 		}
 		return strconv.FormatBool(*b)
 	}
-	sum := sha256.Sum256([]byte(strings.Join([]string{string(q.Status), string(q.Priority), strings.Join(tags, ","),
+	parts := []string{string(q.Status), string(q.Priority), strings.Join(tags, ","),
 		q.Search, due[0], due[1], flag(q.Overdue), flag(q.Recurring), q.ParentTaskID, q.Sort,
-		strconv.FormatBool(q.Desc)}, "\x00")))
+		strconv.FormatBool(q.Desc)}
+	if q.Archived { // only then, so the cursors made before archiving existed stay valid
+		parts = append(parts, "archived")
+	}
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
 	return base64.RawURLEncoding.EncodeToString(sum[:9])
 }
 

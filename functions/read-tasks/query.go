@@ -41,7 +41,7 @@ var sortKeys = map[string]string{
 // listParams are the list's query parameters; any other is an error,
 // never silently ignored.
 var listParams = []string{"status", "priority", "tag", "tags", "q", "search", "due_before", "due_after", "overdue",
-	"recurring", "parent_task_id", "sort", "sort_by", "order", "sort_order", "limit", "offset", "skip", "cursor"}
+	"recurring", "archived", "parent_task_id", "sort", "sort_by", "order", "sort_order", "limit", "offset", "skip", "cursor"}
 
 // parseList reads the list's query string. Values are read in any letter
 // case; tags repeat or are comma-separated (all must match).
@@ -96,6 +96,11 @@ func parseList(raw string, now time.Time) (contract.ListQuery, error) {
 				return lq, apperr.Field(name, "must be true or false")
 			}
 			*dst = &b
+		}
+	}
+	if v := get("archived"); v != "" {
+		if lq.Archived, err = strconv.ParseBool(v); err != nil {
+			return lq, apperr.Field("archived", "must be true (the archived tasks: closed longer than ARCHIVE_AFTER ago) or false")
 		}
 	}
 	if lq.ParentTaskID = strings.ToLower(get("parent_task_id")); lq.ParentTaskID != "" && !task.IsUUID(lq.ParentTaskID) {

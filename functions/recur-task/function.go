@@ -39,7 +39,8 @@ func (f *RecurTask) routes(rt *app.Runtime) []httpx.Route {
 	rec := &Recurrer{Occurrences: rt.Store, DeadLetters: rt.Store, Log: log, Metrics: rt.Metrics, Now: rt.Now,
 		Committed: rt.WakeRelay}
 	f.Reconciler = &Reconciler{Completions: rt.Store, Recurrer: rec, Log: log.With().Str("part", "reconciler").Logger(),
-		Every: cfg.ReconcileEvery, Grace: cfg.ReconcileGrace, Retention: cfg.ProcessedRetention}
+		Every: cfg.ReconcileEvery, Grace: cfg.ReconcileGrace, Retention: cfg.ProcessedRetention,
+		ArchiveAfter: cfg.ArchiveAfter, ArchiveRetention: cfg.ArchiveRetention}
 	if cfg.ReconcileEvery > 0 {
 		rt.Go(f.Reconciler.Run)
 	}

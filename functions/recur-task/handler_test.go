@@ -331,3 +331,37 @@ func TestASeriesEndsWhereStoredTimesEnd(t *testing.T) {
 		}
 	}
 }
+
+// The reconciler's pass is also the housekeeper's: it archives what was
+// closed longer than ArchiveAfter ago, in batches, and purges only with
+// ArchiveRetention set.
+func TestReconcilerArchives(t *testing.T) {
+	t.Parallel()
+	st := storetest.New()
+	old, _ := doneTask(t, st, app.Now().Add(-3*time.Hour))
+	recent, _ := doneTask(t, st, app.Now())
+	rc := &Reconciler{Completions: st, Recurrer: newRecurrer(st), Log: zerolog.Nop(), Grace: time.Minute, Retention: time.Hour}
+	if _, err := rc.Reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.GetTask(context.Background(), old.UserID, old.ID); got.ArchivedAt != nil {
+		t.Fatal("archived without ArchiveAfter")
+	}
+	rc.ArchiveAfter = 2 * time.Hour
+	if _, err := rc.Reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.GetTask(context.Background(), old.UserID, old.ID); got.ArchivedAt == nil {
+		t.Fatal("a task closed three hours ago was not archived after two")
+	}
+	if got, _ := st.GetTask(context.Background(), recent.UserID, recent.ID); got.ArchivedAt != nil {
+		t.Fatal("a task closed just now was archived")
+	}
+	rc.ArchiveRetention = time.Nanosecond
+	if _, err := rc.Reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.GetTask(context.Background(), old.UserID, old.ID); err == nil {
+		t.Fatal("the archived task was kept past ArchiveRetention")
+	}
+}

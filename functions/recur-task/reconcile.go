@@ -28,8 +28,14 @@ type Completions interface {
 	PurgeProcessedEvents(ctx context.Context, retention time.Duration) (int64, error)
 	PurgeIdempotencyKeys(ctx context.Context) (int64, error)
 	PurgeWriteBudgets(ctx context.Context) (int64, error)
+	ArchiveTasks(ctx context.Context, after time.Duration, limit int) (int64, error)
+	PurgeArchived(ctx context.Context, retention time.Duration, limit int) (int64, error)
 	Leading(ctx context.Context, key int64, fn func(context.Context) error) (bool, error)
 }
+
+// archiveBatch is how many tasks one statement archives or purges, and
+// archiveBatches how many of them one pass runs at most.
+const archiveBatch, archiveBatches = 1000, 20
 
 // Reconciler recovers completions whose events were lost (a broker
 // restored without its log, a deleted or expired topic, the local broker
@@ -41,6 +47,9 @@ type Reconciler struct {
 	// Every is the period; Grace how old a completion must be; Retention
 	// how long processed event ids are kept.
 	Every, Grace, Retention time.Duration
+	// ArchiveAfter is how long a closed task stays in the lists (0: for
+	// ever); ArchiveRetention how long an archived one is kept (0: for ever).
+	ArchiveAfter, ArchiveRetention time.Duration
 
 	// skipped are the tasks whose completion failed for good in this
 	// process (at most maxSkipped): later passes leave them out, so they
@@ -108,11 +117,37 @@ func (rc *Reconciler) Reconcile(ctx context.Context) (created int, err error) {
 		if err != nil {
 			return err
 		}
-		if len(pending) > 0 || purged > 0 || keys > 0 || budgets > 0 {
+		archived, err := batches(ctx, rc.ArchiveAfter, rc.Completions.ArchiveTasks)
+		if err != nil {
+			return err
+		}
+		deleted, err := batches(ctx, rc.ArchiveRetention, rc.Completions.PurgeArchived)
+		if err != nil {
+			return err
+		}
+		if len(pending) > 0 || purged > 0 || keys > 0 || budgets > 0 || archived > 0 || deleted > 0 {
 			rc.Log.Info().Int("completions", len(pending)).Int("created", created).Int64("processed_ids_purged", purged).
-				Int64("idempotency_keys_purged", keys).Int64("write_budgets_purged", budgets).Msg("reconciliation pass")
+				Int64("idempotency_keys_purged", keys).Int64("write_budgets_purged", budgets).
+				Int64("tasks_archived", archived).Int64("archived_tasks_purged", deleted).Msg("reconciliation pass")
 		}
 		return nil
 	})
 	return created, err
+}
+
+// batches runs step (archive or purge, by age) in batches until one falls
+// short or archiveBatches ran; an age of 0 turns it off.
+func batches(ctx context.Context, age time.Duration, step func(context.Context, time.Duration, int) (int64, error)) (int64, error) {
+	if age <= 0 {
+		return 0, nil
+	}
+	var total int64
+	for range archiveBatches {
+		n, err := step(ctx, age, archiveBatch)
+		total += n
+		if err != nil || n < archiveBatch {
+			return total, err
+		}
+	}
+	return total, nil
 }

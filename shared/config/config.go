@@ -30,7 +30,7 @@ var Variables = []string{
 	"KAFKA_CONSUME", "AUTH_JWT_SECRET", "BETTER_AUTH_SECRET", "AUTH_JWKS_URL", "BETTER_AUTH_URL", "AUTH_ISSUER",
 	"AUTH_AUDIENCE", "CORS_ORIGINS", "LOG_FORMAT", "LOG_LEVEL",
 	"OUTBOX_RELAY", "OUTBOX_RETENTION", "APP_API_TOKEN", "PUSH_AUTH", "RATE_LIMIT_PER_USER",
-	"RATE_LIMIT_PUSH_PER_CLIENT", "RECONCILE_EVERY", "RECONCILE_GRACE", "PROCESSED_EVENTS_RETENTION",
+	"RATE_LIMIT_PUSH_PER_CLIENT", "RECONCILE_EVERY", "RECONCILE_GRACE", "PROCESSED_EVENTS_RETENTION", "ARCHIVE_AFTER", "ARCHIVE_RETENTION",
 	"HTTP_READ_TIMEOUT", "HTTP_WRITE_TIMEOUT", "HTTP_IDLE_TIMEOUT", "HTTP_HEADER_TIMEOUT", "HTTP_MAX_HEADER_BYTES",
 	"HTTP_MAX_CONNS", "DEBUG_ADDR", "METRICS_ADDR", "SHUTDOWN_DELAY", "LIVE_STREAMS_PER_USER", "LIVE_STREAMS_MAX",
 	"EVENTS_TRANSPORT", "EVENTS_PUBLISH", "DAPR_HTTP_PORT", "DAPR_PUBSUB", "DAPR_API_TOKEN",
@@ -90,6 +90,9 @@ type Config struct {
 	// The reconciler's period (0: off) and how old a completion must be
 	// before it steps in; how long processed event ids are kept.
 	ReconcileEvery, ReconcileGrace, ProcessedRetention time.Duration
+	// Tasks closed longer than ArchiveAfter ago are archived (0: never);
+	// archived longer than ArchiveRetention ago, deleted (0: never).
+	ArchiveAfter, ArchiveRetention time.Duration
 
 	// Reminders runs the reminder scheduler (recur-task; one active among
 	// replicas); a reminder that came due longer than ReminderMaxLateness
@@ -234,6 +237,8 @@ func Load(env map[string]string, req Requirements) (Config, error) {
 	c.ReconcileEvery = l.duration("RECONCILE_EVERY", "1m", true)
 	c.ReconcileGrace = l.duration("RECONCILE_GRACE", "2m", false)
 	c.ProcessedRetention = l.duration("PROCESSED_EVENTS_RETENTION", "168h", false)
+	c.ArchiveAfter = l.atLeastHour("ARCHIVE_AFTER", "2160h")
+	c.ArchiveRetention = l.atLeastHour("ARCHIVE_RETENTION", "0")
 	c.Reminders = l.bool("REMINDERS", "true")
 	c.ReminderMaxLateness = l.duration("REMINDER_MAX_LATENESS", "24h", false)
 	c.ReminderTrigger = l.get("REMINDER_TRIGGER", ReminderTriggerTimer)
@@ -332,6 +337,15 @@ func (l *loader) http() HTTP {
 		MetricsAddr:    l.addr("METRICS_ADDR"),
 		ShutdownDelay:  l.shutdownDelay(),
 	}
+}
+
+// atLeastHour reads a duration that is 0 (off) or at least an hour.
+func (l *loader) atLeastHour(name, def string) time.Duration {
+	d := l.duration(name, def, true)
+	if d != 0 && d < time.Hour {
+		l.fail("%s: %v is under an hour; use 0 for never", name, d)
+	}
+	return d
 }
 
 // shutdownDelay reads SHUTDOWN_DELAY: at most 30 s, so draining still fits

@@ -45,9 +45,12 @@ type ListQuery struct {
 	Overdue, Recurring *bool
 	// ParentTaskID selects the next occurrence of that task.
 	ParentTaskID string
-	Sort         string // a Sort key; empty means created_at
-	Desc         bool
-	Limit        int
+	// Archived lists the archived tasks (closed longer than ARCHIVE_AFTER
+	// ago) instead of the others.
+	Archived bool
+	Sort     string // a Sort key; empty means created_at
+	Desc     bool
+	Limit    int
 	// A page starts Offset tasks in, or right after the task After names
 	// (keyset paging; After's sort must be the query's).
 	Offset int

@@ -26,7 +26,12 @@ const openSQL = `status IN ('pending', 'in_progress')`
 // listSQL builds the page query of q for userID and the count of all its
 // matches, which shares the filter arguments.
 func listSQL(userID string, q contract.ListQuery) (page string, pageArgs []any, count string, countArgs []any, err error) {
-	where := ` FROM tasks WHERE user_id = $1`
+	// The archived and the others are apart: the list indexes cover only
+	// the tasks that are not archived (their predicate is this one).
+	where := ` FROM tasks WHERE user_id = $1 AND archived_at IS NULL`
+	if q.Archived {
+		where = ` FROM tasks WHERE user_id = $1 AND archived_at IS NOT NULL`
+	}
 	args := []any{userID}
 	arg := func(v any) string {
 		args = append(args, v)

@@ -59,6 +59,7 @@ func TestListPlansUseIndexes(t *testing.T) {
 		"by title":         {Sort: contract.SortTitle},
 		"by update":        {Sort: contract.SortUpdated, Desc: true},
 		"after a cursor":   {Sort: contract.SortDue, After: &after},
+		"archived":         {Archived: true, Desc: true},
 	} {
 		q.Limit, q.Now = 50, now
 		page, args, _, _, err := store.ListSQL(user, q)

@@ -14,7 +14,7 @@ import (
 
 const taskColumns = `id, user_id, title, description, status, priority, tags, due_date, timezone,
 	recurring_type, recurrence_basis, recurring_end_date, series_anchor, parent_task_id,
-	completed_at, created_at, updated_at, recurrence_rule, occurrence, skipped_at, reminders`
+	completed_at, created_at, updated_at, recurrence_rule, occurrence, skipped_at, reminders, archived_at`
 
 type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
@@ -28,7 +28,7 @@ func scanTask(row pgx.Row, extra ...any) (task.Task, error) {
 	err := row.Scan(append([]any{&t.ID, &t.UserID, &t.Title, &t.Description, &t.Status, &t.Priority, &t.Tags,
 		&t.DueDate, &t.Timezone, &t.RecurringType, &t.RecurrenceBasis, &t.RecurringEndDate,
 		&t.SeriesAnchor, &t.ParentTaskID, &t.CompletedAt, &t.CreatedAt, &t.UpdatedAt, &t.RecurrenceRule, &t.Occurrence,
-		&t.SkippedAt, &t.Reminders}, extra...)...)
+		&t.SkippedAt, &t.Reminders, &t.ArchivedAt}, extra...)...)
 	return t, err
 }
 
@@ -36,7 +36,7 @@ func taskArgs(t task.Task) []any {
 	return []any{t.ID, t.UserID, t.Title, t.Description, string(t.Status), string(t.Priority), t.Tags,
 		t.DueDate, t.Timezone, string(t.RecurringType), string(t.RecurrenceBasis), t.RecurringEndDate,
 		t.SeriesAnchor, t.ParentTaskID, t.CompletedAt, t.CreatedAt, t.UpdatedAt, t.RecurrenceRule, t.Occurrence,
-		t.SkippedAt, remindersArg(t.Reminders), t.NextReminder()}
+		t.SkippedAt, remindersArg(t.Reminders), t.ArchivedAt, t.NextReminder()}
 }
 
 // remindersArg is rs for the jsonb column: an array, never null.
@@ -50,7 +50,7 @@ func remindersArg(rs []task.Reminder) []task.Reminder {
 // insertTaskSQL inserts taskArgs: the task's columns and next_remind_at,
 // which is derived from its reminders.
 const insertTaskSQL = `INSERT INTO tasks (` + taskColumns + `, next_remind_at)
-	VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)`
+	VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)`
 
 // getTask loads one task of userID; lock takes a row lock for an update.
 func getTask(ctx context.Context, q querier, userID, id string, lock bool) (task.Task, error) {

@@ -122,6 +122,9 @@ func (s *Store) UpdateTask(ctx context.Context, userID, id string, mutate contra
 			out = t
 			return err
 		}
+		if !t.Closed() {
+			t.ArchivedAt = nil // reopened: back in the lists (the table's trigger says the same)
+		}
 		b := &pgx.Batch{}
 		s.queueWriteToken(b, userID)
 		queueSave(b, t)
@@ -139,7 +142,7 @@ func queueSave(b *pgx.Batch, t task.Task) {
 	b.Queue(`UPDATE tasks SET title=$3, description=$4, status=$5, priority=$6, tags=$7,
 		due_date=$8, timezone=$9, recurring_type=$10, recurrence_basis=$11, recurring_end_date=$12,
 		series_anchor=$13, parent_task_id=$14, completed_at=$15, created_at=$16, updated_at=$17,
-		recurrence_rule=$18, occurrence=$19, skipped_at=$20, reminders=$21, next_remind_at=$22,
+		recurrence_rule=$18, occurrence=$19, skipped_at=$20, reminders=$21, archived_at=$22, next_remind_at=$23,
 		recurred_at = CASE WHEN $5 IN ('done', 'skipped') THEN recurred_at END
 		WHERE id=$1 AND user_id=$2`, taskArgs(t)...).Exec(func(tag pgconn.CommandTag) error {
 		if tag.RowsAffected() != 1 {

@@ -86,6 +86,9 @@ type Task struct {
 	Reminders []Reminder `json:"reminders"`
 	CreatedAt time.Time  `json:"created_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
+	// ArchivedAt is when the task, closed longer than ARCHIVE_AFTER, left
+	// the default lists (nil while it is in them; reopening clears it).
+	ArchivedAt *time.Time `json:"archived_at"`
 }
 
 // Completed reports whether the task is done.

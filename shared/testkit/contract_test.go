@@ -24,7 +24,7 @@ func TestContractCatchesDrift(t *testing.T) {
 		"priority":"medium","tags":[],"due_date":null,"timezone":"UTC","recurring_type":"none","recurrence_basis":"completion",
 		"recurring_end_date":null,"series_anchor":null,"parent_task_id":null,"completed_at":null,
 		"recurrence_rule":null,"occurrence":null,"skipped_at":null,"reminders":[],
-		"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z","completed":false}`
+		"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z","archived_at":null,"completed":false}`
 	json := http.Header{"Content-Type": {"application/json"}}
 	counted := http.Header{"Content-Type": {"application/json"}, "X-Total-Count": {"1"}}
 	for _, tc := range []struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +39,8 @@ type impl interface {
 	Stats(ctx context.Context, userID string, c contract.Calendar) (contract.Stats, error)
 	CreateTaskOnce(ctx context.Context, t task.Task, evt cloudevents.Event, once contract.Once) (task.Task, bool, error)
 	PurgeIdempotencyKeys(ctx context.Context) (int64, error)
+	ArchiveTasks(ctx context.Context, after time.Duration, limit int) (int64, error)
+	PurgeArchived(ctx context.Context, retention time.Duration, limit int) (int64, error)
 }
 
 var (
@@ -70,6 +73,7 @@ func TestConformance(t *testing.T) {
 				{"updates write only when the mutation says so", updates},
 				{"deletes keep the next occurrence, unlinked", deletes},
 				{"chains and tags", chainsAndTags},
+				{"archives old closed tasks, keeps them readable", archives},
 			} {
 				t.Run(tc.name, func(t *testing.T) { tc.run(t, open(t)) })
 			}
@@ -693,5 +697,87 @@ func TestWriteBudgetConformance(t *testing.T) {
 			}
 			create(t, s, newTask(other, "x", now, task.RecurNone))
 		})
+	}
+}
+
+func archives(t *testing.T, s impl) {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	user := testkit.User()
+	closed := func(title string, ago time.Duration, parent *string) task.Task {
+		tk := newTask(user, title, now.Add(-ago), task.RecurDaily)
+		at := now.Add(-ago)
+		tk.Status, tk.CompletedAt, tk.ParentTaskID = task.StatusDone, &at, parent
+		create(t, s, tk)
+		return tk
+	}
+	old := closed("old", 100*24*time.Hour, nil)
+	recent := closed("recent", 24*time.Hour, &old.ID)
+	open := newTask(user, "open", now, task.RecurNone)
+	create(t, s, open)
+	if n, err := s.ArchiveTasks(ctx, 90*24*time.Hour, 10); err != nil || n != 1 {
+		t.Fatalf("archived %d, %v; want the one closed 100 days ago", n, err)
+	}
+	if n, err := s.ArchiveTasks(ctx, 90*24*time.Hour, 10); err != nil || n != 0 {
+		t.Fatalf("a second pass archived %d, %v", n, err)
+	}
+	titles := func(q contract.ListQuery) []string {
+		q.Limit = 10
+		list, total, err := s.ListTasks(ctx, user, q)
+		if err != nil || total != len(list) {
+			t.Fatalf("list %+v: %v (total %d)", q, err, total)
+		}
+		var out []string
+		for _, tk := range list {
+			out = append(out, tk.Title)
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got := titles(contract.ListQuery{}); !slices.Equal(got, []string{"open", "recent"}) {
+		t.Fatalf("default list %v, want the archived task out of it", got)
+	}
+	if got := titles(contract.ListQuery{Archived: true}); !slices.Equal(got, []string{"old"}) {
+		t.Fatalf("archived list %v", got)
+	}
+	st, err := s.Stats(ctx, user, contract.Calendar{Now: now, Today: now, Tomorrow: now, Week: now, Zone: "UTC"})
+	if err != nil || st.Total != 2 || st.ByStatus["done"] != 1 {
+		t.Fatalf("statistics count the archived task: %+v, %v", st, err)
+	}
+	got, err := s.GetTask(ctx, user, old.ID)
+	if err != nil || got.ArchivedAt == nil {
+		t.Fatalf("the archived task by id: %+v, %v", got, err)
+	}
+	if chain, err := s.Chain(ctx, user, recent.ID, contract.ChainQuery{After: -1, Limit: 10}); err != nil ||
+		len(chain.Tasks) != 2 || chain.Tasks[0].ID != old.ID || chain.Tasks[0].ArchivedAt == nil {
+		t.Fatalf("the series with its archived start: %+v, %v", chain, err)
+	}
+	// Reopened, it is back in the lists.
+	reopened, err := s.UpdateTask(ctx, user, old.ID, func(tk *task.Task) (*cloudevents.Event, error) {
+		tk.SetCompleted(false, now)
+		e, err := events.ForTask(events.TypeTaskUpdated, "test", *tk, now)
+		return &e, err
+	})
+	if err != nil || reopened.ArchivedAt != nil {
+		t.Fatalf("reopened: %+v, %v", reopened, err)
+	}
+	if got, err := s.GetTask(ctx, user, old.ID); err != nil || got.ArchivedAt != nil {
+		t.Fatalf("reopened, as stored: %+v, %v", got, err)
+	}
+	if got := titles(contract.ListQuery{}); !slices.Equal(got, []string{"old", "open", "recent"}) {
+		t.Fatalf("default list after reopening %v", got)
+	}
+	// Purged only past the retention asked for.
+	if n, err := s.ArchiveTasks(ctx, time.Hour, 10); err != nil || n != 1 {
+		t.Fatalf("archived %d, %v; want the recent one", n, err)
+	}
+	if n, err := s.PurgeArchived(ctx, time.Hour, 10); err != nil || n != 0 {
+		t.Fatalf("purged %d, %v; nothing was archived an hour ago", n, err)
+	}
+	time.Sleep(10 * time.Millisecond)
+	if n, err := s.PurgeArchived(ctx, time.Millisecond, 10); err != nil || n != 1 {
+		t.Fatalf("purged %d, %v", n, err)
+	}
+	if _, err := s.GetTask(ctx, user, recent.ID); apperr.CodeOf(err) != apperr.NotFound {
+		t.Fatalf("a purged task is still read: %v", err)
 	}
 }

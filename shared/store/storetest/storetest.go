@@ -192,6 +192,9 @@ func (s *Store) ListTasks(_ context.Context, userID string, q contract.ListQuery
 }
 
 func matches(t task.Task, q contract.ListQuery) bool {
+	if (t.ArchivedAt != nil) != q.Archived {
+		return false
+	}
 	switch q.Status {
 	case contract.FilterOpen:
 		if t.Closed() {
@@ -337,7 +340,7 @@ func (s *Store) Stats(_ context.Context, userID string, c contract.Calendar) (co
 		return t != nil && !t.Before(from) && (to.IsZero() || t.Before(to))
 	}
 	for _, t := range s.tasks {
-		if t.UserID != userID {
+		if t.UserID != userID || t.ArchivedAt != nil {
 			continue
 		}
 		st.Total++
@@ -383,6 +386,7 @@ func (s *Store) UpdateTask(_ context.Context, userID, id string, mutate contract
 	}
 	if !t.Closed() {
 		delete(s.recurred, t.ID)
+		t.ArchivedAt = nil
 	}
 	s.tasks[t.ID] = t
 	s.events = append(s.events, *evt)
@@ -546,4 +550,45 @@ func (s *Store) Leading(ctx context.Context, _ int64, fn func(context.Context) e
 		return false, s.Err
 	}
 	return true, fn(ctx)
+}
+
+// ArchiveTasks archives up to limit tasks closed before now-after, oldest
+// first, as the PostgreSQL store does.
+func (s *Store) ArchiveTasks(_ context.Context, after time.Duration, limit int) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Err != nil {
+		return 0, s.Err
+	}
+	now := time.Now()
+	var due []task.Task
+	for _, t := range s.tasks {
+		if at := t.ClosedAt(); t.ArchivedAt == nil && at != nil && at.Before(now.Add(-after)) {
+			due = append(due, t)
+		}
+	}
+	sort.Slice(due, func(i, j int) bool { return due[i].ClosedAt().Before(*due[j].ClosedAt()) })
+	for _, t := range due[:min(limit, len(due))] {
+		t.ArchivedAt = &now
+		s.tasks[t.ID] = t
+	}
+	return int64(min(limit, len(due))), nil
+}
+
+// PurgeArchived deletes up to limit tasks archived before now-retention.
+func (s *Store) PurgeArchived(_ context.Context, retention time.Duration, limit int) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Err != nil {
+		return 0, s.Err
+	}
+	var n int64
+	for id, t := range s.tasks {
+		if n < int64(limit) && t.ArchivedAt != nil && t.ArchivedAt.Before(time.Now().Add(-retention)) {
+			delete(s.tasks, id)
+			delete(s.series, id)
+			n++
+		}
+	}
+	return n, nil
 }
