@@ -10,7 +10,7 @@ STATICCHECK_VERSION := v0.8.2
 ACTIONLINT := $(TOOLS)/actionlint
 ACTIONLINT_VERSION := v1.7.12
 
-.PHONY: all help build images bench bootstrap run run-dapr migrate test e2e fuzz unit lint fmt tidy tools clean
+.PHONY: all help build images bench soak bootstrap run run-dapr migrate test e2e fuzz unit lint fmt tidy tools clean
 
 all: build
 
@@ -62,6 +62,11 @@ test: bootstrap lint
 ## e2e: only the end-to-end tier on the real broker (E2E_REPORT=file collects its counts)
 e2e: bootstrap
 	$(GO) test -count=1 -v -timeout 20m ./e2e/
+
+## soak: the cluster tier under steady load for SOAK (default 30m); writes docs/soak.md (growth of memory, goroutines, tables, WAL)
+SOAK ?= 30m
+soak: bootstrap
+	SOAK=$(SOAK) SOAK_REPORT=$(CURDIR)/docs/soak.md $(GO) test -count=1 -v -timeout 3h -run '^TestSoak$$' ./e2e/
 
 ## bench: measure on the real stack against baselines in the same run; writes docs/benchmarks.{md,json,png}
 bench: bootstrap

@@ -324,7 +324,8 @@ func (s *scaled) leaderOfMost(t *testing.T, topic string) int32 {
 
 // On a three-broker cluster, under steady creates and completions, a
 // schedule of faults: the broker leading most partitions SIGKILLed and
-// back; a recur-task replica SIGKILLed mid-stream; the active relay
+// back; the one leading most then cut off for 12 s and healed; a recur-task
+// replica SIGKILLed mid-stream; the active relay
 // SIGKILLed; a rolling SIGTERM restart of every function; the PostgreSQL
 // primary SIGKILLed and its synchronous standby promoted. Afterwards every
 // acknowledged write is there, every acknowledged completion has exactly
@@ -346,6 +347,18 @@ func TestClusterRidesOutBrokerReplicaAndDatabaseFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%s broker %d is back", time.Now().Format("15:04:05.000"), leader.ID)
+	time.Sleep(3 * time.Second)
+	// A broker cut off: nothing reaches its client listener, clients' or
+	// the other brokers' (it still talks to the controller quorum), and
+	// nothing is refused either: requests hang, as behind a dead switch.
+	cut := s.kafka.Node(s.leaderOfMost(t, events.TopicTaskEvents))
+	if err := cut.Proxy.AddToxic("cut", "timeout", `{"timeout":0}`); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s cut broker %d off", time.Now().Format("15:04:05.000"), cut.ID)
+	time.Sleep(12 * time.Second)
+	cut.Proxy.Heal()
+	t.Logf("%s healed broker %d", time.Now().Format("15:04:05.000"), cut.ID)
 	time.Sleep(3 * time.Second)
 	t.Logf("%s SIGKILLed %s", time.Now().Format("15:04:05.000"), s.kill(t, "recur-task", ""))
 	time.Sleep(3 * time.Second)
@@ -483,7 +496,7 @@ func TestClusterRidesOutBrokerReplicaAndDatabaseFaults(t *testing.T) {
 				id, created-1, completed-1)
 		}
 	}
-	report(t, "%d creates and %d completions from 12 users on 3 brokers while a broker, a recur-task replica and the active relay "+
+	report(t, "%d creates and %d completions from 12 users on 3 brokers while one broker was SIGKILLed and one cut off, a recur-task replica and the active relay "+
 		"were SIGKILLed, every function restarted with SIGTERM and the PostgreSQL primary SIGKILLed for its synchronous standby: each completion has one next occurrence, %d requests retried after a 503 or a refused connection, 0 other 5xx",
 		len(a.created), len(a.completed), s.retried.Load())
 }

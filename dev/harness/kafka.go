@@ -42,9 +42,12 @@ type Kafka struct {
 	controller int
 	libs       string
 	heap       string // -Xmx, when not the single broker's
-	mu         sync.Mutex
-	cmd        *exec.Cmd
-	done       chan struct{}
+	// Proxy, in a KafkaCluster, is the proxy in front of the client
+	// listener, which the node advertises.
+	Proxy *Proxy
+	mu    sync.Mutex
+	cmd   *exec.Cmd
+	done  chan struct{}
 }
 
 // KafkaLibs returns the broker's jar directory, downloading the jars
@@ -117,10 +120,19 @@ type KafkaCluster struct {
 }
 
 // NewKafkaCluster formats n nodes under dir/node-<id>; Start runs them.
+// Each node's client listener is behind a proxy of its own (Kafka.Proxy),
+// which it advertises, so clients and the other brokers' replication reach
+// it through the proxy while the controller quorum talks directly: cutting
+// a proxy partitions that broker's data path, as a network fault would.
 func NewKafkaCluster(dir string, n int) (*KafkaCluster, error) {
-	nodes, err := newNodes(dir, n, 0)
+	nodes, err := newNodes(dir, n, -1)
 	if err != nil {
 		return nil, err
+	}
+	for _, k := range nodes {
+		if err := k.Proxy.Forward(fmt.Sprintf("127.0.0.1:%d", k.Port)); err != nil {
+			return nil, err
+		}
 	}
 	return &KafkaCluster{Nodes: nodes}, nil
 }
@@ -139,11 +151,11 @@ func (c *KafkaCluster) Start() error {
 	return errors.Join(all...)
 }
 
-// Addrs are the nodes' client addresses.
+// Addrs are the nodes' client addresses (their proxies).
 func (c *KafkaCluster) Addrs() []string {
 	out := make([]string, len(c.Nodes))
 	for i, k := range c.Nodes {
-		out[i] = k.Addr()
+		out[i] = k.Proxy.Addr()
 	}
 	return out
 }
@@ -151,15 +163,17 @@ func (c *KafkaCluster) Addrs() []string {
 // Node is the node with Kafka node id id (1-based).
 func (c *KafkaCluster) Node(id int32) *Kafka { return c.Nodes[id-1] }
 
-// Stop stops every node.
+// Stop stops every node and its proxy.
 func (c *KafkaCluster) Stop() {
 	for _, k := range c.Nodes {
 		k.Stop()
+		k.Proxy.Close()
 	}
 }
 
 // newNodes formats n nodes of one cluster: under dir itself when n is 1,
-// else under dir/node-<id>.
+// else under dir/node-<id>. advertise is the port clients are told to use:
+// 0 the node's own, -1 a new proxy's per node (not yet forwarding).
 func newNodes(dir string, n, advertise int) ([]*Kafka, error) {
 	libs, err := KafkaLibs()
 	if err != nil {
@@ -186,8 +200,14 @@ func newNodes(dir string, n, advertise int) ([]*Kafka, error) {
 	id := clusterID()
 	for _, k := range nodes {
 		adv := k.Port
-		if advertise != 0 {
+		switch {
+		case advertise > 0:
 			adv = advertise
+		case advertise < 0:
+			if k.Proxy, err = NewProxy(); err != nil {
+				return nil, err
+			}
+			adv = k.Proxy.Port
 		}
 		props := fmt.Sprintf(`process.roles=broker,controller
 node.id=%[6]d
