@@ -73,6 +73,7 @@ func run(ctx context.Context, out io.Writer, withDapr bool) error {
 	}
 	defer s.Close()
 	srv := httpCfg.Server(s.Handler)
+	server.EndStreamsOnShutdown(srv)
 	go func() { _ = srv.Serve(ln) }()
 	if err := printWelcome(out, s.Env); err != nil {
 		return err

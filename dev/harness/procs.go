@@ -14,7 +14,8 @@ import (
 )
 
 // Functions are the function binaries the tier runs.
-var Functions = []string{"create-task", "complete-task", "skip-task", "read-tasks", "update-task", "delete-task", "recur-task"}
+var Functions = []string{"create-task", "complete-task", "skip-task", "read-tasks", "update-task", "delete-task", "recur-task",
+	"live-updates", "notify"}
 
 // Build compiles every function binary into dir.
 func Build(dir string) error {

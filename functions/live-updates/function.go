@@ -151,6 +151,8 @@ func (h Handler) stream(w http.ResponseWriter, r *http.Request) error {
 		select {
 		case <-r.Context().Done():
 			return nil
+		case <-httpx.Draining(r.Context()):
+			return nil // this replica is stopping: the page reconnects to another and resumes
 		case e, ok := <-ch:
 			if !ok {
 				return nil // too slow: the page reconnects and resumes

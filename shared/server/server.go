@@ -20,6 +20,7 @@ import (
 	"golang.org/x/net/netutil"
 
 	"github.com/todoevents/todo/shared/config"
+	"github.com/todoevents/todo/shared/httpx"
 )
 
 // Service is the shape of a Knative-style Go function.
@@ -68,6 +69,7 @@ func Run(ctx context.Context, fn Service, env map[string]string, addr string, ln
 	srv := httpCfg.Server(mux(fn, func(ctx context.Context) (bool, error) {
 		return !draining.Load(), nil
 	}))
+	EndStreamsOnShutdown(srv)
 	if addr == "" {
 		addr = ":" + strconv.Itoa(httpCfg.Port)
 	}
@@ -119,6 +121,15 @@ func Run(ctx context.Context, fn Service, env map[string]string, addr string, ln
 		serveErr = nil
 	}
 	return errors.Join(serveErr, stopErr)
+}
+
+// EndStreamsOnShutdown makes the requests srv serves carry
+// httpx.Draining, closed when srv.Shutdown begins: Shutdown waits for
+// requests to finish, and an event stream never does by itself.
+func EndStreamsOnShutdown(srv *http.Server) {
+	drain := make(chan struct{})
+	srv.BaseContext = func(net.Listener) context.Context { return httpx.WithDrain(context.Background(), drain) }
+	srv.RegisterOnShutdown(func() { close(drain) })
 }
 
 // serveDebug serves the runtime profiles on addr, when set.

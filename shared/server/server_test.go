@@ -315,3 +315,36 @@ func TestShutdownDelayDrainsBeforeClosing(t *testing.T) {
 		t.Fatalf("stopped %v after the signal, before the 1s delay", waited)
 	}
 }
+
+// A stream that waits on httpx.Draining ends when the shutdown begins, so
+// Shutdown does not wait for it.
+func TestShutdownEndsStreams(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := make(chan struct{})
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		close(open)
+		select {
+		case <-httpx.Draining(r.Context()):
+		case <-time.After(30 * time.Second):
+		}
+	})}
+	server.EndStreamsOnShutdown(srv)
+	go func() { _ = srv.Serve(ln) }()
+	resp, err := http.Get("http://" + ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	<-open
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown waited for the stream: %v", err)
+	}
+}
