@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -27,7 +28,8 @@ import (
 
 // scaled is the cluster tier: a three-node KRaft Kafka cluster, two
 // replicas of create-task and complete-task behind the test's own
-// round-robin, three recur-task replicas in one group, and one relay
+// round-robin, three recur-task replicas in one group, two live-updates
+// replicas, and one relay
 // active among all of them (the outbox lock), on a PostgreSQL primary with
 // a synchronous standby, which every process reaches through one
 // multi-host DATABASE_URL (target_session_attrs=read-write).
@@ -85,7 +87,7 @@ func startScaled(t *testing.T) *scaled {
 	t.Cleanup(s.db.Close)
 	s.env = testkit.Env(url, map[string]string{"KAFKA_BROKERS": s.brokers, "KAFKA_PARTITIONS": "6",
 		"LOG_LEVEL": "info", "DB_MAX_CONNS": "6"})
-	for fn, n := range map[string]int{"create-task": 2, "complete-task": 2, "recur-task": 3} {
+	for fn, n := range map[string]int{"create-task": 2, "complete-task": 2, "recur-task": 3, "live-updates": 2} {
 		for range n {
 			s.start(t, fn)
 		}
@@ -334,6 +336,15 @@ func (s *scaled) leaderOfMost(t *testing.T, topic string) int32 {
 func TestClusterRidesOutBrokerReplicaAndDatabaseFaults(t *testing.T) {
 	s := startScaled(t)
 
+	// A page on each live-updates replica, for a user of its own.
+	watcher := testkit.User()
+	var pages []*page
+	s.mu.Lock()
+	for _, p := range s.procs["live-updates"] {
+		pages = append(pages, openPage(t, p, watcher))
+	}
+	s.mu.Unlock()
+
 	ctx, stopLoad := context.WithCancel(context.Background())
 	defer stopLoad()
 	a := s.load(ctx, 4, 3)
@@ -383,6 +394,18 @@ func TestClusterRidesOutBrokerReplicaAndDatabaseFaults(t *testing.T) {
 	stopLoad()
 	<-a.finished
 
+	// After all of that, a new task of the watcher reaches both pages.
+	code, body := s.do("create-task", "POST", "/api/"+watcher+"/tasks", watcher, `{"title":"watched"}`, http.Header{})
+	var watched struct{ ID string }
+	if code != http.StatusCreated || json.Unmarshal(body, &watched) != nil {
+		t.Fatalf("create the watched task: %d %s", code, body)
+	}
+	for i, pg := range pages {
+		if !pg.waitFor(watched.ID, 30*time.Second) {
+			t.Fatalf("the page on live-updates replica %d never saw task %s", i+1, watched.ID)
+		}
+	}
+
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if len(a.failures) > 0 {
@@ -417,8 +440,8 @@ func TestClusterRidesOutBrokerReplicaAndDatabaseFaults(t *testing.T) {
 	// occurrence.
 	ctx = context.Background()
 	var stored, titles int
-	if err := s.db.QueryRow(ctx, `SELECT count(*), count(DISTINCT title) FROM tasks WHERE parent_task_id IS NULL`).
-		Scan(&stored, &titles); err != nil {
+	if err := s.db.QueryRow(ctx, `SELECT count(*), count(DISTINCT title) FROM tasks
+		WHERE parent_task_id IS NULL AND user_id <> $1`, watcher).Scan(&stored, &titles); err != nil {
 		t.Fatal(err)
 	}
 	if stored != titles || titles != len(a.titles) {
@@ -449,45 +472,67 @@ func TestClusterRidesOutBrokerReplicaAndDatabaseFaults(t *testing.T) {
 	waitCaughtUpOn(t, s.brokers, s.db, "recur-task")
 
 	// Every event the outbox holds (published rows are kept for
-	// OUTBOX_RETENTION, a day) is on the topic, and in each task's order:
-	// its creation before its completion.
+	// OUTBOX_RETENTION, a day) is on the topic, in its user's order, and so
+	// each task's creation before its completion.
+	type outboxed struct {
+		seq     int64
+		key     string
+		summary string
+	}
+	rows, err := s.db.Query(ctx, `SELECT seq, event_id, event->>'type', partition_key, created_at, published_at FROM outbox
+		WHERE topic = $1 ORDER BY seq`, events.TopicTaskEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	written := map[string]outboxed{}
+	for rows.Next() {
+		var o outboxed
+		var id, typ string
+		var created time.Time
+		var published *time.Time
+		if err := rows.Scan(&o.seq, &id, &typ, &o.key, &created, &published); err != nil {
+			t.Fatal(err)
+		}
+		o.summary = fmt.Sprintf("%s %s (user %s) written %s, marked published %s", typ, id, o.key, created.Format("15:04:05.000"), published)
+		written[id] = o
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	// Each user's events first appear on the topic in the order the outbox
+	// holds them (its sequence is each user's commit order); later copies
+	// (re-sent after a crash) do not count.
 	onTopic := map[string]bool{}
+	lastSeq := map[string]int64{} // user → outbox sequence of the last event first seen
 	firstSeen := map[string]int{} // type/task id → 1 + position of its first appearance
 	for pos, r := range testkit.ReadTopic(t, s.brokers, events.TopicTaskEvents) {
 		e, err := kafka.DecodeRecord(ctx, r)
 		if err != nil {
 			t.Fatalf("record %d/%d does not decode: %v", r.Partition, r.Offset, err)
 		}
+		if onTopic[e.ID()] {
+			continue
+		}
 		onTopic[e.ID()] = true
+		if o, ok := written[e.ID()]; ok {
+			if o.seq < lastSeq[o.key] {
+				t.Fatalf("user %s's events are out of order on the topic: %s after the event at outbox sequence %d",
+					o.key, o.summary, lastSeq[o.key])
+			}
+			lastSeq[o.key] = o.seq
+		}
 		if key := e.Type() + "/" + e.Subject(); firstSeen[key] == 0 { // the subject is the task's id
 			firstSeen[key] = pos + 1
 		}
 	}
-	rows, err := s.db.Query(ctx, `SELECT event_id, event->>'type', partition_key, created_at, published_at FROM outbox
-		WHERE topic = $1 ORDER BY seq`, events.TopicTaskEvents)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var outboxed int
 	var missing []string
-	for rows.Next() {
-		var id, typ, key string
-		var created time.Time
-		var published *time.Time
-		if err := rows.Scan(&id, &typ, &key, &created, &published); err != nil {
-			t.Fatal(err)
-		}
-		outboxed++
+	for id, o := range written {
 		if !onTopic[id] {
-			missing = append(missing, fmt.Sprintf("%s %s (user %s) written %s, marked published %s", typ, id, key,
-				created.Format("15:04:05.000"), published))
+			missing = append(missing, o.summary)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
 	}
 	if len(missing) > 0 {
-		t.Fatalf("%d of %d published outbox events are not on the topic:\n%s", len(missing), outboxed, strings.Join(missing, "\n"))
+		t.Fatalf("%d of %d published outbox events are not on the topic:\n%s", len(missing), len(written), strings.Join(missing, "\n"))
 	}
 	for id := range a.completed {
 		created, completed := firstSeen[events.TypeTaskCreated+"/"+id], firstSeen[events.TypeTaskCompleted+"/"+id]
@@ -499,4 +544,49 @@ func TestClusterRidesOutBrokerReplicaAndDatabaseFaults(t *testing.T) {
 	report(t, "%d creates and %d completions from 12 users on 3 brokers while one broker was SIGKILLed and one cut off, a recur-task replica and the active relay "+
 		"were SIGKILLed, every function restarted with SIGTERM and the PostgreSQL primary SIGKILLed for its synchronous standby: each completion has one next occurrence, %d requests retried after a 503 or a refused connection, 0 other 5xx",
 		len(a.created), len(a.completed), s.retried.Load())
+}
+
+// page is an open event stream of live-updates, as the web app holds one.
+type page struct {
+	mu   sync.Mutex
+	seen string // every data line so far
+}
+
+// openPage opens user's stream on p and reads it until the test ends.
+func openPage(t *testing.T, p *harness.Proc, user string) *page {
+	t.Helper()
+	tok, _ := testenvToken(user)
+	req, _ := http.NewRequest("GET", p.URL()+"/api/"+user+"/events", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := (&http.Client{}).Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("open a stream on %s: %v %v", p.Label, resp, err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	pg := &page{}
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			if line := sc.Text(); strings.HasPrefix(line, "data:") {
+				pg.mu.Lock()
+				pg.seen += line + "\n"
+				pg.mu.Unlock()
+			}
+		}
+	}()
+	return pg
+}
+
+// waitFor reports whether the page sees text within d.
+func (pg *page) waitFor(text string, d time.Duration) bool {
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		pg.mu.Lock()
+		ok := strings.Contains(pg.seen, text)
+		pg.mu.Unlock()
+		if ok {
+			return true
+		}
+	}
+	return false
 }

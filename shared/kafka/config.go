@@ -28,8 +28,13 @@ func Config(clientID string) *sarama.Config {
 	c.Producer.Idempotent = true
 	c.Producer.RequiredAcks = sarama.WaitForAll
 	c.Net.MaxOpenRequests = 1
-	c.Producer.Retry.Max = 5
-	c.Producer.Retry.Backoff = 200 * time.Millisecond
+	// A partition's leader that dies is replaced within seconds (a broker's
+	// session timeout): retry through that, in order, for about 40 s. A
+	// producer that gives up on a record sooner can let the next record of
+	// the same partition through on the new leader, which puts a user's
+	// later event on the topic before the earlier one it sends again.
+	c.Producer.Retry.Max = producerRetries
+	c.Producer.Retry.BackoffFunc = producerBackoff
 	c.Producer.Return.Successes = true
 	c.Producer.Return.Errors = true
 	c.Producer.Partitioner = sarama.NewHashPartitioner
@@ -40,4 +45,12 @@ func Config(clientID string) *sarama.Config {
 	c.Consumer.Return.Errors = true
 	c.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{sarama.NewBalanceStrategyRoundRobin()}
 	return c
+}
+
+// producerRetries and producerBackoff retry a record for about 40 s:
+// 100 ms, doubling, at most 1 s apart.
+const producerRetries = 44
+
+func producerBackoff(retries, _ int) time.Duration {
+	return min(100*time.Millisecond<<min(retries, 4), time.Second)
 }
