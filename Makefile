@@ -57,7 +57,8 @@ migrate:
 ## kfake), end-to-end (function binaries, a real Kafka broker, fault injection), fuzz seed corpora
 test: bootstrap lint
 	$(GO) test -race -count=1 -timeout 25m $(PKGS)
-	cd k8s/check && KUBE_APISERVER=$$(bash ../../scripts/kube-apiserver.sh) GOWORK=off $(GO) test -count=1 ./...
+	cd k8s/check && KUBE_APISERVER=$$(bash ../../scripts/kube-apiserver.sh) PROMTOOL=$$(bash ../../scripts/promtool.sh) \
+		GOWORK=off $(GO) test -count=1 ./...
 
 ## e2e: only the end-to-end tier on the real broker (E2E_REPORT=file collects its counts)
 e2e: bootstrap

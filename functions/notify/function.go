@@ -65,7 +65,8 @@ func (f *Notify) routes(rt *app.Runtime) []httpx.Route {
 		for topic, group := range map[string]string{events.TopicTaskEvents: group, events.TopicReminders: group + "-reminders"} {
 			rt.Go((&kafka.Consumer{Brokers: cfg.KafkaBrokers, Group: group, Topic: topic, Partitions: cfg.KafkaPartitions,
 				Handler: enq.Consume, Log: log.With().Str("part", "consumer").Str("topic", topic).Logger(),
-				Retries: rt.Metrics.EventRetries, Assigned: rt.Metrics.PartitionsAssigned, Revoked: rt.Metrics.PartitionsRevoked}).Run)
+				Retries: rt.Metrics.EventRetries, Assigned: rt.Metrics.PartitionsAssigned, Revoked: rt.Metrics.PartitionsRevoked,
+				Lag: rt.Metrics.ConsumerLag.WithLabelValues(topic)}).Run)
 		}
 	}
 	return API{Webhooks: rt.Store, Addresses: addrs, Guard: rt.Guard, Now: rt.Now}.Routes()

@@ -65,7 +65,8 @@ func (f *RecurTask) routes(rt *app.Runtime) []httpx.Route {
 	} else {
 		rt.Go((&kafka.Consumer{Brokers: cfg.KafkaBrokers, Group: cfg.ConsumerGroup, Topic: events.TopicTaskEvents,
 			Partitions: cfg.KafkaPartitions, Handler: rec.ConsumeBatch, Log: log.With().Str("part", "consumer").Logger(),
-			Retries: rt.Metrics.EventRetries, Assigned: rt.Metrics.PartitionsAssigned, Revoked: rt.Metrics.PartitionsRevoked}).Run)
+			Retries: rt.Metrics.EventRetries, Assigned: rt.Metrics.PartitionsAssigned, Revoked: rt.Metrics.PartitionsRevoked,
+			Lag: rt.Metrics.ConsumerLag.WithLabelValues(events.TopicTaskEvents)}).Run)
 	}
 	return PushHandler{Recurrer: rec, Reminders: reminders, Auth: cfg.PushAuth, Token: cfg.AppAPIToken,
 		Limit: ratelimit.New(cfg.PushRate), PubSub: cfg.DaprPubSub}.Routes()

@@ -19,6 +19,7 @@ import (
 	componentsv1alpha1 "github.com/dapr/dapr/pkg/apis/components/v1alpha1"
 	resiliencyv1alpha1 "github.com/dapr/dapr/pkg/apis/resiliency/v1alpha1"
 	subscriptionsv2alpha1 "github.com/dapr/dapr/pkg/apis/subscriptions/v2alpha1"
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -86,6 +87,8 @@ type objects struct {
 	kafkaSinks    []kafkaSink
 	gateways      []gatewayv1.Gateway
 	routes        []gatewayv1.HTTPRoute
+	podMonitors   []monitoringv1.PodMonitor
+	rules         []monitoringv1.PrometheusRule
 }
 
 // kafkaSource and kafkaSink hold the fields cross-checked here; the API
@@ -192,6 +195,10 @@ func decode(t *testing.T, docs []doc) objects {
 			decodeAs(t, d, &o.routes)
 		case "kustomize.config.k8s.io/v1beta1 Kustomization", "kustomize.config.k8s.io/v1alpha1 Component":
 			checkKustomization(t, d)
+		case "monitoring.coreos.com/v1 PodMonitor":
+			decodeAs(t, d, &o.podMonitors)
+		case "monitoring.coreos.com/v1 PrometheusRule":
+			decodeAs(t, d, &o.rules)
 		case "policy/v1 PodDisruptionBudget":
 			decodeAs[policyv1.PodDisruptionBudget](t, d, nil)
 		default:

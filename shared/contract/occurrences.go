@@ -21,6 +21,9 @@ const (
 	OutcomeStale     Outcome = "stale"     // the stored task does not confirm the event; nothing changed
 )
 
+// Outcomes are every Outcome (a closed set: a metric label).
+var Outcomes = []Outcome{OutcomeCreated, OutcomeDuplicate, OutcomeExists, OutcomeNone, OutcomeStale}
+
 // ErrStale is wrapped by a NextFunc error saying the stored task does not
 // confirm the completion event (not done, or done at another time). The
 // transaction is rolled back and RecordOccurrence returns OutcomeStale with

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,6 +41,7 @@ type Consumer struct {
 	Retries    prometheus.Counter // failed attempts (optional)
 	Assigned   prometheus.Counter // partitions this member was given in rebalances (optional)
 	Revoked    prometheus.Counter // partitions this member handed over or lost (optional)
+	Lag        prometheus.Gauge   // records of this member's partitions not handled yet (optional)
 }
 
 // Run consumes until ctx ends, then commits marked offsets and leaves the
@@ -105,9 +107,7 @@ func (c *Consumer) consume(ctx context.Context) error {
 			c.Log.Warn().Err(err).Str("topic", topic).Int32("partition", partition).Msg("Kafka fetch failed; retrying")
 		})
 		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-			if len(p.Records) > 0 {
-				m.dispatch(p.Partition, p.Records)
-			}
+			m.dispatch(p.Partition, p.HighWatermark, p.Records)
 		})
 		cl.AllowRebalance()
 	}
@@ -156,6 +156,7 @@ func (m *member) assigned(ctx context.Context, _ *kgo.Client, parts map[string][
 		soft, finish := context.WithCancel(hard)
 		w := &partitionWorker{m: m, partition: p, cancel: cancel, finish: finish, wake: make(chan struct{}, 1),
 			done: make(chan struct{})}
+		w.next.Store(-1)
 		m.parts[p] = w
 		go w.run(hard, soft)
 	}
@@ -220,6 +221,7 @@ func (m *member) stop(parts []int32, commit bool) {
 	if len(stopping) == 0 {
 		return
 	}
+	m.reportLag()
 	if m.c.Revoked != nil {
 		m.c.Revoked.Add(float64(len(stopping)))
 	}
@@ -237,17 +239,38 @@ func (m *member) stop(parts []int32, commit bool) {
 }
 
 // dispatch queues a partition's fetched records for its worker, pausing
-// the partition's fetching while its worker is far behind.
-func (m *member) dispatch(partition int32, records []*kgo.Record) {
+// the partition's fetching while its worker is far behind, and notes the
+// partition's high watermark for the lag.
+func (m *member) dispatch(partition int32, highWater int64, records []*kgo.Record) {
 	m.mu.Lock()
 	w := m.parts[partition]
 	m.mu.Unlock()
 	if w == nil {
 		return // revoked meanwhile: not marked, so the next owner reads them
 	}
-	if w.push(records) >= m.queueLimit() {
+	w.highWater.Store(highWater)
+	if len(records) > 0 && w.push(records) >= m.queueLimit() {
 		w.pause()
 	}
+	m.reportLag()
+}
+
+// reportLag sets Lag to the records of the owned partitions up to their
+// high watermarks that are not handled yet (a partition fetched nothing
+// from yet counts none).
+func (m *member) reportLag() {
+	if m.c.Lag == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var lag int64
+	for _, w := range m.parts {
+		if hw, next := w.highWater.Load(), w.next.Load(); next >= 0 && hw > next {
+			lag += hw - next
+		}
+	}
+	m.c.Lag.Set(float64(lag))
 }
 
 // partitionWorker hands one partition's records to the Handler in order.
@@ -262,9 +285,14 @@ type partitionWorker struct {
 	mu     sync.Mutex
 	queue  []*kgo.Record
 	paused bool
+
+	// highWater is the partition's last known high watermark; next the
+	// offset after the last record handled (-1 before the first fetch).
+	highWater, next atomic.Int64
 }
 
 func (w *partitionWorker) push(records []*kgo.Record) int {
+	w.next.CompareAndSwap(-1, records[0].Offset)
 	w.mu.Lock()
 	w.queue = append(w.queue, records...)
 	n := len(w.queue)
@@ -323,7 +351,9 @@ func (w *partitionWorker) run(ctx, soft context.Context) {
 			for _, r := range batch {
 				records = append(records, recordOfKgo(r))
 			}
-			if !w.m.handleWithRetry(ctx, soft, batch, records) {
+			handled := w.handleWithRetry(ctx, soft, batch, records)
+			w.m.reportLag()
+			if !handled {
 				return // stopping; unmarked records are read again by the next owner
 			}
 		}
@@ -341,8 +371,8 @@ func (c *Consumer) maxBatch() int {
 // handled for the next commit, and retries the rest with exponential
 // backoff until all is handled or soft ends. It reports whether the whole
 // batch was handled.
-func (m *member) handleWithRetry(ctx, soft context.Context, batch []*kgo.Record, records []Record) bool {
-	h := m.c
+func (w *partitionWorker) handleWithRetry(ctx, soft context.Context, batch []*kgo.Record, records []Record) bool {
+	h := w.m.c
 	retry := backoff.Backoff{Min: h.Backoff, Max: h.MaxDelay}
 	for attempt := 1; ; attempt++ {
 		done, err := h.Handler(ctx, records)
@@ -351,7 +381,8 @@ func (m *member) handleWithRetry(ctx, soft context.Context, batch []*kgo.Record,
 			done = len(batch)
 		}
 		if done > 0 {
-			m.cl.MarkCommitRecords(batch[done-1])
+			w.m.cl.MarkCommitRecords(batch[done-1])
+			w.next.Store(batch[done-1].Offset + 1)
 			batch, records = batch[done:], records[done:]
 		}
 		if len(batch) == 0 {

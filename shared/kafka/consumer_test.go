@@ -154,8 +154,9 @@ func TestFailingPartitionHoldsBackOnlyItself(t *testing.T) {
 	var got seen
 	got.parts = map[int32][]int64{}
 	var heal atomic.Bool
+	lag := prometheus.NewGauge(prometheus.GaugeOpts{Name: "lag"})
 	c := &kafka.Consumer{Brokers: strings.Split(brokers, ","), Group: "g", Topic: topic, Log: zerolog.Nop(),
-		Backoff: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond,
+		Backoff: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond, Lag: lag,
 		Handler: func(_ context.Context, rs []kafka.Record) (int, error) {
 			if rs[0].Partition == 0 && !heal.Load() {
 				return 0, errors.New("database unreachable")
@@ -170,8 +171,10 @@ func TestFailingPartitionHoldsBackOnlyItself(t *testing.T) {
 		t.Fatalf("partition 0 was handled while failing: %v", got.parts[0])
 	}
 	got.mu.Unlock()
+	waitFor(t, "the lag of the failing partition", func() bool { return testutil.ToFloat64(lag) == 4 })
 	heal.Store(true)
 	waitFor(t, "partition 0 after it heals", func() bool { return got.total.Load() == 12 })
+	waitFor(t, "no lag", func() bool { return testutil.ToFloat64(lag) == 0 })
 }
 
 // Stopping finishes the batch in hand, commits it and leaves the group: a

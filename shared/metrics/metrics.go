@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/todoevents/todo/shared/contract"
 	"github.com/todoevents/todo/shared/outbox"
 )
 
@@ -34,6 +35,9 @@ type Metrics struct {
 	// over or lost) in rebalances: with cooperative rebalancing a member
 	// joining moves only its share.
 	PartitionsAssigned, PartitionsRevoked prometheus.Counter
+	// ConsumerLag is, by topic, the records of this process's partitions
+	// not handled yet.
+	ConsumerLag *prometheus.GaugeVec
 	// recur-task's reminder scheduler: reminders fired (of those, late),
 	// missed (beyond the allowed lateness), and how late each fired.
 	RemindersFired, RemindersLate, RemindersMissed prometheus.Counter
@@ -53,6 +57,24 @@ func New() *Metrics {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	f := factory{reg}
+	m := newMetrics(reg, f)
+	// Every value of a closed label set is served from the start, at 0,
+	// so rates and alerts see its first increase.
+	for _, o := range contract.Outcomes {
+		m.EventsProcessed.WithLabelValues(string(o))
+		m.EventDuration.WithLabelValues(string(o))
+	}
+	for _, o := range WebhookOutcomes {
+		m.WebhookDeliveries.WithLabelValues(o)
+	}
+	return m
+}
+
+// WebhookOutcomes are the outcome label's values of
+// todo_webhook_deliveries_total.
+var WebhookOutcomes = []string{"delivered", "failed_attempt", "gave_up"}
+
+func newMetrics(reg *prometheus.Registry, f factory) *Metrics {
 	return &Metrics{
 		reg:                   reg,
 		OutboxPublished:       f.counter("todo_outbox_published_total", "Outbox events published by this process."),
@@ -68,6 +90,8 @@ func New() *Metrics {
 			"Consumer-group partitions this process was given in rebalances."),
 		PartitionsRevoked: f.counter("todo_kafka_partitions_revoked_total",
 			"Consumer-group partitions this process handed over (after committing) or lost in rebalances."),
+		ConsumerLag: f.gaugeVec("todo_kafka_consumer_lag_records",
+			"Records of this process's consumer-group partitions, up to their high watermarks, not handled yet; by topic.", "topic"),
 		Reconciled: f.counter("todo_reconciler_created_total",
 			"Next occurrences the reconciler created for completions no event delivered."),
 		ReconcileSkipped: f.counter("todo_reconciler_skipped_total",
@@ -97,6 +121,12 @@ func (f factory) counterVec(name, help string, labels ...string) *prometheus.Cou
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 	f.reg.MustRegister(c)
 	return c
+}
+
+func (f factory) gaugeVec(name, help string, labels ...string) *prometheus.GaugeVec {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
+	f.reg.MustRegister(g)
+	return g
 }
 
 func (f factory) histogram(name, help string, labels ...string) *prometheus.HistogramVec {
