@@ -14,6 +14,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/todoevents/todo/dev/harness"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/kafka"
 	"github.com/todoevents/todo/shared/task"
@@ -148,21 +149,27 @@ func waitCaughtUpOn(t *testing.T, brokers string, db *pgxpool.Pool, group string
 
 var metricLine = regexp.MustCompile(`(?m)^([a-z_]+(?:\{[^}]*\})?) ([0-9.e+-]+)$`)
 
+// scrape is what process p serves on /metrics.
+func scrape(t *testing.T, p *harness.Proc) string {
+	t.Helper()
+	resp, err := http.Get(p.MetricsURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(body)
+}
+
 // recurMetric sums a metric over the running recur-task replicas.
 func recurMetric(t *testing.T, name string) float64 {
 	t.Helper()
 	var sum float64
 	for _, p := range sys.recur {
-		resp, err := http.Get(p.MetricsURL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range metricLine.FindAllStringSubmatch(string(body), -1) {
+		for _, m := range metricLine.FindAllStringSubmatch(scrape(t, p), -1) {
 			if m[1] == name {
 				v, _ := strconv.ParseFloat(m[2], 64)
 				sum += v

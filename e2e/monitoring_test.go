@@ -1,9 +1,7 @@
 package e2e_test
 
 import (
-	"io"
 	"maps"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,14 +20,8 @@ var metricName = regexp.MustCompile(`\b(?:todo|process|go)_[a-z0-9_]+\b`)
 // metric that was renamed or never existed.
 func TestRulesAndDashboardNameServedMetrics(t *testing.T) {
 	served := map[string]bool{}
-	scrape := func(p *harness.Proc) {
-		resp, err := http.Get(p.MetricsURL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		for _, line := range strings.Split(string(body), "\n") {
+	read := func(p *harness.Proc) {
+		for _, line := range strings.Split(scrape(t, p), "\n") {
 			if f := strings.Fields(line); len(f) >= 3 && f[0] == "#" && f[1] == "TYPE" {
 				served[f[2]] = true
 			}
@@ -40,9 +32,9 @@ func TestRulesAndDashboardNameServedMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range sys.api {
-		scrape(p)
+		read(p)
 	}
-	scrape(sys.recur[0])
+	read(sys.recur[0])
 	env := maps.Clone(sys.env)
 	env["KAFKA_CONSUMER_GROUP"] = "metrics-check"
 	notify, err := harness.StartProc(filepath.Join(sys.bins, "notify"), "metrics-notify", env, sys.dir)
@@ -50,7 +42,7 @@ func TestRulesAndDashboardNameServedMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer notify.Stop()
-	scrape(notify)
+	read(notify)
 
 	named := map[string][]string{}
 	for _, file := range []string{"monitoring/alerts.yml", "monitoring/dashboard.json"} {

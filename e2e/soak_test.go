@@ -3,8 +3,6 @@ package e2e_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"sort"
 	"strconv"
@@ -120,14 +118,8 @@ func (s *scaled) sample(t *testing.T) sampled {
 	}
 	s.mu.Unlock()
 	for _, p := range procs {
-		resp, err := http.Get(p.MetricsURL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
 		var v [3]float64
-		for _, m := range metricLine.FindAllStringSubmatch(string(body), -1) {
+		for _, m := range metricLine.FindAllStringSubmatch(scrape(t, p), -1) {
 			for i, name := range []string{"process_resident_memory_bytes", "go_memstats_heap_inuse_bytes", "go_goroutines"} {
 				if m[1] == name {
 					v[i], _ = strconv.ParseFloat(m[2], 64)

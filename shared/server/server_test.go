@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -53,19 +54,18 @@ func get(t *testing.T, url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-func TestRunServesHealthAndShutsDownGracefully(t *testing.T) {
-	t.Parallel()
+// serve runs probe() with env on a free port and waits until it is ready;
+// stop signals it to stop (what SIGTERM does) and returns Run's error.
+func serve(t *testing.T, env map[string]string) (base string, stop func() error) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := "http://" + ln.Addr().String()
+	base = "http://" + ln.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	metricsAddr := testkit.FreeAddr(t)
-	env := testkit.Env(testkit.Database(t), map[string]string{"METRICS_ADDR": metricsAddr})
 	go func() { done <- server.Run(ctx, probe(), env, "", ln) }()
-
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if code, body := get(t, base+"/health/readiness"); code == 200 && strings.Contains(body, "ready") {
@@ -76,6 +76,21 @@ func TestRunServesHealthAndShutsDownGracefully(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	return base, func() error {
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(20 * time.Second):
+			return errors.New("server did not stop")
+		}
+	}
+}
+
+func TestRunServesHealthAndShutsDownGracefully(t *testing.T) {
+	t.Parallel()
+	metricsAddr := testkit.FreeAddr(t)
+	base, stop := serve(t, testkit.Env(testkit.Database(t), map[string]string{"METRICS_ADDR": metricsAddr}))
 	if code, _ := get(t, base+"/health/liveness"); code != 200 {
 		t.Fatalf("liveness %d", code)
 	}
@@ -91,14 +106,8 @@ func TestRunServesHealthAndShutsDownGracefully(t *testing.T) {
 	if code, body := get(t, base+"/api/u/tasks"); code != 401 || !strings.Contains(body, `"unauthorized"`) {
 		t.Fatalf("API without token: %d %s", code, body)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("shutdown: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("server did not stop")
+	if err := stop(); err != nil {
+		t.Fatalf("shutdown: %v", err)
 	}
 	if _, err := http.Get(base + "/health/liveness"); err == nil {
 		t.Fatal("still serving after shutdown")
@@ -283,24 +292,10 @@ func TestDebugAddrServesProfilesApart(t *testing.T) {
 // are answered, then it stops.
 func TestShutdownDelayDrainsBeforeClosing(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	env := testkit.Env(testkit.Database(t), map[string]string{"SHUTDOWN_DELAY": "1s"})
-	go func() { done <- server.Run(ctx, probe(), env, "", ln) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for code, _ := get(t, base+"/health/readiness"); code != 200; code, _ = get(t, base+"/health/readiness") {
-		if time.Now().After(deadline) {
-			t.Fatal("never ready")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	base, stop := serve(t, testkit.Env(testkit.Database(t), map[string]string{"SHUTDOWN_DELAY": "1s"}))
 	stopped := time.Now()
-	cancel()
+	done := make(chan error, 1)
+	go func() { done <- stop() }()
 	time.Sleep(100 * time.Millisecond)
 	if code, body := get(t, base+"/health/readiness"); code != 503 || !strings.Contains(body, "not ready") {
 		t.Fatalf("readiness while draining: %d %s", code, body)
