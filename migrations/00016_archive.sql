@@ -7,7 +7,9 @@
 -- indexes below cover only the tasks that are not archived: a busy user's
 -- years of done occurrences no longer weigh on every page. Reopening an
 -- archived task brings it back. Archived tasks are deleted only when
--- ARCHIVE_RETENTION is set.
+-- ARCHIVE_RETENTION is set. Rebuilding the list indexes locks the tasks
+-- table against writes while it runs: on a large table, migrate in a
+-- quiet hour.
 ALTER TABLE tasks ADD COLUMN archived_at timestamptz;
 ALTER TABLE tasks ADD CONSTRAINT tasks_archived_closed CHECK (archived_at IS NULL OR status IN ('done', 'skipped'));
 
