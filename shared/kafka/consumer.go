@@ -103,13 +103,20 @@ func (c *Consumer) consume(ctx context.Context) error {
 			cl.AllowRebalance()
 			return nil
 		}
+		failed := false
 		fetches.EachError(func(topic string, partition int32, err error) {
+			failed = true
 			c.Log.Warn().Err(err).Str("topic", topic).Int32("partition", partition).Msg("Kafka fetch failed; retrying")
 		})
 		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
 			m.dispatch(p.Partition, p.HighWatermark, p.Records)
 		})
 		cl.AllowRebalance()
+		if failed && fetches.NumRecords() == 0 {
+			// A poll that only failed returns at once: wait before the
+			// next, so a lasting failure is a warning a second, not a spin.
+			backoff.Sleep(ctx, time.Second)
+		}
 	}
 }
 
@@ -148,10 +155,12 @@ func (m *member) queueLimit() int { return 4 * m.c.maxBatch() }
 func (m *member) assigned(ctx context.Context, _ *kgo.Client, parts map[string][]int32) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	added := 0
 	for _, p := range parts[m.c.Topic] {
 		if _, ok := m.parts[p]; ok {
 			continue
 		}
+		added++
 		hard, cancel := context.WithCancel(ctx)
 		soft, finish := context.WithCancel(hard)
 		w := &partitionWorker{m: m, partition: p, cancel: cancel, finish: finish, wake: make(chan struct{}, 1),
@@ -161,7 +170,7 @@ func (m *member) assigned(ctx context.Context, _ *kgo.Client, parts map[string][
 		go w.run(hard, soft)
 	}
 	if m.c.Assigned != nil {
-		m.c.Assigned.Add(float64(len(parts[m.c.Topic])))
+		m.c.Assigned.Add(float64(added))
 	}
 }
 

@@ -56,8 +56,7 @@ type Metrics struct {
 func New() *Metrics {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	f := factory{reg}
-	m := newMetrics(reg, f)
+	m := newMetrics(reg)
 	// Every value of a closed label set is served from the start, at 0,
 	// so rates and alerts see its first increase.
 	for _, o := range contract.Outcomes {
@@ -74,7 +73,9 @@ func New() *Metrics {
 // todo_webhook_deliveries_total.
 var WebhookOutcomes = []string{"delivered", "failed_attempt", "gave_up"}
 
-func newMetrics(reg *prometheus.Registry, f factory) *Metrics {
+// newMetrics registers every metric of Metrics on reg.
+func newMetrics(reg *prometheus.Registry) *Metrics {
+	f := factory{reg}
 	return &Metrics{
 		reg:                   reg,
 		OutboxPublished:       f.counter("todo_outbox_published_total", "Outbox events published by this process."),

@@ -66,9 +66,7 @@ func Run(ctx context.Context, fn Service, env map[string]string, addr string, ln
 		return err
 	}
 	var draining atomic.Bool
-	srv := httpCfg.Server(mux(fn, func(ctx context.Context) (bool, error) {
-		return !draining.Load(), nil
-	}))
+	srv := httpCfg.Server(mux(fn, &draining))
 	EndStreamsOnShutdown(srv)
 	if addr == "" {
 		addr = ":" + strconv.Itoa(httpCfg.Port)
@@ -174,15 +172,13 @@ func serveAside(name, addr string, h http.Handler) (*http.Server, error) {
 
 // Mux serves the health endpoints and everything else by fn. The metrics
 // are not here: they have a listener of their own (METRICS_ADDR).
-func Mux(fn Service) http.Handler {
-	return mux(fn, func(context.Context) (bool, error) { return true, nil })
-}
+func Mux(fn Service) http.Handler { return mux(fn, nil) }
 
-// mux is Mux with readiness also asking open (false while draining).
-func mux(fn Service, open func(context.Context) (bool, error)) *http.ServeMux {
+// mux is Mux whose readiness says no while draining (when set) is true.
+func mux(fn Service, draining *atomic.Bool) *http.ServeMux {
 	m := Health(func(ctx context.Context) (bool, error) {
-		if ok, err := open(ctx); !ok || err != nil {
-			return ok, err
+		if draining != nil && draining.Load() {
+			return false, nil
 		}
 		return fn.Ready(ctx)
 	})
