@@ -82,8 +82,9 @@ func (p *Publisher) Publish(ctx context.Context, topic string, e event.Event) er
 // few requests as the partitions allow and keeps each partition's order.
 // It returns once every record was acknowledged or failed; errs[i] is
 // record i's error (nil when acknowledged), with a Permanent method for
-// records the broker refuses for good.
-func (p *Publisher) PublishStructured(_ context.Context, topics, keys []string, bodies [][]byte) []error {
+// records the broker refuses for good. When ctx ends first, every error is
+// ctx's.
+func (p *Publisher) PublishStructured(ctx context.Context, topics, keys []string, bodies [][]byte) []error {
 	errs := make([]error, len(bodies))
 	p.mu.Lock()
 	err := p.connect()
@@ -105,8 +106,22 @@ func (p *Publisher) PublishStructured(_ context.Context, topics, keys []string, 
 		}
 		index[msgs[i]] = i
 	}
+	// The producer retries a record for about 40 s (see Config): a caller
+	// that stops meanwhile gets its records back as not sent, while the
+	// producer finishes them in the background (a record sent after all is
+	// a duplicate the next pass sends again; consumers drop it by id).
+	sent := make(chan error, 1)
+	go func() { sent <- producer.SendMessages(msgs) }()
+	select {
+	case err = <-sent:
+	case <-ctx.Done():
+		for i := range errs {
+			errs[i] = ctx.Err()
+		}
+		return errs
+	}
 	var perRecord sarama.ProducerErrors
-	if err := producer.SendMessages(msgs); err != nil && !errors.As(err, &perRecord) {
+	if err != nil && !errors.As(err, &perRecord) {
 		for i := range errs {
 			errs[i] = markRefused(err)
 		}
