@@ -122,7 +122,7 @@ func waitCaughtUpOn(t *testing.T, brokers string, db *pgxpool.Pool, group string
 	deadline := time.Now().Add(time.Minute)
 	for {
 		var pending int
-		if err := db.QueryRow(context.Background(), `SELECT count(*) FROM outbox WHERE published_at IS NULL`).Scan(&pending); err != nil {
+		if err := db.QueryRow(context.Background(), `SELECT count(*) FROM outbox_waiting`).Scan(&pending); err != nil {
 			t.Fatal(err)
 		}
 		parts, err := client.Partitions(events.TopicTaskEvents)

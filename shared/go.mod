@@ -13,6 +13,7 @@ require (
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/google/uuid v1.6.0
+	github.com/jackc/pglogrepl v0.0.0-20251213150135-2e8d0df862c1
 	github.com/jackc/pgx/v5 v5.7.6
 	github.com/jackc/puddle/v2 v2.2.2
 	github.com/pressly/goose/v3 v3.26.0
@@ -27,6 +28,8 @@ require (
 	golang.org/x/net v0.53.0
 	golang.org/x/time v0.16.0
 )
+
+require github.com/jackc/pgio v1.0.0 // indirect
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect

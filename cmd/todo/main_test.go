@@ -23,7 +23,7 @@ func TestMigrateCommand(t *testing.T) {
 	if err := dispatch(ctx, []string{"migrate", "down"}); err != nil || tableCount(t, url) != 0 {
 		t.Fatalf("migrate down: %v, %d tables left", err, tableCount(t, url))
 	}
-	if err := dispatch(ctx, []string{"migrate"}); err != nil || tableCount(t, url) != 7 { // tasks, outbox, processed_events, idempotency_keys, write_budgets, webhooks, webhook_deliveries
+	if err := dispatch(ctx, []string{"migrate"}); err != nil || tableCount(t, url) != 8 { // tasks, outbox, outbox_stream, processed_events, idempotency_keys, write_budgets, webhooks, webhook_deliveries
 		t.Fatalf("migrate: %v, %d tables", err, tableCount(t, url))
 	}
 	if err := dispatch(ctx, []string{"migrate", "sideways"}); err == nil {

@@ -388,8 +388,8 @@ func whyNotShown(tb *tab, user string) string {
 		}
 		rows.Close()
 	}
-	rows, err = env.db.Query(ctx, `SELECT event->>'type', published_at IS NOT NULL, failed_at IS NOT NULL FROM outbox
-		WHERE partition_key = $1 ORDER BY seq`, user)
+	rows, err = env.db.Query(ctx, `SELECT event->>'type', seq NOT IN (SELECT seq FROM outbox_waiting), failed_at IS NOT NULL
+		FROM outbox WHERE partition_key = $1 ORDER BY seq`, user)
 	if err == nil {
 		for rows.Next() {
 			var typ string

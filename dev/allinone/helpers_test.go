@@ -146,7 +146,7 @@ func eventually(tb testing.TB, what string, cond func() bool) {
 func settle(tb testing.TB, user string) {
 	tb.Helper()
 	eventually(tb, "outbox drained and completions handled", func() bool {
-		return count(tb, `SELECT count(*) FROM outbox WHERE published_at IS NULL`) == 0 &&
+		return count(tb, `SELECT count(*) FROM outbox_waiting`) == 0 &&
 			count(tb, `SELECT count(*) FROM outbox o WHERE o.partition_key = $1
 				AND o.event->>'type' = 'com.todo.task.completed'
 				AND NOT EXISTS (SELECT 1 FROM processed_events p WHERE p.event_id = o.event_id)`, user) == 0

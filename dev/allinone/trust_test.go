@@ -54,8 +54,8 @@ func TestMalformedPushCannotWedgeTheOutbox(t *testing.T) {
 	var id struct{ ID string }
 	_ = json.Unmarshal(malformed, &id)
 	eventually(t, "the dead letter published", func() bool {
-		return count(t, `SELECT count(*) FROM outbox WHERE topic = 'task-events-dlq' AND published_at IS NOT NULL
-			AND convert_from(decode(event->'data'->>'raw', 'base64'), 'UTF8') LIKE '%' || $1 || '%'`, id.ID) == 1
+		return count(t, `SELECT count(*) FROM outbox o WHERE topic = 'task-events-dlq'
+			AND NOT EXISTS (SELECT 1 FROM outbox_waiting w WHERE w.seq = o.seq) AND convert_from(decode(event->'data'->>'raw', 'base64'), 'UTF8') LIKE '%' || $1 || '%'`, id.ID) == 1
 	})
 	user := testkit.User()
 	tk := createTask(t, user, `{"title":"after the wedge","recurring_type":"daily"}`)

@@ -190,7 +190,7 @@ func TestEventsWaitInTheOutboxWhilePublishingIsOff(t *testing.T) {
 		t.Fatalf("create with publishing off: %d %s", rec.Code, rec.Body)
 	}
 	time.Sleep(300 * time.Millisecond)
-	pending := func() int { return rowCount(t, off, `SELECT count(*) FROM outbox WHERE published_at IS NULL`) }
+	pending := func() int { return rowCount(t, off, `SELECT count(*) FROM outbox_waiting`) }
 	if n := pending(); n != 1 || len(testkit.ReadTopic(t, brokers, events.TopicTaskEvents)) != 0 {
 		t.Fatalf("%d pending rows with publishing off, want 1 and nothing on the topic", n)
 	}

@@ -75,6 +75,7 @@ func Open(ctx context.Context, name string, env map[string]string, req config.Re
 		}
 	}
 	st.Budget = store.NewWriteBudget(cfg.UserRate)
+	st.OutboxSlot = cfg.OutboxSlot
 	rt := &Runtime{Name: name, Config: cfg, Log: log, Store: st, Now: Now, Metrics: metrics.New(),
 		Guard: httpx.Guard{Auth: verifier}, ctx: bg, cancel: cancel}
 	rt.Metrics.WatchOutbox(st.OutboxBacklog)
@@ -109,7 +110,9 @@ func (rt *Runtime) startRelay() {
 	}
 	rt.relay = &outbox.Relay{Pool: rt.Store.Pool, Publisher: pub,
 		Log: rt.Log.With().Str("part", "relay").Str("transport", cfg.Transport).Logger(), Retention: cfg.OutboxRetention,
-		Published: rt.Metrics.OutboxPublished, Failed: rt.Metrics.OutboxPublishFailures, Pass: rt.Metrics.OutboxPass}
+		Stream: cfg.OutboxStream, Slot: cfg.OutboxSlot,
+		Published: rt.Metrics.OutboxPublished, Failed: rt.Metrics.OutboxPublishFailures, Pass: rt.Metrics.OutboxPass,
+		Mode: rt.Metrics.OutboxRelayMode, SlotLag: rt.Metrics.OutboxSlotLag}
 	rt.Go(rt.relay.Run)
 }
 

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -24,12 +25,16 @@ const (
 	PushAuthNone  = "none"  // the platform restricts who can reach the endpoint
 )
 
+// slotName is what PostgreSQL accepts as a replication slot's name (or
+// empty, for the default).
+var slotName = regexp.MustCompile(`^[a-z0-9_]{0,63}$`)
+
 // Variables names every environment variable Load reads.
 var Variables = []string{
 	"PORT", "DATABASE_URL", "DB_MAX_CONNS", "KAFKA_BROKERS", "KAFKA_PARTITIONS", "KAFKA_CONSUMER_GROUP",
 	"KAFKA_CONSUME", "AUTH_JWT_SECRET", "BETTER_AUTH_SECRET", "AUTH_JWKS_URL", "BETTER_AUTH_URL", "AUTH_ISSUER",
 	"AUTH_AUDIENCE", "CORS_ORIGINS", "LOG_FORMAT", "LOG_LEVEL",
-	"OUTBOX_RELAY", "OUTBOX_RETENTION", "APP_API_TOKEN", "PUSH_AUTH", "RATE_LIMIT_PER_USER",
+	"OUTBOX_RELAY", "OUTBOX_RETENTION", "OUTBOX_STREAM", "OUTBOX_SLOT", "APP_API_TOKEN", "PUSH_AUTH", "RATE_LIMIT_PER_USER",
 	"RATE_LIMIT_PUSH_PER_CLIENT", "RECONCILE_EVERY", "RECONCILE_GRACE", "PROCESSED_EVENTS_RETENTION", "ARCHIVE_AFTER", "ARCHIVE_RETENTION",
 	"HTTP_READ_TIMEOUT", "HTTP_WRITE_TIMEOUT", "HTTP_IDLE_TIMEOUT", "HTTP_HEADER_TIMEOUT", "HTTP_MAX_HEADER_BYTES",
 	"HTTP_MAX_CONNS", "DEBUG_ADDR", "METRICS_ADDR", "SHUTDOWN_DELAY", "LIVE_STREAMS_PER_USER", "LIVE_STREAMS_MAX",
@@ -68,6 +73,12 @@ type Config struct {
 	RelayEnabled              bool
 	Consume                   bool
 	OutboxRetention           time.Duration
+	// OutboxStream is whether the active relay reads new outbox rows from
+	// the database's write-ahead log (logical decoding) when it can; off,
+	// it polls the table. OutboxSlot names its replication slot (empty:
+	// one named after the database).
+	OutboxStream bool
+	OutboxSlot   string
 
 	// Transport is TransportKafka or TransportDapr; Publish false is the
 	// rollback switch: events stay in the outbox until it is true again.
@@ -232,6 +243,14 @@ func Load(env map[string]string, req Requirements) (Config, error) {
 	c.RelayEnabled = l.bool("OUTBOX_RELAY", "true")
 	c.Consume = l.bool("KAFKA_CONSUME", "true")
 	c.OutboxRetention = l.duration("OUTBOX_RETENTION", "24h", false)
+	c.OutboxStream = l.get("OUTBOX_STREAM", "auto") == "auto"
+	if v := l.get("OUTBOX_STREAM", "auto"); v != "auto" && v != "off" {
+		l.fail("OUTBOX_STREAM: %q is not auto (stream when the database allows, else poll) or off (poll)", v)
+	}
+	c.OutboxSlot = l.get("OUTBOX_SLOT", "")
+	if !slotName.MatchString(c.OutboxSlot) {
+		l.fail("OUTBOX_SLOT: %q is not a replication slot name (1 to 63 lower-case letters, digits and _)", c.OutboxSlot)
+	}
 	c.UserRate = l.rate("RATE_LIMIT_PER_USER", "20")
 	c.PushRate = l.rate("RATE_LIMIT_PUSH_PER_CLIENT", "1000")
 	c.ReconcileEvery = l.duration("RECONCILE_EVERY", "1m", true)

@@ -21,10 +21,15 @@ import (
 type Metrics struct {
 	reg *prometheus.Registry
 
-	// The outbox relay of this process, and how long its passes that
-	// published something took (read, publish, mark).
+	// The outbox relay of this process, and how long its batches took
+	// (publish; polling: also read and mark).
 	OutboxPublished, OutboxPublishFailures prometheus.Counter
 	OutboxPass                             prometheus.Observer
+	// OutboxRelayMode is 1 for how this process's relay works while it is
+	// the active one (mode "stream" or "poll"); OutboxSlotLag is the age
+	// of the oldest streamed transaction the broker has not acknowledged.
+	OutboxRelayMode *prometheus.GaugeVec
+	OutboxSlotLag   prometheus.Gauge
 	// recur-task: events handled and how long that took, by outcome;
 	// failed attempts that will be retried; dead letters; occurrences the
 	// reconciler created, and completions it skipped (they failed for good).
@@ -66,6 +71,9 @@ func New() *Metrics {
 	for _, o := range WebhookOutcomes {
 		m.WebhookDeliveries.WithLabelValues(o)
 	}
+	for _, mode := range []string{"stream", "poll"} {
+		m.OutboxRelayMode.WithLabelValues(mode)
+	}
 	return m
 }
 
@@ -81,7 +89,11 @@ func newMetrics(reg *prometheus.Registry) *Metrics {
 		OutboxPublished:       f.counter("todo_outbox_published_total", "Outbox events published by this process."),
 		OutboxPublishFailures: f.counter("todo_outbox_publish_failures_total", "Failed publish attempts of this process."),
 		OutboxPass: f.histogram("todo_outbox_pass_duration_seconds",
-			"Time of one pass of this process's relay that moved rows: read them, publish them, mark them.").WithLabelValues(),
+			"Time of one batch of this process's relay: publish it (polling: also read it and mark it published).").WithLabelValues(),
+		OutboxRelayMode: f.gaugeVec("todo_outbox_relay_active",
+			"1 while this process's outbox relay is the active one, by how it reads new rows: stream (the write-ahead log) or poll.", "mode"),
+		OutboxSlotLag: f.gaugeVec("todo_outbox_slot_lag_seconds",
+			"Age of the oldest transaction this process's streaming relay read from the log and the broker has not acknowledged yet.").WithLabelValues(),
 		EventsProcessed: f.counterVec("todo_events_processed_total", "Events handled, by outcome.", "outcome"),
 		EventDuration: f.histogram("todo_event_handling_duration_seconds",
 			"Time to handle one event, by outcome.", "outcome"),
@@ -178,6 +190,8 @@ var (
 	pendingDesc = prometheus.NewDesc("todo_outbox_pending", "Outbox events not yet published.", nil, nil)
 	ageDesc     = prometheus.NewDesc("todo_outbox_oldest_pending_age_seconds", "Age of the oldest unpublished outbox event.", nil, nil)
 	failedDesc  = prometheus.NewDesc("todo_outbox_failed_rows", "Outbox events the broker refused for good, set aside.", nil, nil)
+	slotDesc    = prometheus.NewDesc("todo_outbox_slot_lag_bytes",
+		"Write-ahead log the outbox relay's replication slot has not confirmed (and the server keeps for it); 0 without a slot.", nil, nil)
 )
 
 // backlogCollector reads the outbox backlog once per scrape; when the
@@ -190,6 +204,7 @@ func (c backlogCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- pendingDesc
 	ch <- ageDesc
 	ch <- failedDesc
+	ch <- slotDesc
 }
 
 func (c backlogCollector) Collect(ch chan<- prometheus.Metric) {
@@ -203,4 +218,5 @@ func (c backlogCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(b.Pending))
 	ch <- prometheus.MustNewConstMetric(ageDesc, prometheus.GaugeValue, b.OldestAge)
 	ch <- prometheus.MustNewConstMetric(failedDesc, prometheus.GaugeValue, float64(b.Failed))
+	ch <- prometheus.MustNewConstMetric(slotDesc, prometheus.GaugeValue, b.SlotLagBytes)
 }

@@ -17,17 +17,26 @@ type row struct {
 	body       []byte
 }
 
+// execer runs a statement: a connection, a transaction or the pool.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// querier also reads rows.
+type querier interface {
+	execer
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
 // drain publishes a batch of pending rows in seq order in one go and marks
-// the published ones in one statement. A row that can never be published
-// (not a CloudEvent, or refused by the broker for good, when sent on its
-// own) is set aside with its error and the rows behind it go on. After a transient failure only
-// the rows before it are marked: the rest are sent again with it on the
-// next pass (a duplicate, which consumers drop by event id, rather than an
-// event overtaking an earlier one of the same user). It returns how many
-// rows it marked or set aside, and the first transient failure.
-func (r *Relay) drain(ctx context.Context, conn *pgx.Conn) (int, error) {
+// the published ones in one statement. Rows created before the resume
+// point of slot (resumeSQL) are not looked at: the stream published them.
+// It returns how many rows it marked or set aside, and the first transient
+// failure (see send).
+func (r *Relay) drain(ctx context.Context, conn querier, slot string) (int, error) {
 	rows, err := conn.Query(ctx, `SELECT seq, topic, partition_key, event::text FROM outbox
-		WHERE published_at IS NULL AND failed_at IS NULL ORDER BY seq LIMIT $1`, r.batch())
+		WHERE published_at IS NULL AND failed_at IS NULL AND created_at >= `+resumeSQL+` ORDER BY seq LIMIT $1`,
+		r.batch(), slot)
 	if err != nil {
 		return 0, dbError{err}
 	}
@@ -39,22 +48,40 @@ func (r *Relay) drain(ctx context.Context, conn *pgx.Conn) (int, error) {
 	if err != nil {
 		return 0, dbError{err}
 	}
+	published, done, failure := r.send(ctx, conn, pending)
+	if len(published) > 0 {
+		if _, err := conn.Exec(ctx, `UPDATE outbox SET published_at = now(), attempts = attempts + 1,
+			last_error = NULL WHERE seq = ANY($1)`, published); err != nil {
+			return done, dbError{err}
+		}
+	}
+	return done, failure
+}
+
+// send publishes rows in one go, in order. A row that can never be
+// published (not a CloudEvent, or refused by the broker for good, when
+// sent on its own) is set aside with its error and the rows behind it go
+// on. At a transient failure it stops: the rows from there on are not
+// done, to be sent again with it (a duplicate of any that did go, which
+// consumers drop by event id, rather than an event overtaking an earlier
+// one of the same user). It returns the seqs published, how many rows
+// from the start are done (published or set aside), and that failure.
+func (r *Relay) send(ctx context.Context, db execer, rows []row) (published []int64, done int, failure error) {
 	var sendable []row
 	var events []cloudevents.Event
-	handled := 0
-	for _, rw := range pending {
+	at := make([]int, 0, len(rows)) // sendable[i] is rows[at[i]]
+	for i, rw := range rows {
 		var e cloudevents.Event
 		if err := e.UnmarshalJSON(rw.body); err != nil {
-			if err := r.setAside(ctx, conn, rw.seq, fmt.Errorf("not a CloudEvent: %w", err)); err != nil {
-				return handled, err
+			if err := r.setAside(ctx, db, rw.seq, fmt.Errorf("not a CloudEvent: %w", err)); err != nil {
+				return published, 0, err
 			}
-			handled++
 			continue
 		}
-		sendable, events = append(sendable, rw), append(events, e)
+		sendable, events, at = append(sendable, rw), append(events, e), append(at, i)
 	}
 	if len(events) == 0 {
-		return handled, nil
+		return nil, len(rows), nil
 	}
 	errs := r.publish(ctx, sendable, events)
 	if len(events) > 1 {
@@ -66,40 +93,29 @@ func (r *Relay) drain(ctx context.Context, conn *pgx.Conn) (int, error) {
 			}
 		}
 	}
-	var published []int64
-	var failure error
 	for i, err := range errs {
 		switch {
-		case err == nil && failure == nil:
+		case err == nil:
 			published = append(published, sendable[i].seq)
 			r.Log.Debug().Str("event_id", events[i].ID()).Str("type", events[i].Type()).Str("topic", sendable[i].topic).
 				Msg("event published")
-		case err == nil, errors.Is(err, errNotSent):
 		case permanent(err):
 			r.Failed.Inc()
-			if err := r.setAside(ctx, conn, sendable[i].seq, err); err != nil {
-				return handled, err
-			}
-			handled++
-		case failure == nil:
-			r.Failed.Inc()
-			failure = fmt.Errorf("publish event %s: %w", events[i].ID(), err)
-			if _, dbErr := conn.Exec(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $2
-				WHERE seq = $1`, sendable[i].seq, err.Error()); dbErr != nil {
-				return handled, dbError{dbErr}
+			if err := r.setAside(ctx, db, sendable[i].seq, err); err != nil {
+				return published, at[i], err
 			}
 		default:
 			r.Failed.Inc()
+			if _, dbErr := db.Exec(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $2
+				WHERE seq = $1`, sendable[i].seq, err.Error()); dbErr != nil {
+				return published, at[i], dbError{dbErr}
+			}
+			r.Published.Add(float64(len(published)))
+			return published, at[i], fmt.Errorf("publish event %s: %w", events[i].ID(), err)
 		}
 	}
-	if len(published) > 0 {
-		if _, err := conn.Exec(ctx, `UPDATE outbox SET published_at = now(), attempts = attempts + 1,
-			last_error = NULL WHERE seq = ANY($1)`, published); err != nil {
-			return handled, dbError{err}
-		}
-		r.Published.Add(float64(len(published)))
-	}
-	return handled + len(published), failure
+	r.Published.Add(float64(len(published)))
+	return published, len(rows), nil
 }
 
 // publish sends rows, whose events are events: as stored, when the
@@ -129,8 +145,8 @@ func permanent(err error) bool {
 
 // setAside marks row seq failed for good with cause, so it no longer holds
 // up the rows behind it; todo_outbox_failed_rows counts such rows.
-func (r *Relay) setAside(ctx context.Context, conn *pgx.Conn, seq int64, cause error) error {
-	if _, err := conn.Exec(ctx, `UPDATE outbox SET failed_at = now(), attempts = attempts + 1, last_error = $2
+func (r *Relay) setAside(ctx context.Context, db execer, seq int64, cause error) error {
+	if _, err := db.Exec(ctx, `UPDATE outbox SET failed_at = now(), attempts = attempts + 1, last_error = $2
 		WHERE seq = $1`, seq, cause.Error()); err != nil {
 		return dbError{err}
 	}
@@ -156,19 +172,22 @@ func (r *Relay) waitForWork(ctx context.Context, conn *pgx.Conn) error {
 	return dbError{err}
 }
 
-// cleanSQL deletes the rows published more than $1 seconds ago. Rows are
-// created in time order, so the BRIN index on created_at finds the old ones
-// without reading the table (published_at >= created_at).
-const cleanSQL = `DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)
-	AND created_at < now() - make_interval(secs => $1)`
+// cleanSQL deletes the rows created more than $1 seconds ago that were
+// published: stamped so by the polling relay, or streamed (created before
+// the resume point of slot $2, which a stream's position only passes once
+// the broker has them). Rows are created in time order, so the BRIN index
+// on created_at finds the old ones without reading the table. Rows set
+// aside stay for an operator.
+var cleanSQL = `DELETE FROM outbox WHERE created_at < now() - make_interval(secs => $1)
+	AND (published_at IS NOT NULL OR (failed_at IS NULL AND created_at < ` + resumeSQL + `))`
 
 // clean deletes published rows older than the retention period.
-func (r *Relay) clean(ctx context.Context) {
+func (r *Relay) clean(ctx context.Context, slot string) {
 	retention := r.Retention
 	if retention <= 0 {
 		retention = 24 * time.Hour
 	}
-	tag, err := r.Pool.Exec(ctx, cleanSQL, retention.Seconds())
+	tag, err := r.Pool.Exec(ctx, cleanSQL, retention.Seconds(), slot)
 	if err != nil {
 		r.Log.Warn().Err(err).Msg("outbox clean-up failed")
 		return

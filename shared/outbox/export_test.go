@@ -1,4 +1,4 @@
 package outbox
 
 // CleanSQL exposes the relay's clean-up to the plan test.
-const CleanSQL = cleanSQL
+var CleanSQL = cleanSQL

@@ -1,16 +1,22 @@
 // Package outbox relays events written to the outbox table to Kafka. One
-// relay at a time holds a PostgreSQL advisory lock and publishes pending rows
-// in insertion order, stamping each as published after the broker
-// acknowledged it; others wait as hot standbys.
+// relay at a time holds a PostgreSQL advisory lock; others wait as hot
+// standbys. The active one streams new rows from the write-ahead log
+// through a logical replication slot where the database allows it
+// (stream.go), and otherwise polls the table, publishing pending rows in
+// insertion order and stamping each as published after the broker
+// acknowledged it.
 package outbox
 
 import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -70,10 +76,22 @@ type Relay struct {
 	Retention, CleanEvery time.Duration
 	// Batch is the number of rows read, published and marked per pass.
 	Batch int
+	// Stream, when true, streams from the write-ahead log where the
+	// database allows (else it polls, saying why once); Slot names the
+	// replication slot (empty: one named after the database).
+	Stream bool
+	Slot   string
 	// Published and Failed count publish outcomes, Pass times the passes
-	// that moved rows (all optional).
+	// that moved rows (all optional). Mode is 1 for the way this relay
+	// works while it is the active one ("stream" or "poll"), 0 otherwise;
+	// SlotLag is the age of the oldest streamed transaction not yet
+	// acknowledged by the broker (both optional).
 	Published, Failed prometheus.Counter
 	Pass              prometheus.Observer
+	Mode              *prometheus.GaugeVec
+	SlotLag           prometheus.Gauge
+
+	toldPolling atomic.Bool
 
 	wakeOnce sync.Once
 	wake     chan struct{}
@@ -127,6 +145,9 @@ func (r *Relay) setDefaults() {
 	if r.Pass == nil {
 		r.Pass = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "unused"})
 	}
+	if r.Mode == nil {
+		r.Mode = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "unused"}, []string{"mode"})
+	}
 }
 
 func (r *Relay) poll() time.Duration {
@@ -171,17 +192,101 @@ func (r *Relay) lead(ctx context.Context) error {
 		// The connection may be gone; then the lock went with it.
 		_, _ = conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(lockKey))
 	}()
+	var slot string
+	if err := conn.QueryRow(ctx, `SELECT `+slotSQL, r.Slot).Scan(&slot); err != nil {
+		return dbError{err}
+	}
+	cleaning := make(chan struct{}, 1) // one clean-up at a time
+	defer func() { cleaning <- struct{}{} }()
+	clean := func() {
+		select {
+		case cleaning <- struct{}{}:
+			go func() { r.clean(ctx, slot); <-cleaning }()
+		default:
+		}
+	}
+	if r.Stream {
+		err := r.streamOrSay(ctx, conn.Conn(), slot, clean)
+		var cannot errCannotStream
+		if !errors.As(err, &cannot) {
+			return err
+		}
+	}
+	return r.pollTable(ctx, conn.Conn(), slot, clean)
+}
+
+// streamOrSay streams, cleaning up now and then beside it, or returns
+// errCannotStream (said once per relay) when the database does not allow
+// it.
+func (r *Relay) streamOrSay(ctx context.Context, conn *pgx.Conn, slot string, clean func()) error {
+	err := canStream(ctx, conn)
+	var rc *pgconn.PgConn
+	if err == nil {
+		rc, err = r.replicationConn(ctx)
+	}
+	if rc != nil {
+		defer func() {
+			closing, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+			defer cancel()
+			_ = rc.Close(closing)
+		}()
+	}
+	var snapshot string
+	if err == nil {
+		snapshot, err = r.prepareSlot(ctx, conn, rc, slot)
+	}
+	var cannot errCannotStream
+	if errors.As(err, &cannot) {
+		if !r.toldPolling.Swap(true) {
+			r.Log.Warn().Str("why", cannot.why).Msg("the outbox relay cannot stream from the write-ahead log; it polls the table instead")
+		}
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	r.Log.Info().Str("slot", slot).Msg("outbox relay active")
+	if err := r.catchUp(ctx, conn, slot, snapshot); err != nil {
+		return err
+	}
+	r.Mode.WithLabelValues("stream").Set(1)
+	defer r.Mode.WithLabelValues("stream").Set(0)
+	cleanups := time.NewTicker(r.cleanEvery())
+	defer cleanups.Stop()
+	streamCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		for {
+			select {
+			case <-streamCtx.Done():
+				return
+			case <-cleanups.C:
+				clean()
+			}
+		}
+	}()
+	return r.stream(streamCtx, conn, rc, slot)
+}
+
+// pollTable relays by reading the table, woken by the outbox's
+// notifications. Without Stream it drops a slot left from streaming.
+func (r *Relay) pollTable(ctx context.Context, conn *pgx.Conn, slot string, clean func()) error {
 	if _, err := conn.Exec(ctx, `LISTEN outbox`); err != nil {
 		return err
 	}
-	r.Log.Info().Msg("outbox relay active")
+	if !r.Stream {
+		if err := dropSlot(ctx, conn, slot); err != nil {
+			return err
+		}
+	}
+	r.Log.Info().Msg("outbox relay active, polling")
+	r.Mode.WithLabelValues("poll").Set(1)
+	defer r.Mode.WithLabelValues("poll").Set(0)
 	var pub backoff.Backoff
 	lastClean := time.Time{}
-	cleaning := make(chan struct{}, 1) // one clean-up at a time
-	defer func() { cleaning <- struct{}{} }()
 	for ctx.Err() == nil {
 		start := time.Now()
-		n, err := r.drain(ctx, conn.Conn())
+		n, err := r.drain(ctx, conn, slot)
 		if n > 0 {
 			r.Pass.Observe(time.Since(start).Seconds())
 		}
@@ -196,19 +301,25 @@ func (r *Relay) lead(ctx context.Context) error {
 		pub.Reset()
 		if time.Since(lastClean) > r.cleanEvery() {
 			// On another connection, so publishing goes on meanwhile.
-			select {
-			case cleaning <- struct{}{}:
-				lastClean = time.Now()
-				go func() { r.clean(ctx); <-cleaning }()
-			default:
-			}
+			lastClean = time.Now()
+			clean()
 		}
 		if n == r.batch() {
 			continue // more rows may be waiting
 		}
-		if err := r.waitForWork(ctx, conn.Conn()); err != nil {
+		if err := r.waitForWork(ctx, conn); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// dropSlot drops the relay's replication slot, if one is left from when
+// it streamed: nobody reads it now, and it would hold WAL for ever.
+func dropSlot(ctx context.Context, conn *pgx.Conn, slot string) error {
+	if _, err := conn.Exec(ctx, `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
+		WHERE slot_name = $1 AND database = current_database() AND NOT active`, slot); err != nil {
+		return dbError{err}
 	}
 	return nil
 }

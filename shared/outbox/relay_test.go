@@ -34,7 +34,13 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	st, err := store.Open(context.Background(), testkit.Database(t), 20)
+	return newRigOn(t, testkit.Database(t))
+}
+
+// newRigOn is a rig on the database at url.
+func newRigOn(t *testing.T, url string) *rig {
+	t.Helper()
+	st, err := store.Open(context.Background(), url, 20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,16 +48,25 @@ func newRig(t *testing.T) *rig {
 	return &rig{st: st, brokers: testkit.Broker(t, 3)}
 }
 
-// relay starts a relay with its own producer; it stops when the test ends.
+// relay starts a relay with its own producer, streaming from the log
+// unless tune says otherwise; it stops when the test ends.
 func (r *rig) relay(t *testing.T, tune func(*outbox.Relay)) *outbox.Relay {
+	t.Helper()
+	rl, _ := r.start(t, tune)
+	return rl
+}
+
+// start is relay that also returns a call that stops the relay (as a
+// SIGTERM would) and waits until it did.
+func (r *rig) start(t *testing.T, tune func(*outbox.Relay)) (*outbox.Relay, func()) {
 	t.Helper()
 	pub, err := kafka.NewPublisher(strings.Split(r.brokers, ","), "relay-test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := metrics.New()
-	rl := &outbox.Relay{Pool: r.st.Pool, Publisher: pub, Log: zerolog.Nop(),
-		Published: m.OutboxPublished, Failed: m.OutboxPublishFailures,
+	rl := &outbox.Relay{Pool: r.st.Pool, Publisher: pub, Log: zerolog.Nop(), Stream: true,
+		Mode: m.OutboxRelayMode, Published: m.OutboxPublished, Failed: m.OutboxPublishFailures,
 		Pass: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "relay_test_pass_seconds"})}
 	if tune != nil {
 		tune(rl)
@@ -60,8 +75,10 @@ func (r *rig) relay(t *testing.T, tune func(*outbox.Relay)) *outbox.Relay {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); _ = rl.Run(ctx) }()
-	t.Cleanup(func() { cancel(); wg.Wait(); _ = pub.Close() })
-	return rl
+	var once sync.Once
+	stop := func() { once.Do(func() { cancel(); wg.Wait(); _ = pub.Close() }) }
+	t.Cleanup(stop)
+	return rl, stop
 }
 
 // write stores n tasks spread over users, each with its created event, and
@@ -180,6 +197,7 @@ func TestRelayDeletesPublishedRowsAfterRetention(t *testing.T) {
 	t.Parallel()
 	r := newRig(t)
 	r.relay(t, func(rl *outbox.Relay) {
+		rl.Stream = false // the polling relay stamps rows published; streamed rows go by time (see the stream's tests)
 		rl.Retention, rl.CleanEvery, rl.Poll = 50*time.Millisecond, 50*time.Millisecond, 100*time.Millisecond
 	})
 	r.write(t, 5, []string{testkit.User()})

@@ -67,23 +67,30 @@ func Queue(b *pgx.Batch, evts ...cloudevents.Event) error {
 }
 
 // Backlog is what the outbox holds: rows waiting to be published, the age
-// in seconds of the oldest, and rows set aside because the broker refused
-// them for good.
+// in seconds of the oldest, rows set aside because the broker refused
+// them for good, and the bytes of write-ahead log the relay's replication
+// slot has not confirmed (0 without one).
 type Backlog struct {
-	Pending   int64
-	OldestAge float64
-	Failed    int64
+	Pending      int64
+	OldestAge    float64
+	Failed       int64
+	SlotLagBytes float64
 }
 
-// ReadBacklog reads the outbox's Backlog.
+// ReadBacklog reads the outbox's Backlog, for the relay whose slot is slot
+// (empty: the default). Waiting rows are the outbox_waiting view's: rows
+// the stream has passed (up to its saved last_seq) are not; the view
+// reads only the rows after it.
 func ReadBacklog(ctx context.Context, q interface {
 	QueryRow(context.Context, string, ...any) pgx.Row
-}) (Backlog, error) {
+}, slot string) (Backlog, error) {
 	var b Backlog
-	err := q.QueryRow(ctx, `SELECT
-		count(*) FILTER (WHERE failed_at IS NULL),
-		COALESCE(EXTRACT(EPOCH FROM now() - min(created_at) FILTER (WHERE failed_at IS NULL)), 0)::float8,
-		count(*) FILTER (WHERE failed_at IS NOT NULL)
-		FROM outbox WHERE published_at IS NULL`).Scan(&b.Pending, &b.OldestAge, &b.Failed)
+	err := q.QueryRow(ctx, `WITH s AS (SELECT `+slotSQL+` AS name)
+		SELECT (SELECT count(*) FROM outbox_waiting),
+			COALESCE((SELECT EXTRACT(EPOCH FROM now() - min(created_at)) FROM outbox_waiting), 0)::float8,
+			(SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL AND published_at IS NULL),
+			COALESCE((SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn) FROM pg_replication_slots
+				WHERE slot_name = (SELECT name FROM s) AND NOT pg_is_in_recovery()), 0)::float8`, slot).
+		Scan(&b.Pending, &b.OldestAge, &b.Failed, &b.SlotLagBytes)
 	return b, err
 }

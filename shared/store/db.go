@@ -25,6 +25,9 @@ type Store struct {
 	Pool *pgxpool.Pool
 	// Budget, when set, is the write budget every user's writes take from.
 	Budget *WriteBudget
+	// OutboxSlot is the outbox relay's replication slot (empty: the
+	// default one), whose lag OutboxBacklog reads.
+	OutboxSlot string
 }
 
 // Open connects a pool to url. Connecting fails fast (a few seconds) so a

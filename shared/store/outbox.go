@@ -17,6 +17,6 @@ func (s *Store) Enqueue(ctx context.Context, evt cloudevents.Event) error {
 
 // OutboxBacklog reads what the outbox holds.
 func (s *Store) OutboxBacklog(ctx context.Context) (outbox.Backlog, error) {
-	b, err := outbox.ReadBacklog(ctx, s.Pool)
+	b, err := outbox.ReadBacklog(ctx, s.Pool, s.OutboxSlot)
 	return b, classify(err)
 }

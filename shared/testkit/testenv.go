@@ -150,3 +150,29 @@ func Token(tb testing.TB, user string) string {
 
 // User returns a user id unique to this run.
 func User() string { return "user-" + uuid.NewString()[:13] }
+
+// OwnDatabase starts a PostgreSQL server of the test's own with opts (for
+// tests that restart it, change its settings or need it without logical
+// decoding), creates a migrated database on it and returns both; the
+// server is removed when the test ends.
+func OwnDatabase(tb testing.TB, opts pgcluster.Options) (*pgcluster.Cluster, string) {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skip("needs PostgreSQL; skipped in -short mode")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	c, err := pgcluster.Start(ctx, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(c.Remove)
+	if err := c.CreateDatabase(ctx, "todo"); err != nil {
+		tb.Fatal(err)
+	}
+	url := c.URL("todo")
+	if err := migrations.Up(ctx, url); err != nil {
+		tb.Fatal(err)
+	}
+	return c, url
+}

@@ -57,6 +57,10 @@ type Options struct {
 	// (scram-sha-256) instead of trusting every local connection. The file
 	// holds the password; a new random one is written when it is missing.
 	PasswordFile string
+	// NoLogicalDecoding runs the server with wal_level=replica, as a
+	// managed database may: no logical replication slots. By default it
+	// runs with wal_level=logical (the outbox relay streams).
+	NoLogicalDecoding bool
 }
 
 // URL is the connection string for database name.
@@ -115,7 +119,12 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		}
 	}
 	args := []string{"-D", dir, "-p", strconv.Itoa(port),
-		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=200"}
+		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=200",
+		// One slot per database with a streaming relay: tests make many.
+		"-c", "wal_level=logical", "-c", "max_replication_slots=100", "-c", "max_wal_senders=110"}
+	if opts.NoLogicalDecoding {
+		args = append(args, "-c", "wal_level=replica")
+	}
 	if !opts.Durable {
 		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
 	}
@@ -170,14 +179,18 @@ func (c *Cluster) StartStandby(ctx context.Context, dir string, synchronous bool
 		"-U", "postgres", "-D", dir, "-R", "-X", "stream", "-c", "fast"); err != nil {
 		return nil, fmt.Errorf("pg_basebackup: %w", err)
 	}
-	standby, err := Start(ctx, Options{Dir: dir, Log: c.opts.Log, Source: c.opts.Source, Durable: c.opts.Durable})
+	standby, err := Start(ctx, Options{Dir: dir, Log: c.opts.Log, Source: c.opts.Source, Durable: c.opts.Durable,
+		NoLogicalDecoding: c.opts.NoLogicalDecoding})
 	if err != nil {
 		return nil, err
 	}
 	if !synchronous {
 		return standby, nil
 	}
-	if err := c.exec(ctx, `ALTER SYSTEM SET synchronous_standby_names = '*'`, `SELECT pg_reload_conf()`); err != nil {
+	// By name: '*' would also take the outbox relay's logical replication
+	// connection as a synchronous standby. A standby's walreceiver connects
+	// with application_name walreceiver (no cluster_name is set).
+	if err := c.exec(ctx, `ALTER SYSTEM SET synchronous_standby_names = 'walreceiver'`, `SELECT pg_reload_conf()`); err != nil {
 		standby.Stop()
 		return nil, err
 	}
