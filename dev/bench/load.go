@@ -123,7 +123,9 @@ func createLoad(ctx context.Context, s *system, rep *report, d time.Duration, ro
 		var oursRuns, baseRuns []run
 		var lags []lagRun
 		for round := range rounds {
-			lag.reset()
+			if err := lag.reset(ctx, s); err != nil {
+				return err
+			}
 			if round == 0 && n == profiledClients {
 				s.prof.start(ctx, fmt.Sprintf("create-%d", n), d)
 			}
@@ -200,19 +202,22 @@ type lagMeter struct {
 	brokers []string
 	mu      sync.Mutex
 	lags    []time.Duration
-	cancel  func()
+	// arrived counts every event read; since the last reset, the outbox's
+	// rows after seq from and arrived-base of them were read.
+	arrived, base, from int64
+	cancel              func()
 }
 
 func newLagMeter(brokers []string) *lagMeter { return &lagMeter{brokers: brokers} }
 
 func (l *lagMeter) start(ctx context.Context) error {
 	stop, err := watchEvents(ctx, l.brokers, "bench-lag", func(e *cloudevents.Event) {
-		if e.Source() != "/functions/create-task" || len(e.Subject()) == 0 {
-			return
-		}
 		l.mu.Lock()
-		l.lags = append(l.lags, time.Since(e.Time()))
-		l.mu.Unlock()
+		defer l.mu.Unlock()
+		l.arrived++
+		if e.Source() == "/functions/create-task" && len(e.Subject()) > 0 {
+			l.lags = append(l.lags, time.Since(e.Time()))
+		}
 	})
 	l.cancel = stop
 	return err
@@ -260,10 +265,25 @@ func watchEvents(ctx context.Context, brokers []string, clientID string, fn func
 
 func (l *lagMeter) stop() { l.cancel() }
 
-func (l *lagMeter) reset() {
+// reset forgets the lags measured, and counts the outbox's rows and the
+// events read from here on.
+func (l *lagMeter) reset(ctx context.Context, s *system) error {
 	l.mu.Lock()
-	l.lags = nil
+	defer l.mu.Unlock()
+	l.lags, l.base = nil, l.arrived
+	return s.db.QueryRow(ctx, `SELECT COALESCE(max(seq), 0) FROM outbox`).Scan(&l.from)
+}
+
+// waiting is how many of the outbox's rows since the last reset have not
+// been read from the topic yet. The streaming relay stamps no row
+// published, so the topic, not the table, says what is out.
+func (l *lagMeter) waiting(ctx context.Context, s *system) int64 {
+	l.mu.Lock()
+	from, read := l.from, l.arrived-l.base
 	l.mu.Unlock()
+	var rows int64
+	_ = s.db.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE seq > $1 AND failed_at IS NULL`, from).Scan(&rows)
+	return max(rows-read, 0)
 }
 
 // lagRun is the outbox's delay during a load run, and what was left when
@@ -280,15 +300,10 @@ type lagRun struct {
 // the run's events.
 func drain(ctx context.Context, s *system, l *lagMeter) lagRun {
 	var r lagRun
-	_ = s.db.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE published_at IS NULL AND failed_at IS NULL`).Scan(&r.BacklogAtEnd)
+	r.BacklogAtEnd = l.waiting(ctx, s)
 	start := time.Now()
-	for time.Since(start) < time.Minute {
-		var n int64
-		_ = s.db.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE published_at IS NULL AND failed_at IS NULL`).Scan(&n)
-		if n == 0 {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
+	for time.Since(start) < time.Minute && l.waiting(ctx, s) > 0 {
+		time.Sleep(5 * time.Millisecond)
 	}
 	r.DrainMs = ms(time.Since(start))
 	time.Sleep(200 * time.Millisecond) // the last records reach the meter
@@ -341,6 +356,21 @@ func relayCeiling(ctx context.Context, s *system, rep *report) error {
 	if err != nil {
 		return err
 	}
+	// A second slot, read only afterwards: PostgreSQL's own decoding of
+	// the same backlog, the floor of any relay that streams it.
+	decoder, err := s.db.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer decoder.Release()
+	if _, err := decoder.Exec(ctx, `SELECT pg_create_logical_replication_slot('bench_decode', 'pgoutput', true)`); err != nil {
+		return err
+	}
+	defer decoder.Exec(context.WithoutCancel(ctx), `SELECT pg_drop_replication_slot('bench_decode')`) //nolint:errcheck // best effort
+	before, err := scrapePasses(s.create, s.complete, s.recur)
+	if err != nil {
+		return err
+	}
 	if _, err := s.db.CopyFrom(ctx, pgx.Identifier{"outbox"}, []string{"event_id", "topic", "partition_key", "event"},
 		pgx.CopyFromRows(rows)); err != nil {
 		return err
@@ -352,20 +382,28 @@ func relayCeiling(ctx context.Context, s *system, rep *report) error {
 		return err
 	}
 	for {
-		var left int64
-		if err := s.db.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE published_at IS NULL AND failed_at IS NULL`).Scan(&left); err != nil {
+		// The relays' own count: a streaming relay stamps no row.
+		now, err := scrapePasses(s.create, s.complete, s.recur)
+		if err != nil {
 			return err
 		}
-		if left == 0 {
+		if now.published-before.published >= n {
 			break
 		}
 		if time.Since(start) > 5*time.Minute {
-			return fmt.Errorf("the relay left %d of %d events after 5 minutes", left, n)
+			return fmt.Errorf("the relay left %.0f of %d events after 5 minutes", n-(now.published-before.published), n)
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
 	rep.Relay = n / time.Since(start).Seconds()
 	log("  relay: %.0f events/s from a backlog of %d", rep.Relay, n)
+	decodeStart := time.Now()
+	if _, err := decoder.Exec(ctx, `SELECT count(*) FROM pg_logical_slot_get_binary_changes('bench_decode', NULL, NULL,
+		'proto_version', '1', 'publication_names', 'todo_outbox')`); err != nil {
+		return err
+	}
+	rep.RelayDecode = n / time.Since(decodeStart).Seconds()
+	log("  PostgreSQL decoding the same backlog alone: %.0f events/s", rep.RelayDecode)
 	if rep.RelayDB, err = relayDatabaseShare(ctx, s, rows); err != nil {
 		return err
 	}

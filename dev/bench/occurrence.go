@@ -14,6 +14,7 @@ import (
 	"github.com/IBM/sarama"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/kafka"
@@ -40,6 +41,10 @@ type occurrenceResult struct {
 	BaseP50ms      float64 `json:"baseline_p50_ms"`
 	BaseP95ms      float64 `json:"baseline_p95_ms"`
 	BaseP99ms      float64 `json:"baseline_p99_ms"`
+	// The floor: the same two hops with nothing of ours (pipelineTrips).
+	PipeP50ms float64 `json:"pipeline_p50_ms"`
+	PipeP95ms float64 `json:"pipeline_p95_ms"`
+	PipeP99ms float64 `json:"pipeline_p99_ms"`
 	// Relay is how the relay's passes went while the completions ran.
 	Relay relayPasses `json:"relay_passes"`
 }
@@ -59,6 +64,43 @@ const (
 // the next occurrence (committed). Baseline: a bare produce → consume round
 // trip on the same broker, at the same rate, under the same background load.
 func nextOccurrence(ctx context.Context, s *system, rep *report) error {
+	r, err := occurrences(ctx, s, true)
+	if err != nil {
+		return err
+	}
+	rep.Occurrence = r
+	// The same with the relay polling the table, in the same run: the
+	// functions restarted with OUTBOX_STREAM=off, measured once the
+	// polling relay has sent again what the stream had not stamped (it
+	// starts from a margin before the stream's position), then back.
+	log("  again with the polling relay")
+	if err := s.startFunctions(map[string]string{"OUTBOX_STREAM": "off"}); err != nil {
+		return err
+	}
+	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
+		var left int
+		if err := s.db.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE published_at IS NULL AND failed_at IS NULL`).
+			Scan(&left); err != nil {
+			return err
+		}
+		if left == 0 {
+			break
+		}
+		if time.Since(start) > 5*time.Minute {
+			return fmt.Errorf("the polling relay left %d rows after 5 minutes", left)
+		}
+	}
+	polled, err := occurrences(ctx, s, false)
+	if err != nil {
+		return err
+	}
+	rep.OccurrencePolling = &polled
+	return s.startFunctions(nil)
+}
+
+// occurrences measures scenario 3 once, with its baselines when asked.
+func occurrences(ctx context.Context, s *system, baselines bool) (occurrenceResult, error) {
+	var r occurrenceResult
 	run := uuid.NewString()[:8]
 	ids := make([]string, completions)
 	owner := make(map[string]int, completions)
@@ -72,13 +114,13 @@ func nextOccurrence(ctx context.Context, s *system, rep *report) error {
 		ids[i] = uuid.NewString()
 		owner[ids[i]] = i % occUsers
 		if err := seedRecurring(ctx, s, users[i%occUsers], ids[i:i+1]); err != nil {
-			return err
+			return r, err
 		}
 	}
 	seen := newArrivals()
 	stop, err := seen.watch(ctx, s.brokers)
 	if err != nil {
-		return err
+		return r, err
 	}
 	defer stop()
 	bgCtx, bgStop := context.WithCancel(ctx)
@@ -93,7 +135,7 @@ func nextOccurrence(ctx context.Context, s *system, rep *report) error {
 	defer s.prof.wait()
 	before, err := scrapePasses(s.create, s.complete, s.recur)
 	if err != nil {
-		return err
+		return r, err
 	}
 	tick := time.NewTicker(time.Second / completionRate)
 	var wg sync.WaitGroup
@@ -122,18 +164,23 @@ func nextOccurrence(ctx context.Context, s *system, rep *report) error {
 	wg.Wait()
 	after, err := scrapePasses(s.create, s.complete, s.recur)
 	if err != nil {
-		return err
+		return r, err
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for seen.count() < len(done) && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	// The baseline runs under the same background load.
-	base, err := roundTrips(s.brokers)
+	// The baselines run under the same background load.
+	var base, pipe []time.Duration
+	if baselines {
+		if base, err = roundTrips(s.brokers); err == nil {
+			pipe, err = pipelineTrips(ctx, s)
+		}
+	}
 	bgStop()
 	bg.Wait()
 	if err != nil {
-		return err
+		return r, err
 	}
 	var lat, first, second []time.Duration
 	missing := 0
@@ -152,22 +199,22 @@ func nextOccurrence(ctx context.Context, s *system, rep *report) error {
 	for _, l := range [][]time.Duration{lat, first, second} {
 		slices.Sort(l)
 	}
-	r := occurrenceResult{Completions: completions, RatePerS: completionRate, Background: background, Missing: missing,
+	r = occurrenceResult{Completions: completions, RatePerS: completionRate, Background: background, Missing: missing,
 		P50ms: ms(quantile(lat, .5)), P95ms: ms(quantile(lat, .95)), P99ms: ms(quantile(lat, .99)),
 		FirstLegP50ms: ms(quantile(first, .5)), FirstLegP99ms: ms(quantile(first, .99)),
 		SecondLegP50ms: ms(quantile(second, .5)), SecondLegP99ms: ms(quantile(second, .99))}
 	if r.Relay, err = after.since(before); err != nil {
-		return err
+		return r, err
 	}
 	r.BaseP50ms, r.BaseP95ms, r.BaseP99ms = ms(quantile(base, .5)), ms(quantile(base, .95)), ms(quantile(base, .99))
-	rep.Occurrence = r
-	log("  completion → next occurrence p50/p95/p99 %.1f/%.1f/%.1f ms (%d missing); bare round trip %.1f/%.1f/%.1f ms",
-		r.P50ms, r.P95ms, r.P99ms, missing, r.BaseP50ms, r.BaseP95ms, r.BaseP99ms)
+	r.PipeP50ms, r.PipeP95ms, r.PipeP99ms = ms(quantile(pipe, .5)), ms(quantile(pipe, .95)), ms(quantile(pipe, .99))
+	log("  completion → next occurrence p50/p95/p99 %.1f/%.1f/%.1f ms (%d missing); bare pipeline %.1f/%.1f/%.1f ms; bare round trip %.1f/%.1f/%.1f ms",
+		r.P50ms, r.P95ms, r.P99ms, missing, r.PipeP50ms, r.PipeP95ms, r.PipeP99ms, r.BaseP50ms, r.BaseP95ms, r.BaseP99ms)
 	log("  legs p50/p99: completed event %.1f/%.1f ms, then the occurrence's event %.1f/%.1f ms",
 		r.FirstLegP50ms, r.FirstLegP99ms, r.SecondLegP50ms, r.SecondLegP99ms)
 	log("  relay meanwhile: %d passes, mean %.1f ms, p50 ≤ %.0f ms, p99 ≤ %.0f ms, %.0f rows per pass",
 		r.Relay.Passes, r.Relay.MeanMs, r.Relay.P50Ms, r.Relay.P99Ms, r.Relay.RowsPerPass)
-	return nil
+	return r, nil
 }
 
 // seedRecurring stores pending daily tasks with these ids for user.
@@ -324,4 +371,158 @@ func roundTrips(brokers []string) ([]time.Duration, error) {
 	}
 	slices.Sort(out)
 	return out, nil
+}
+
+// pipelineTrips is scenario 3's floor: the design's two hops with nothing
+// of ours in them, at the same rate under the same background load. A
+// record produced (sync, idempotent, acks=all) is read by a consumer that
+// at once (each record on its own, none waiting for another) writes in one
+// pgx transaction what recur-task writes for a completion
+// (the processed event, the next occurrence, its outbox row, the parent's
+// stamp; on copies of those tables, with the series trigger, so no relay
+// sees them), then produces the occurrence's record, which a second
+// consumer reads: each trip timed from the first produce to that read.
+func pipelineTrips(ctx context.Context, s *system) ([]time.Duration, error) {
+	for _, t := range []string{"tasks", "processed_events", "outbox"} {
+		if _, err := s.db.Exec(ctx, `CREATE TABLE bench_pipe_`+t+` (LIKE `+t+` INCLUDING ALL)`); err != nil {
+			return nil, err
+		}
+		defer s.db.Exec(context.WithoutCancel(ctx), `DROP TABLE bench_pipe_`+t) //nolint:errcheck // best effort
+	}
+	// The tasks' trigger that places a task in its series (a copy gets no
+	// triggers), so the copy holds what recur-task's rows hold.
+	if _, err := s.db.Exec(ctx, `CREATE TRIGGER bench_pipe_series BEFORE INSERT ON bench_pipe_tasks
+		FOR EACH ROW EXECUTE FUNCTION tasks_place_in_series()`); err != nil {
+		return nil, err
+	}
+	title, rec, tz := "Water the plants", "daily", "Europe/Berlin"
+	parents := make(map[string]task.Task, completions)
+	for i := range completions {
+		t, err := task.Draft{Title: &title, RecurringType: &rec, Timezone: &tz}.Build(uuid.NewString(), fmt.Sprint("pipe-", i%occUsers), time.Now().UTC())
+		if err != nil {
+			return nil, err
+		}
+		if _, err := s.db.Exec(ctx, `INSERT INTO bench_pipe_tasks (`+strings.Join(taskColumns, ", ")+`)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`, taskRow(t)...); err != nil {
+			return nil, err
+		}
+		parents[t.ID] = t
+	}
+	consumer, err := sarama.NewConsumer(s.brokers, kafka.Config("bench-pipeline"))
+	if err != nil {
+		return nil, err
+	}
+	defer consumer.Close()
+	first, err := consumer.ConsumePartition(baselineTopic, 1, sarama.OffsetNewest)
+	if err != nil {
+		return nil, err
+	}
+	defer first.Close()
+	second, err := consumer.ConsumePartition(baselineTopic, 2, sarama.OffsetNewest)
+	if err != nil {
+		return nil, err
+	}
+	defer second.Close()
+	cfg := kafka.Config("bench-pipeline")
+	cfg.Producer.Partitioner = sarama.NewManualPartitioner
+	producer, err := sarama.NewSyncProducer(s.brokers, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer producer.Close()
+	hopErr := make(chan error, 1)
+	go func() { // the consumer in the middle: recur-task's work, bare, each record at once (no queue)
+		for m := range first.Messages() {
+			go func() {
+				if err := pipelineHop(ctx, s, producer, parents[string(m.Key)], m.Value); err != nil {
+					select {
+					case hopErr <- err:
+					default:
+					}
+				}
+			}()
+		}
+	}()
+	sent := make(map[string]time.Time, completions)
+	var mu sync.Mutex
+	got := make(chan time.Duration, completions)
+	go func() {
+		for m := range second.Messages() {
+			mu.Lock()
+			t0, ok := sent[string(m.Key)]
+			mu.Unlock()
+			if ok {
+				got <- time.Since(t0)
+			}
+		}
+	}()
+	tick := time.NewTicker(time.Second / completionRate)
+	defer tick.Stop()
+	for id, parent := range parents {
+		<-tick.C
+		e, err := events.ForTask(events.TypeTaskCompleted, "bench", parent, time.Now().UTC())
+		if err != nil {
+			return nil, err
+		}
+		body, _ := e.MarshalJSON()
+		mu.Lock()
+		sent[id] = time.Now()
+		mu.Unlock()
+		if _, _, err := producer.SendMessage(&sarama.ProducerMessage{Topic: baselineTopic, Partition: 1,
+			Key: sarama.StringEncoder(id), Value: sarama.ByteEncoder(body)}); err != nil {
+			return nil, err
+		}
+	}
+	var out []time.Duration
+	timeout := time.After(30 * time.Second)
+	for len(out) < completions {
+		select {
+		case d := <-got:
+			out = append(out, d)
+		case err := <-hopErr:
+			return nil, err
+		case <-timeout:
+			return nil, fmt.Errorf("pipeline: %d of %d came back", len(out), completions)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// pipelineHop is the bare middle of the pipeline for one completion of
+// parent: one transaction, then the occurrence's record.
+func pipelineHop(ctx context.Context, s *system, producer sarama.SyncProducer, parent task.Task, completed []byte) error {
+	var in cloudevents.Event
+	if err := in.UnmarshalJSON(completed); err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	next := parent
+	next.ID, next.ParentTaskID, next.CreatedAt, next.UpdatedAt = uuid.NewString(), &parent.ID, now, now
+	e, err := events.ForTask(events.TypeTaskCreated, "bench", next, now)
+	if err != nil {
+		return err
+	}
+	body, _ := e.MarshalJSON()
+	tx, err := s.db.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // after Commit it does nothing
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO bench_pipe_processed_events (consumer, event_id) VALUES ('bench', $1)`, in.ID())
+	b.Queue(`UPDATE bench_pipe_tasks SET updated_at = $2 WHERE id = $1`, parent.ID, now)
+	b.Queue(`INSERT INTO bench_pipe_tasks (`+strings.Join(taskColumns, ", ")+`)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`, taskRow(next)...)
+	b.Queue(`INSERT INTO bench_pipe_outbox (event_id, topic, partition_key, event) VALUES ($1, $2, $3, $4)`,
+		e.ID(), events.TopicTaskEvents, next.UserID, body)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return err
+	}
+	_, _, err = producer.SendMessage(&sarama.ProducerMessage{Topic: baselineTopic, Partition: 2,
+		Key: sarama.StringEncoder(parent.ID), Value: sarama.ByteEncoder(body)})
+	return err
 }

@@ -75,16 +75,26 @@ func startSystem(ctx context.Context, dir string) (*system, error) {
 	}
 	s.env = map[string]string{"DATABASE_URL": url, "AUTH_JWT_SECRET": testkit.Secret, "KAFKA_BROKERS": s.brokers[0],
 		"LOG_LEVEL": "warn", "RATE_LIMIT_PER_USER": "0", "DB_MAX_CONNS": fmt.Sprint(poolSize)}
+	return s, s.startFunctions(nil)
+}
+
+// startFunctions (re)starts create-task, complete-task and recur-task with
+// the system's environment and extra.
+func (s *system) startFunctions(extra map[string]string) error {
 	s.debug = map[string]string{}
 	for _, p := range []struct {
 		name string
 		proc **harness.Proc
 	}{{"create-task", &s.create}, {"complete-task", &s.complete}, {"recur-task", &s.recur}} {
-		if *p.proc, s.debug[p.name], err = s.start(p.name, p.name, nil); err != nil {
-			return s, err
+		if *p.proc != nil {
+			(*p.proc).Stop()
+		}
+		var err error
+		if *p.proc, s.debug[p.name], err = s.start(p.name, p.name, extra); err != nil {
+			return err
 		}
 	}
-	return s, nil
+	return nil
 }
 
 // start runs the function binary name as label with the system's

@@ -47,9 +47,12 @@ type errCannotStream struct{ why string }
 
 func (e errCannotStream) Error() string { return e.why }
 
-// txn is one committed transaction's outbox rows, as the log gave them.
+// txn is one committed transaction's outbox rows, as the log gave them,
+// or a part of a large one's (part: more of its rows follow; the
+// transaction counts as published only with its last part).
 type txn struct {
 	rows   []row
+	part   bool
 	end    pglogrepl.LSN // the end of its commit record
 	commit time.Time
 }
@@ -206,7 +209,9 @@ func (r *Relay) stream(ctx context.Context, conn *pgx.Conn, rc *pgconn.PgConn, s
 		return dbError{err}
 	}
 	r.Log.Info().Str("slot", slot).Msg("outbox relay streaming from the write-ahead log")
-	s := &streamer{relay: r, slot: slot, rc: rc, txns: make(chan txn, 64)}
+	// Up to ten relay batches in one send: the producer pipelines them,
+	// where one batch at a time would wait for each ack.
+	s := &streamer{relay: r, slot: slot, rc: rc, txns: make(chan txn, 64), most: 10 * r.batch()}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	published := make(chan error, 1)
@@ -231,6 +236,7 @@ type streamer struct {
 	slot  string
 	rc    *pgconn.PgConn
 	txns  chan txn
+	most  int // events sent at once, and the size of a large transaction's parts
 
 	mu sync.Mutex
 	// waiting holds the commit times of the transactions queued for
@@ -333,33 +339,43 @@ func (s *streamer) decode(ctx context.Context, data []byte, relations map[uint32
 			return open, err
 		}
 		open.rows = append(open.rows, rw)
+		if len(open.rows) == s.most { // a large transaction: publish it as it comes
+			if err := s.queue(ctx, txn{rows: open.rows, part: true}); err != nil {
+				return open, err
+			}
+			open.rows, open.part = nil, true
+		}
 	case *pglogrepl.CommitMessage:
 		if open == nil {
 			return nil, nil
 		}
 		open.end, open.commit = m.TransactionEndLSN, m.CommitTime
-		if len(open.rows) == 0 {
+		if len(open.rows) == 0 && !open.part {
 			return nil, nil // nothing of ours; the next report moves past it when all is acknowledged
 		}
 		s.mu.Lock()
 		s.waiting = append(s.waiting, open.commit)
 		s.mu.Unlock()
-		for {
-			select {
-			case s.txns <- *open:
-				return nil, nil
-			case <-ctx.Done():
-				return nil, nil
-			case <-time.After(statusEvery):
-				// publish is behind (a broker outage): keep the server
-				// answered so it does not end the stream meanwhile.
-				if err := s.report(ctx, false); err != nil {
-					return nil, err
-				}
+		return nil, s.queue(ctx, txn{rows: open.rows, end: open.end, commit: open.commit})
+	}
+	return open, nil
+}
+
+// queue hands t to publish, keeping the server answered meanwhile when
+// publish is behind (a broker outage), so it does not end the stream.
+func (s *streamer) queue(ctx context.Context, t txn) error {
+	for {
+		select {
+		case s.txns <- t:
+			return nil
+		case <-ctx.Done():
+			return nil
+		case <-time.After(statusEvery):
+			if err := s.report(ctx, false); err != nil {
+				return err
 			}
 		}
 	}
-	return open, nil
 }
 
 // outboxRow reads an outbox row from the log's text form of its columns.
@@ -427,7 +443,7 @@ func (s *streamer) report(ctx context.Context, idle bool) error {
 }
 
 // publish sends the queued transactions, as many at a time as are waiting
-// (up to the batch size), retrying a batch until every event in it is
+// (up to most events), retrying a batch until every event in it is
 // acknowledged or set aside; then their position counts as acknowledged.
 func (s *streamer) publish(ctx context.Context, conn *pgx.Conn) error {
 	r := s.relay
@@ -439,9 +455,10 @@ func (s *streamer) publish(ctx context.Context, conn *pgx.Conn) error {
 		case <-ctx.Done():
 			return nil
 		}
+		most := s.most
 		rows := batch[0].rows
 	more:
-		for len(rows) < r.batch() {
+		for len(rows) < most {
 			select {
 			case t := <-s.txns:
 				batch, rows = append(batch, t), append(rows, t.rows...)
@@ -452,7 +469,7 @@ func (s *streamer) publish(ctx context.Context, conn *pgx.Conn) error {
 		start := time.Now()
 		var pub backoff.Backoff
 		for len(rows) > 0 { // a large transaction goes in batches too
-			_, done, err := r.send(ctx, conn, rows[:min(len(rows), r.batch())])
+			_, done, err := r.send(ctx, conn, rows[:min(len(rows), most)])
 			rows = rows[done:]
 			if isDBError(err) {
 				return err
@@ -466,15 +483,24 @@ func (s *streamer) publish(ctx context.Context, conn *pgx.Conn) error {
 			}
 		}
 		r.Pass.Observe(time.Since(start).Seconds())
-		last := &position{lsn: batch[len(batch)-1].end, commit: batch[len(batch)-1].commit}
+		var last *position
+		done := 0 // whole transactions in the batch
 		for _, t := range batch {
-			for _, rw := range t.rows {
-				last.seq = max(last.seq, rw.seq)
+			if !t.part {
+				done++
+				last = &position{lsn: t.end, commit: t.commit}
 			}
 		}
 		s.mu.Lock()
-		s.acked, s.saved = last.lsn, last
-		s.waiting = s.waiting[len(batch):]
+		if last != nil {
+			for _, t := range batch {
+				for _, rw := range t.rows {
+					last.seq = max(last.seq, rw.seq)
+				}
+			}
+			s.acked, s.saved = last.lsn, last
+		}
+		s.waiting = s.waiting[done:]
 		s.mu.Unlock()
 	}
 }

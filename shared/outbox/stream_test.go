@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -363,5 +364,34 @@ func TestWithoutLogicalDecodingTheRelayPolls(t *testing.T) {
 	}
 	if n := strings.Count(logs.String(), "cannot stream"); n != 1 || !strings.Contains(logs.String(), "wal_level=replica") {
 		t.Fatalf("said %d times that it cannot stream (want once, with why):\n%s", n, logs.String())
+	}
+}
+
+// TestStreamPublishesALargeTransactionInParts: a transaction of more
+// events than one send takes goes out in parts as it arrives, each event
+// once and in order, and counts as published with its last part.
+func TestStreamPublishesALargeTransactionInParts(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	rl := r.relay(t, func(rl *outbox.Relay) { rl.Batch = 100 }) // parts of 1,000
+	streaming(t, rl)
+	users := []string{testkit.User(), testkit.User(), testkit.User()}
+	if _, err := r.st.Pool.Exec(context.Background(), `INSERT INTO outbox (event_id, topic, partition_key, event)
+		SELECT 'big-' || i, 'task-events', ($1::text[])[1 + i % 3],
+			jsonb_build_object('specversion', '1.0', 'id', 'big-' || i, 'source', '/test', 'type', 'com.todo.task.created')
+		FROM generate_series(0, 2499) AS i`, users); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, "every event streamed", 30*time.Second, func() bool { return r.pending(t) == 0 })
+	ids := make([]string, 2500)
+	for i := range ids {
+		ids[i] = "big-" + strconv.Itoa(i)
+	}
+	seen, firsts := r.onTopic(t)
+	inOrder(t, ids, seen, firsts)
+	for _, id := range ids {
+		if seen[id] != 1 {
+			t.Fatalf("event %s published %d times", id, seen[id])
+		}
 	}
 }

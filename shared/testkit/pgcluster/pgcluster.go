@@ -126,7 +126,12 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		args = append(args, "-c", "wal_level=replica")
 	}
 	if !opts.Durable {
-		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+		// With commits not waiting for the log's flush, the WAL writer
+		// flushes every wal_writer_delay (200 ms by default), and logical
+		// decoding reads only flushed WAL: a short delay keeps the outbox
+		// stream as prompt as on a durable server, which flushes at commit.
+		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+			"-c", "wal_writer_delay=5ms")
 	}
 	cmd := exec.Command(filepath.Join(bin, "postgres"), args...)
 	cmd.SysProcAttr = serverProcAttr(cred)
