@@ -333,40 +333,64 @@ func roundTrips(brokers []string) ([]time.Duration, error) {
 		return nil, err
 	}
 	defer producer.Close()
-	sent := make(map[string]time.Time, completions)
-	var mu sync.Mutex
-	got := make(chan time.Duration, completions)
-	go func() {
-		for m := range pc.Messages() {
-			mu.Lock()
-			t0, ok := sent[string(m.Key)]
-			mu.Unlock()
-			if ok {
-				got <- time.Since(t0)
-			}
-		}
-	}()
+	trips := timeTrips(pc)
 	tick := time.NewTicker(time.Second / completionRate)
 	defer tick.Stop()
 	for i := range completions {
 		<-tick.C
 		key := fmt.Sprint("rt-", i)
-		mu.Lock()
-		sent[key] = time.Now()
-		mu.Unlock()
+		trips.sending(key)
 		if _, _, err := producer.SendMessage(&sarama.ProducerMessage{Topic: baselineTopic, Partition: 0,
 			Key: sarama.StringEncoder(key), Value: sarama.StringEncoder("x")}); err != nil {
 			return nil, err
 		}
 	}
+	return trips.wait("round trips", nil)
+}
+
+// trips times records from their send to their arrival, by key.
+type trips struct {
+	mu   sync.Mutex
+	sent map[string]time.Time
+	got  chan time.Duration
+}
+
+// timeTrips times the records pc reads.
+func timeTrips(pc sarama.PartitionConsumer) *trips {
+	t := &trips{sent: make(map[string]time.Time, completions), got: make(chan time.Duration, completions)}
+	go func() {
+		for m := range pc.Messages() {
+			t.mu.Lock()
+			t0, ok := t.sent[string(m.Key)]
+			t.mu.Unlock()
+			if ok {
+				t.got <- time.Since(t0)
+			}
+		}
+	}()
+	return t
+}
+
+// sending notes the send of the record keyed key.
+func (t *trips) sending(key string) {
+	t.mu.Lock()
+	t.sent[key] = time.Now()
+	t.mu.Unlock()
+}
+
+// wait returns the times of completions trips, sorted, or the first error
+// from failed (nil: none), or gives up after 30 s.
+func (t *trips) wait(what string, failed <-chan error) ([]time.Duration, error) {
 	var out []time.Duration
 	timeout := time.After(30 * time.Second)
 	for len(out) < completions {
 		select {
-		case d := <-got:
+		case d := <-t.got:
 			out = append(out, d)
+		case err := <-failed:
+			return nil, err
 		case <-timeout:
-			return nil, fmt.Errorf("round trips: %d of %d came back", len(out), completions)
+			return nil, fmt.Errorf("%s: %d of %d came back", what, len(out), completions)
 		}
 	}
 	slices.Sort(out)
@@ -443,19 +467,7 @@ func pipelineTrips(ctx context.Context, s *system) ([]time.Duration, error) {
 			}()
 		}
 	}()
-	sent := make(map[string]time.Time, completions)
-	var mu sync.Mutex
-	got := make(chan time.Duration, completions)
-	go func() {
-		for m := range second.Messages() {
-			mu.Lock()
-			t0, ok := sent[string(m.Key)]
-			mu.Unlock()
-			if ok {
-				got <- time.Since(t0)
-			}
-		}
-	}()
+	trips := timeTrips(second)
 	tick := time.NewTicker(time.Second / completionRate)
 	defer tick.Stop()
 	for id, parent := range parents {
@@ -465,28 +477,13 @@ func pipelineTrips(ctx context.Context, s *system) ([]time.Duration, error) {
 			return nil, err
 		}
 		body, _ := e.MarshalJSON()
-		mu.Lock()
-		sent[id] = time.Now()
-		mu.Unlock()
+		trips.sending(id)
 		if _, _, err := producer.SendMessage(&sarama.ProducerMessage{Topic: baselineTopic, Partition: 1,
 			Key: sarama.StringEncoder(id), Value: sarama.ByteEncoder(body)}); err != nil {
 			return nil, err
 		}
 	}
-	var out []time.Duration
-	timeout := time.After(30 * time.Second)
-	for len(out) < completions {
-		select {
-		case d := <-got:
-			out = append(out, d)
-		case err := <-hopErr:
-			return nil, err
-		case <-timeout:
-			return nil, fmt.Errorf("pipeline: %d of %d came back", len(out), completions)
-		}
-	}
-	slices.Sort(out)
-	return out, nil
+	return trips.wait("pipeline", hopErr)
 }
 
 // pipelineHop is the bare middle of the pipeline for one completion of
