@@ -184,7 +184,7 @@ func TestSeveralRelaysPublishEachRowOnceInOrder(t *testing.T) {
 func TestRelayWakesOnNotify(t *testing.T) {
 	t.Parallel()
 	r := newRig(t)
-	r.relay(t, func(rl *outbox.Relay) { rl.Poll = time.Minute })
+	r.relay(t, func(rl *outbox.Relay) { rl.Stream, rl.Poll = false, time.Minute }) // the polling relay's wake-up
 	r.write(t, 1, []string{testkit.User()})
 	testkit.Eventually(t, "first row published", 10*time.Second, func() bool { return r.pending(t) == 0 })
 	time.Sleep(200 * time.Millisecond) // relay idle, waiting for a notification

@@ -141,8 +141,8 @@ func (r *Relay) prepareSlot(ctx context.Context, conn *pgx.Conn, rc *pgconn.PgCo
 // catchUp publishes, by polling, the rows a new slot owes (committed
 // before it existed and perhaps never published), then clears the debt.
 // In the slot's snapshot it reads only those; without one (a relay that
-// stopped while catching up) it also sends rows the stream will send
-// again.
+// stopped or failed to publish while catching up) it also sends rows the
+// stream will send again.
 func (r *Relay) catchUp(ctx context.Context, conn *pgx.Conn, slot, snapshot string) error {
 	var owed bool
 	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM outbox_stream WHERE slot = $1 AND catch_up_from IS NOT NULL)`,
@@ -162,16 +162,24 @@ func (r *Relay) catchUp(ctx context.Context, conn *pgx.Conn, slot, snapshot stri
 			return dbError{err}
 		}
 	}
-	var pub backoff.Backoff
 	for {
+		// A publish that fails ends the transaction rather than keeping its
+		// snapshot open through a broker outage (it would hold back vacuum
+		// and every new slot on the server): the rows published so far stay
+		// marked, the debt stays, and the next try pays the rest without
+		// the snapshot (duplicates, dropped by id).
+		start := time.Now()
 		n, err := r.drain(ctx, tx, slot)
-		if isDBError(err) || ctx.Err() != nil {
-			return err
+		if n > 0 {
+			r.Pass.Observe(time.Since(start).Seconds())
+		}
+		if err != nil && !isDBError(err) {
+			if cerr := tx.Commit(ctx); cerr != nil {
+				return dbError{cerr}
+			}
 		}
 		if err != nil {
-			r.Log.Warn().Err(err).Msg("publish failed while catching up; backing off")
-			pub.Wait(ctx)
-			continue
+			return err
 		}
 		if n < r.batch() {
 			break

@@ -24,7 +24,9 @@ import (
 // streaming waits until rl is the active relay and streams.
 func streaming(t *testing.T, rl *outbox.Relay) {
 	t.Helper()
-	testkit.Eventually(t, "the relay streaming", 20*time.Second, func() bool {
+	// Creating a slot waits for every transaction then open on the server,
+	// other tests' too.
+	testkit.Eventually(t, "the relay streaming", time.Minute, func() bool {
 		return testutil.ToFloat64(rl.Mode.WithLabelValues("stream")) == 1
 	})
 }
@@ -33,8 +35,11 @@ func streaming(t *testing.T, rl *outbox.Relay) {
 // its replication connection), as a relay's crash would.
 func (r *rig) kill(t *testing.T) {
 	t.Helper()
+	// The relay's lock (0x746f646f0001, a bigint key: objsubid 1), not the
+	// writers' per-user locks.
 	if _, err := r.st.Pool.Exec(context.Background(), `SELECT pg_terminate_backend(pid) FROM pg_locks
-		WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+		WHERE locktype = 'advisory' AND granted AND objsubid = 1 AND classid = 29807 AND objid = 1684996097
+		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
 		UNION ALL SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots
 		WHERE database = current_database() AND active_pid IS NOT NULL`); err != nil {
 		t.Fatal(err)
