@@ -10,7 +10,7 @@ STATICCHECK_VERSION := v0.8.2
 ACTIONLINT := $(TOOLS)/actionlint
 ACTIONLINT_VERSION := v1.7.12
 
-.PHONY: all help build images bench soak bootstrap run run-dapr migrate test e2e fuzz unit lint fmt tidy tools clean
+.PHONY: all help build images bench soak bootstrap traces run run-dapr migrate test e2e fuzz unit lint fmt tidy tools clean
 
 all: build
 
@@ -32,6 +32,11 @@ images:
 ## bootstrap: install (as root on Debian/Ubuntu) or name the system packages the tests need
 bootstrap:
 	@bash scripts/bootstrap.sh test
+
+## traces: print each trace the system exports, as a tree (run it with OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318)
+traces:
+	$(GO) build -o bin/todo ./cmd/todo
+	./bin/todo traces
 
 ## run: the whole system on http://localhost:$${PORT:-8080} (embedded PostgreSQL and broker unless DATABASE_URL / KAFKA_BROKERS)
 run:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -40,10 +41,10 @@ func daprResources(t *testing.T, dir string) string {
 
 // daprApp is a function binary behind its own daprd.
 type daprApp struct {
-	fn, bin, resources string
-	env                map[string]string
-	app                *harness.Proc
-	dapr               *daprd.Sidecar
+	fn, bin, resources, config string
+	env                        map[string]string
+	app                        *harness.Proc
+	dapr                       *daprd.Sidecar
 }
 
 // startSidecar starts (or restarts) the app's daprd, on the same ports.
@@ -55,7 +56,7 @@ func (a *daprApp) startSidecar(t *testing.T, ports daprd.Ports) {
 	}
 	t.Cleanup(func() { log.Close() })
 	d, err := daprd.Start(daprd.Options{Bin: a.bin, AppID: a.fn, AppPort: a.app.Port, Ports: ports,
-		Resources: a.resources, AppToken: a.env["APP_API_TOKEN"], Log: log})
+		Resources: a.resources, AppToken: a.env["APP_API_TOKEN"], Config: a.config, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +76,12 @@ func startDaprApp(t *testing.T, bin, fn, resources string, env map[string]string
 		t.Fatal(err)
 	}
 	t.Cleanup(app.Stop)
-	a := &daprApp{fn: fn, bin: bin, resources: resources, env: env, app: app}
+	// The sidecars export their spans to the system's receiver too.
+	config := filepath.Join(sys.dir, "dapr-tracing.yaml")
+	if err := daprd.TracingConfig(config, strings.TrimPrefix(sys.traces.URL(), "http://")); err != nil {
+		t.Fatal(err)
+	}
+	a := &daprApp{fn: fn, bin: bin, resources: resources, config: config, env: env, app: app}
 	a.startSidecar(t, ports)
 	return a
 }
@@ -182,8 +188,10 @@ func TestDaprPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := func() map[string]string {
-		return testkit.Env(url, map[string]string{"EVENTS_TRANSPORT": "dapr", "KAFKA_CONSUME": "false",
+		env := testkit.Env(url, map[string]string{"EVENTS_TRANSPORT": "dapr", "KAFKA_CONSUME": "false",
 			"LOG_LEVEL": "info", "RECONCILE_EVERY": "0"})
+		maps.Copy(env, sys.traced())
+		return env
 	}
 	recur := startDaprApp(t, bin, "recur-task", resources, env())
 	complete := startDaprApp(t, bin, "complete-task", resources, env())
@@ -223,6 +231,26 @@ func TestDaprPath(t *testing.T) {
 	}
 	parents := completeAll(5)
 	took := exactlyOne("occurrences through Dapr", parents)
+
+	// One completion's trace, through both sidecars: complete-task's
+	// relay sends through its daprd, recur-task's daprd pushes, and the
+	// spans of both sidecars sit between the send and the handling.
+	traced := uuid.NewString()
+	if _, err := db.Exec(ctx, `INSERT INTO tasks (id, user_id, title, recurring_type) VALUES ($1, $2, 'traced', 'daily')`, traced, user); err != nil {
+		t.Fatal(err)
+	}
+	traceID, root := tracedCompletion(t, complete.app.URL(), user, traced)
+	exactlyOne("the traced completion's occurrence", []string{traced})
+	tr := waitCompletionTrace(t, sys.traces, traceID, root, true)
+	sidecars := 0
+	for _, s := range sys.traces.Trace(traceID) {
+		if s.ParentID == tr.sent.SpanID && !strings.HasPrefix(s.Name, "process") {
+			sidecars++
+		}
+	}
+	if sidecars == 0 {
+		t.Fatalf("no sidecar span under the relay's send")
+	}
 
 	// A skip through the sidecars: its event reaches recur-task by the
 	// subscription's rule for com.todo.task.skipped.

@@ -28,6 +28,11 @@ func call(fn, method, path, user, body string) (int, []byte, error) {
 
 // callURL sends a JSON request as user (no token when empty) to base+path.
 func callURL(base, method, path, user, body string) (int, []byte, error) {
+	return callWith(base, method, path, user, body, nil)
+}
+
+// callWith is callURL with more request headers.
+func callWith(base, method, path, user, body string, header http.Header) (int, []byte, error) {
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
@@ -44,6 +49,9 @@ func callURL(base, method, path, user, body string) (int, []byte, error) {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return 0, nil, err

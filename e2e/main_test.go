@@ -7,6 +7,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -17,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/todoevents/todo/dev/harness"
+	"github.com/todoevents/todo/dev/otlpsink"
 	"github.com/todoevents/todo/shared/testkit"
 	"github.com/todoevents/todo/shared/testkit/pgcluster"
 )
@@ -31,6 +33,8 @@ type system struct {
 	api   map[string]*harness.Proc
 	recur []*harness.Proc
 	db    *pgxpool.Pool
+	// traces receives the spans every function exports (OTLP/HTTP).
+	traces *otlpsink.Sink
 
 	keepLogs bool
 }
@@ -95,9 +99,13 @@ func start() (*system, error) {
 	if err := s.kafka.Start(); err != nil {
 		return s, err
 	}
+	if s.traces, err = otlpsink.Listen("127.0.0.1:0"); err != nil {
+		return s, err
+	}
 	url := s.pg.URL("postgres")
 	s.env = testkit.Env(url, map[string]string{"KAFKA_BROKERS": s.proxy.Addr(), "KAFKA_PARTITIONS": "3",
 		"LOG_LEVEL": "info", "DB_MAX_CONNS": "8"})
+	maps.Copy(s.env, s.traced())
 	if err := runMigrations(ctx, url); err != nil {
 		return s, err
 	}
@@ -117,6 +125,12 @@ func start() (*system, error) {
 		}
 	}
 	return s, nil
+}
+
+// traced is the environment that makes a function export its spans to the
+// system's receiver, in batches sent every 200 ms.
+func (s *system) traced() map[string]string {
+	return map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": s.traces.URL(), "OTEL_BSP_SCHEDULE_DELAY": "200"}
 }
 
 // startRecur adds a recur-task replica to the consumer group.
@@ -147,6 +161,9 @@ func (s *system) close() {
 	}
 	if s.pg != nil {
 		s.pg.Stop()
+	}
+	if s.traces != nil {
+		_ = s.traces.Close()
 	}
 	if !s.keepLogs {
 		_ = os.RemoveAll(s.dir)

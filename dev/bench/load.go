@@ -96,29 +96,8 @@ func createLoad(ctx context.Context, s *system, rep *report, d time.Duration, ro
 		return err
 	}
 	defer lag.stop()
-	body := []byte(`{"title":"Water the plants","priority":"high","tags":["home"],"recurring_type":"daily","timezone":"Europe/Berlin"}`)
 	for _, n := range Clients {
-		users := make([]string, n)
-		tokens := make([]string, n)
-		for i := range users {
-			users[i] = fmt.Sprintf("bench-%d-%d-%s", n, i, uuid.NewString()[:8])
-			tokens[i], _ = testkit.SignToken([]byte(testkit.Secret), users[i], time.Now(), time.Hour)
-		}
-		ours := func(c int) error {
-			req, _ := http.NewRequest("POST", s.create.URL()+"/api/"+users[c]+"/tasks", bytes.NewReader(body))
-			req.Header.Set("Authorization", "Bearer "+tokens[c])
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := client.Do(req)
-			if err != nil {
-				return err
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusCreated {
-				return fmt.Errorf("status %d", resp.StatusCode)
-			}
-			return nil
-		}
+		users, ours := creates(s, client, n)
 		baseline := func(c int) error { return plainWrite(ctx, s, users[c]) }
 		var oursRuns, baseRuns []run
 		var lags []lagRun
@@ -142,6 +121,33 @@ func createLoad(ctx context.Context, s *system, rep *report, d time.Duration, ro
 			n, o.Rate, o.P99ms, b.Rate, b.P99ms, rep.Lag[len(rep.Lag)-1].P99ms, rep.Lag[len(rep.Lag)-1].BacklogAtEnd)
 	}
 	return nil
+}
+
+// creates is scenario 1's request for n clients, each its own user: a
+// recurring task created through create-task; and the users.
+func creates(s *system, client *http.Client, n int) ([]string, func(c int) error) {
+	body := []byte(`{"title":"Water the plants","priority":"high","tags":["home"],"recurring_type":"daily","timezone":"Europe/Berlin"}`)
+	users := make([]string, n)
+	tokens := make([]string, n)
+	for i := range users {
+		users[i] = fmt.Sprintf("bench-%d-%d-%s", n, i, uuid.NewString()[:8])
+		tokens[i], _ = testkit.SignToken([]byte(testkit.Secret), users[i], time.Now(), time.Hour)
+	}
+	return users, func(c int) error {
+		req, _ := http.NewRequest("POST", s.create.URL()+"/api/"+users[c]+"/tasks", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tokens[c])
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	}
 }
 
 // plainWrite is the baseline: the same task row and outbox row in one

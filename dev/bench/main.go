@@ -21,7 +21,9 @@
 //     idle and after the load, and its binary's size (stripped, static);
 //  6. 100,000 reminders due within one minute, fired by recur-task's
 //     scheduler (lateness p50/p99), then as many due at once (fired/s)
-//     against pgx doing the same work on as many rows.
+//     against pgx doing the same work on as many rows;
+//  7. create-task at 32 clients with tracing off and on (every span
+//     exported by OTLP/HTTP to a receiver in the bench), alternating.
 //
 // It writes <out>/benchmarks.md, benchmarks.json and benchmarks.png;
 // -scenarios picks some, -profile DIR takes CPU profiles of the functions
@@ -43,7 +45,7 @@ func main() {
 	out := flag.String("out", "docs", "directory for benchmarks.md, .json and .png")
 	duration := flag.Duration("duration", 4*time.Second, "length of each load run")
 	rounds := flag.Int("rounds", 3, "runs of each figure (the median is reported)")
-	only := flag.String("scenarios", "1,2,3,4,5,6", "the scenarios to run, comma-separated (the report shows only those)")
+	only := flag.String("scenarios", "1,2,3,4,5,6,7", "the scenarios to run, comma-separated (the report shows only those)")
 	profiles := flag.String("profile", "", "directory for CPU profiles of the functions during scenarios 1 (32 clients), 2 (the relay), 3 and 4")
 	flag.Parse()
 	ctx := context.Background()
@@ -91,6 +93,7 @@ func measure(ctx context.Context, o options) error {
 		{"4", "recur-task draining a backlog", func() error { return backlogDrain(ctx, sys, rep) }},
 		{"5", "start-up and footprint", func() error { return footprint(ctx, sys, rep) }},
 		{"6", "reminders due", func() error { return remindersDue(ctx, sys, rep) }},
+		{"7", "tracing off and on", func() error { return tracingCost(ctx, sys, rep, o.duration, o.rounds) }},
 	}
 	for _, step := range steps {
 		if !slices.Contains(o.scenarios, step.scenario) {

@@ -225,7 +225,7 @@ func pgxReminderBatch(ctx context.Context, s *system) (int, error) {
 			b.Queue(`UPDATE tasks SET reminders = $3, next_remind_at = NULL WHERE id = $1 AND user_id = $2`,
 				t.ID, t.UserID, []task.Reminder{rem})
 		}
-		if err := outbox.Queue(b, evts...); err != nil {
+		if err := outbox.Queue(ctx, b, evts...); err != nil {
 			return err
 		}
 		n = len(due)

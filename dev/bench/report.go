@@ -42,6 +42,7 @@ type report struct {
 	Drain             *drainResult      `json:"backlog_drain,omitempty"`
 	Reminders         *reminderResult   `json:"reminders,omitempty"`
 	Footprint         footprintResult   `json:"footprint"`
+	Tracing           *tracingResult    `json:"tracing,omitempty"`
 }
 
 // repoRoot is the repository's root directory.
@@ -193,6 +194,16 @@ func (r *report) markdown(base string) string {
 		w("| lateness over the minute, p50 / p99 / max | %.1f / %.1f / %.1f ms | | |\n", m.SpreadP50ms, m.SpreadP99ms, m.SpreadMaxms)
 		w("| all due at once | %.0f fired/s | pgx %.0f fired/s | %.2f |\n", m.Backlog, m.PgxBacklog, m.Backlog/m.PgxBacklog)
 		w("| reminders not sent exactly once | %d | | 0: %s |\n", m.NotOnce, verdict(m.NotOnce == 0))
+	}
+	if t := r.Tracing; t != nil {
+		w("\n## 7. Tracing\n\ncreate-task at %d clients with tracing off (no `OTEL_EXPORTER_OTLP_ENDPOINT`, the default) and on\n", t.Clients)
+		w("(every span exported by OTLP/HTTP to a receiver in the bench), alternating, the functions restarted between;\n")
+		w("%.1f spans arrived per traced request (the request, the event's creation, the relay's send; recur-task's and\n", t.SpansPerRequest)
+		w("live-updates' are not in this scenario). Off is scenario 1's configuration: its ratio to plain pgx is above.\n\n")
+		w("| figure | off | on | on / off |\n|---|---|---|---|\n")
+		w("| requests/s | %.0f | %.0f | %.2f |\n", t.Off.Rate, t.On.Rate, t.Ratio)
+		w("| p50 / p99 ms | %.1f / %.1f | %.1f / %.1f | %.2f / %.2f |\n", t.Off.P50ms, t.Off.P99ms, t.On.P50ms, t.On.P99ms,
+			t.On.P50ms/t.Off.P50ms, t.On.P99ms/t.Off.P99ms)
 	}
 	w("%s", notes)
 	return b.String()

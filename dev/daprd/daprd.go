@@ -80,7 +80,10 @@ type Options struct {
 	// Scheduler is the Dapr scheduler's address (host:port) for the Jobs
 	// API; empty runs daprd without one.
 	Scheduler string
-	Log       io.Writer
+	// Config is a Dapr Configuration file (e.g. TracingConfig's); empty
+	// runs daprd with the defaults.
+	Config string
+	Log    io.Writer
 }
 
 // Start runs daprd and waits until it is healthy.
@@ -91,6 +94,9 @@ func Start(o Options) (*Sidecar, error) {
 		"--resources-path", o.Resources, "--log-level", "info")
 	if o.Scheduler != "" {
 		cmd.Args = append(cmd.Args, "--scheduler-host-address", o.Scheduler)
+	}
+	if o.Config != "" {
+		cmd.Args = append(cmd.Args, "--config", o.Config)
 	}
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "APP_API_TOKEN=" + o.AppToken}
 	cmd.Stdout, cmd.Stderr = o.Log, o.Log
@@ -103,6 +109,24 @@ func Start(o Options) (*Sidecar, error) {
 		return nil, fmt.Errorf("daprd of %s: %w", o.AppID, err)
 	}
 	return &Sidecar{Ports: o.Ports, Process: proc}, nil
+}
+
+// TracingConfig writes to file a Dapr Configuration that samples every
+// trace a request does not decide and exports daprd's spans by OTLP/HTTP to
+// endpoint (host:port, plain HTTP).
+func TracingConfig(file, endpoint string) error {
+	return os.WriteFile(file, []byte(`apiVersion: dapr.io/v1alpha1
+kind: Configuration
+metadata:
+  name: tracing
+spec:
+  tracing:
+    samplingRate: "1"
+    otel:
+      endpointAddress: "`+endpoint+`"
+      isSecure: false
+      protocol: http
+`), 0o644)
 }
 
 // Tree is the one tree of Dapr resources, relative to the repository: the

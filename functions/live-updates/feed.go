@@ -11,10 +11,12 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/todoevents/todo/shared/backoff"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/kafka"
+	"github.com/todoevents/todo/shared/tracing"
 )
 
 // Entry is one task event as a page receives it. ID is "<partition>-<offset>"
@@ -52,6 +54,9 @@ type Feed struct {
 	// PerUser and Total bound the open streams of one user and of the
 	// process (0: no bound).
 	PerUser, Total int
+	// Tracer records the handing of each traced event to its user's pages
+	// (nil: nothing is traced).
+	Tracer trace.Tracer
 
 	mu      sync.Mutex
 	open    int               // streams open in all
@@ -127,6 +132,10 @@ func (f *Feed) add(ctx context.Context, msg kafka.Record) {
 	user, _ := e.Extensions()[events.ExtPartitionKey].(string)
 	if user == "" || !strings.HasPrefix(e.Type(), "com.todo.task.") {
 		return
+	}
+	if f.Tracer != nil {
+		_, span := tracing.StartProcess(ctx, f.Tracer, *e, msg.Topic)
+		defer span.End()
 	}
 	entry := Entry{ID: fmt.Sprintf("%d-%d", msg.Partition, msg.Offset), Type: e.Type(), Time: e.Time(),
 		TaskID: e.Subject(), Data: e.Data(), user: user, offset: msg.Offset}

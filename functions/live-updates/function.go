@@ -46,10 +46,12 @@ func New() *LiveUpdates {
 	f.Lifecycle = app.NewLifecycle(Name, config.Requirements{Auth: true}, func(rt *app.Runtime) []httpx.Route {
 		log := rt.Log.With().Str("part", "feed").Logger()
 		f.feed = NewFeed(rt.Config.KafkaBrokers, events.TopicTaskEvents, rt.Config.KafkaPartitions, log)
+		f.feed.Tracer = rt.Tracing.Tracer()
 		f.feed.PerUser, f.feed.Total = rt.Config.StreamsPerUser, rt.Config.StreamsTotal
 		// A page's reminders ride on its one stream, which the task feed
 		// already counted against the bounds.
 		f.reminders = NewFeed(rt.Config.KafkaBrokers, events.TopicReminders, rt.Config.KafkaPartitions, log)
+		f.reminders.Tracer = rt.Tracing.Tracer()
 		if len(f.feed.Brokers) > 0 {
 			rt.Go(f.feed.Run)
 			rt.Go(f.reminders.Run)

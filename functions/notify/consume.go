@@ -7,10 +7,12 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/todoevents/todo/shared/apperr"
 	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/kafka"
+	"github.com/todoevents/todo/shared/tracing"
 	"github.com/todoevents/todo/shared/webhook"
 )
 
@@ -28,6 +30,10 @@ type Enqueuer struct {
 	Now   func() time.Time
 	// Queued is called after deliveries were added (the sender's wake-up).
 	Queued func()
+	// Tracer records the handling of each traced event and the batch
+	// that queues their deliveries, linked to them (nil: nothing is
+	// traced).
+	Tracer trace.Tracer
 }
 
 // Consume is the consumers' handler (kafka.Handler). An unreachable
@@ -36,6 +42,7 @@ type Enqueuer struct {
 // event never holds up a partition.
 func (q *Enqueuer) Consume(ctx context.Context, records []kafka.Record) (int, error) {
 	evts := make([]webhook.Event, 0, len(records))
+	var traces []context.Context
 	for _, r := range records {
 		e, err := kafka.DecodeRecord(ctx, r)
 		if err != nil {
@@ -43,7 +50,16 @@ func (q *Enqueuer) Consume(ctx context.Context, records []kafka.Record) (int, er
 		}
 		if ev, ok := deliverable(*e); ok {
 			evts = append(evts, ev)
+			if q.Tracer != nil && tracing.Traced(*e) {
+				tc, span := tracing.StartProcess(ctx, q.Tracer, *e, r.Topic)
+				traces = append(traces, tc)
+				defer span.End()
+			}
 		}
+	}
+	if len(traces) > 0 {
+		_, span := tracing.StartBatch(q.Tracer, "queue webhook deliveries", traces)
+		defer span.End()
 	}
 	n, err := q.Queue.EnqueueDeliveries(ctx, evts, q.Now())
 	if err != nil && apperr.CodeOf(err) != apperr.Unavailable {

@@ -50,7 +50,8 @@ func (f *Notify) routes(rt *app.Runtime) []httpx.Route {
 		Timeout: cfg.Webhooks.Timeout, Log: log.With().Str("part", "sender").Logger(), Metrics: rt.Metrics, Now: rt.Now}
 	rt.Metrics.WatchWebhookQueue(rt.Store.DeliveryQueue)
 	rt.Go(f.Sender.Run)
-	enq := &Enqueuer{Queue: rt.Store, Log: log.With().Str("part", "consumer").Logger(), Now: rt.Now, Queued: f.Sender.Wake}
+	enq := &Enqueuer{Queue: rt.Store, Log: log.With().Str("part", "consumer").Logger(), Now: rt.Now, Queued: f.Sender.Wake,
+		Tracer: rt.Tracing.Tracer()}
 	if len(cfg.KafkaBrokers) == 0 || !cfg.Consume {
 		log.Warn().Msg("Kafka consumer off (no KAFKA_BROKERS or KAFKA_CONSUME=false): no events reach the webhooks")
 	} else {

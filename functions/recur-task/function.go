@@ -37,7 +37,7 @@ func New() *RecurTask {
 func (f *RecurTask) routes(rt *app.Runtime) []httpx.Route {
 	cfg, log := rt.Config, rt.Log
 	rec := &Recurrer{Occurrences: rt.Store, DeadLetters: rt.Store, Log: log, Metrics: rt.Metrics, Now: rt.Now,
-		Committed: rt.WakeRelay}
+		Committed: rt.WakeRelay, Tracer: rt.Tracing.Tracer()}
 	f.Reconciler = &Reconciler{Completions: rt.Store, Recurrer: rec, Log: log.With().Str("part", "reconciler").Logger(),
 		Every: cfg.ReconcileEvery, Grace: cfg.ReconcileGrace, Retention: cfg.ProcessedRetention,
 		ArchiveAfter: cfg.ArchiveAfter, ArchiveRetention: cfg.ArchiveRetention}

@@ -11,6 +11,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/todoevents/todo/shared/app"
 	"github.com/todoevents/todo/shared/apperr"
@@ -363,5 +365,38 @@ func TestReconcilerArchives(t *testing.T) {
 	}
 	if _, err := st.GetTask(context.Background(), old.UserID, old.ID); err == nil {
 		t.Fatal("the archived task was kept past ArchiveRetention")
+	}
+}
+
+// TestAPushedEventContinuesItsTrace: a binary-mode push (as Knative's
+// KafkaSource delivers) whose ce-traceparent names the completion's
+// creation is handled in a span of that trace, its child; so is the
+// transaction, below the handling.
+func TestAPushedEventContinuesItsTrace(t *testing.T) {
+	t.Parallel()
+	st := storetest.New()
+	spans := tracetest.NewSpanRecorder()
+	rec := newRecurrer(st)
+	rec.Tracer = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans)).Tracer("test")
+	h := serve(PushHandler{Recurrer: rec, Auth: config.PushAuthToken, Token: testkit.AppToken})
+	_, e := doneTask(t, st, app.Now())
+	const traceID, parent = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+	r := testkit.Do(t, h, "POST", "/", testkit.AppToken, e.Data(), "Content-Type", "application/json",
+		"Ce-Specversion", "1.0", "Ce-Id", e.ID(), "Ce-Type", e.Type(), "Ce-Source", e.Source(), "Ce-Subject", e.Subject(),
+		"Ce-Partitionkey", testkit.Extension(e, events.ExtPartitionKey), "Ce-Time", e.Time().Format(time.RFC3339Nano),
+		"Ce-Traceparent", "00-"+traceID+"-"+parent+"-01")
+	if r.Code != http.StatusOK || !strings.Contains(r.Body.String(), "created") {
+		t.Fatalf("push: %d %s", r.Code, r.Body.String())
+	}
+	byName := map[string]sdktrace.ReadOnlySpan{}
+	for _, s := range spans.Ended() {
+		byName[s.Name()] = s
+	}
+	process, tx := byName["process task-events"], byName["record next occurrence"]
+	switch {
+	case process == nil || process.SpanContext().TraceID().String() != traceID || process.Parent().SpanID().String() != parent:
+		t.Fatalf("the handling is not the event's child: %v", process)
+	case tx == nil || tx.Parent().SpanID() != process.SpanContext().SpanID():
+		t.Fatalf("the transaction is not below the handling: %v", tx)
 	}
 }

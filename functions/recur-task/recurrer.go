@@ -8,6 +8,8 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/todoevents/todo/shared/apperr"
 	"github.com/todoevents/todo/shared/contract"
@@ -15,6 +17,7 @@ import (
 	"github.com/todoevents/todo/shared/kafka"
 	"github.com/todoevents/todo/shared/metrics"
 	"github.com/todoevents/todo/shared/task"
+	"github.com/todoevents/todo/shared/tracing"
 )
 
 // Occurrences records, once per event, the next occurrence of a completed
@@ -43,12 +46,27 @@ type Recurrer struct {
 	Now         func() time.Time
 	// Committed is called after a new occurrence is stored (optional).
 	Committed func()
+	// Tracer records the handling of each event, in the event's trace, and
+	// each transaction (nil: nothing is traced).
+	Tracer trace.Tracer
+}
+
+func (r *Recurrer) tracer() trace.Tracer {
+	if r.Tracer == nil {
+		return noop.Tracer{}
+	}
+	return r.Tracer
 }
 
 // Process handles one event. Errors wrapping events.ErrPoison are permanent
 // (dead-letter it); others are transient (redeliver later).
-func (r *Recurrer) Process(ctx context.Context, e cloudevents.Event) (contract.Outcome, error) {
-	log := r.Log.With().Str("event_id", e.ID()).Str("type", e.Type()).Logger()
+func (r *Recurrer) Process(ctx context.Context, e cloudevents.Event) (outcome contract.Outcome, err error) {
+	ctx, span := tracing.StartProcess(ctx, r.tracer(), e, events.TopicOf(e))
+	defer func() {
+		tracing.Fail(span, err)
+		span.End()
+	}()
+	log := tracing.Log(ctx, r.Log.With().Str("event_id", e.ID()).Str("type", e.Type()).Logger())
 	c, err := events.DecodeCompleted(e)
 	if errors.Is(err, events.ErrNotForUs) {
 		log.Debug().Msg("event skipped")
@@ -66,7 +84,9 @@ func (r *Recurrer) Process(ctx context.Context, e cloudevents.Event) (contract.O
 // does not confirm is stale, changes nothing and is not an error.
 func (r *Recurrer) recordNext(ctx context.Context, log zerolog.Logger, eventID, userID, taskID string, completedAt time.Time) (contract.Outcome, error) {
 	start := time.Now()
+	ctx, span := r.tracer().Start(ctx, "record next occurrence")
 	outcome, child, err := r.Occurrences.RecordOccurrence(ctx, Name, eventID, userID, taskID, r.next(completedAt))
+	span.End()
 	if err != nil && !errors.Is(err, contract.ErrStale) {
 		log.Warn().Err(err).Msg("event not processed")
 		return "", err
@@ -79,21 +99,27 @@ func (r *Recurrer) recordNext(ctx context.Context, log zerolog.Logger, eventID, 
 }
 
 // recordNextAll handles completion events in one batch, with the effect recordNext
-// would have on each in turn. An error means none of them was handled.
-func (r *Recurrer) recordNextAll(ctx context.Context, cs []events.Completed) error {
+// would have on each in turn; traces[i] is the context of cs[i]'s handling.
+// An error means none of them was handled.
+func (r *Recurrer) recordNextAll(ctx context.Context, cs []events.Completed, traces []context.Context) error {
 	start := time.Now()
 	batch := make([]contract.CompletionEvent, len(cs))
 	for i, c := range cs {
 		batch[i] = contract.CompletionEvent{EventID: c.EventID, UserID: c.Data.UserID, ParentID: c.Data.TaskID,
-			Next: r.next(c.ClosedAt)}
+			Next: r.next(c.ClosedAt), Trace: traces[i]}
 	}
+	// One transaction for events of many traces: its span is linked to
+	// each event's handling (the child of the one when there is one).
+	_, span := tracing.StartBatch(r.tracer(), "record next occurrences", traces)
 	handled, err := r.Occurrences.RecordOccurrences(ctx, Name, batch)
+	tracing.Fail(span, err)
+	span.End()
 	if err != nil {
 		return err
 	}
 	created := false
 	for i, h := range handled {
-		log := r.Log.With().Str("event_id", cs[i].EventID).Str("type", events.TypeTaskCompleted).Logger()
+		log := tracing.Log(traces[i], r.Log.With().Str("event_id", cs[i].EventID).Str("type", events.TypeTaskCompleted).Logger())
 		r.handled(log, batch[i].ParentID, h.Outcome, h.Child, h.Err, start)
 		created = created || h.Child != nil
 	}
@@ -183,20 +209,29 @@ func (r *Recurrer) ConsumeBatch(ctx context.Context, msgs []kafka.Record) (int, 
 	for i := 0; i < len(msgs); {
 		var (
 			run    []events.Completed
+			traces []context.Context // of each event's handling
+			spans  []trace.Span
 			reason string // why msgs[j] can never be handled
 			j      = i
 		)
 		for ; j < len(msgs); j++ {
 			var c *events.Completed
-			if c, reason = r.completion(ctx, msgs[j]); reason != "" {
+			var e *cloudevents.Event
+			if c, e, reason = r.completion(ctx, msgs[j]); reason != "" {
 				break
 			}
 			if c != nil {
-				run = append(run, *c)
+				tc, span := tracing.StartProcess(ctx, r.tracer(), *e, msgs[j].Topic)
+				run, traces, spans = append(run, *c), append(traces, tc), append(spans, span)
 			}
 		}
 		if len(run) > 0 {
-			if err := r.recordNextAll(ctx, run); err != nil {
+			err := r.recordNextAll(ctx, run, traces)
+			for _, span := range spans {
+				tracing.Fail(span, err)
+				span.End()
+			}
+			if err != nil {
 				r.Log.Warn().Err(err).Int("events", len(run)).Msg("batch not processed; handling its events one at a time")
 				for k := i; k < j; k++ {
 					if err := r.Consume(ctx, msgs[k]); err != nil {
@@ -215,22 +250,23 @@ func (r *Recurrer) ConsumeBatch(ctx context.Context, msgs []kafka.Record) (int, 
 	return len(msgs), nil
 }
 
-// completion decodes a record: a completion event, nil for an event that
-// is not for recur-task, or why the record can never be handled.
-func (r *Recurrer) completion(ctx context.Context, msg kafka.Record) (*events.Completed, string) {
+// completion decodes a record: a completion event (and the event), nil
+// for an event that is not for recur-task, or why the record can never be
+// handled.
+func (r *Recurrer) completion(ctx context.Context, msg kafka.Record) (*events.Completed, *cloudevents.Event, string) {
 	e, err := kafka.DecodeRecord(ctx, msg)
 	if err != nil {
-		return nil, fmt.Sprintf("not a CloudEvent: %v", err)
+		return nil, nil, fmt.Sprintf("not a CloudEvent: %v", err)
 	}
 	c, err := events.DecodeCompleted(*e)
 	switch {
 	case errors.Is(err, events.ErrNotForUs):
-		return nil, ""
+		return nil, nil, ""
 	case err != nil:
 		r.Log.Warn().Err(err).Str("event_id", e.ID()).Msg("poison event")
-		return nil, err.Error()
+		return nil, nil, err.Error()
 	}
-	return &c, ""
+	return &c, e, ""
 }
 
 // deadLetterRecord dead-letters msg as received. A failure to do so is

@@ -25,6 +25,7 @@ import (
 	"github.com/todoevents/todo/shared/outbox"
 	"github.com/todoevents/todo/shared/store"
 	"github.com/todoevents/todo/shared/task"
+	"github.com/todoevents/todo/shared/tracing"
 )
 
 // Runtime is what a started function process holds.
@@ -34,6 +35,8 @@ type Runtime struct {
 	Log     zerolog.Logger
 	Store   *store.Store
 	Metrics *metrics.Metrics
+	// Tracing exports the process's spans (off without an endpoint).
+	Tracing *tracing.Tracing
 	// Now is the clock; Guard admits API requests.
 	Now   func() time.Time
 	Guard httpx.Guard
@@ -60,8 +63,16 @@ func Open(ctx context.Context, name string, env map[string]string, req config.Re
 	if err != nil {
 		return nil, err
 	}
+	tr, err := tracing.Start(ctx, cfg.TracesEndpoint, name)
+	if err != nil {
+		return nil, err
+	}
+	if tr.On() {
+		log.Info().Str("endpoint", cfg.TracesEndpoint).Msg("tracing on: spans exported by OTLP/HTTP")
+	}
 	st, err := store.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
 	if err != nil {
+		_ = tr.Shutdown(ctx)
 		return nil, err
 	}
 	bg, cancel := context.WithCancel(context.Background())
@@ -71,12 +82,13 @@ func Open(ctx context.Context, name string, env map[string]string, req config.Re
 		if verifier.Keys, err = auth.JWKS(bg, cfg.JWKSURL, nil, onError); err != nil {
 			cancel()
 			st.Close()
+			_ = tr.Shutdown(ctx)
 			return nil, err
 		}
 	}
 	st.Budget = store.NewWriteBudget(cfg.UserRate)
 	st.OutboxSlot = cfg.OutboxSlot
-	rt := &Runtime{Name: name, Config: cfg, Log: log, Store: st, Now: Now, Metrics: metrics.New(),
+	rt := &Runtime{Name: name, Config: cfg, Log: log, Store: st, Now: Now, Metrics: metrics.New(), Tracing: tr,
 		Guard: httpx.Guard{Auth: verifier}, ctx: bg, cancel: cancel}
 	rt.Metrics.WatchOutbox(st.OutboxBacklog)
 	if req.Relay {
@@ -112,7 +124,7 @@ func (rt *Runtime) startRelay() {
 		Log: rt.Log.With().Str("part", "relay").Str("transport", cfg.Transport).Logger(), Retention: cfg.OutboxRetention,
 		Stream: cfg.OutboxStream, Slot: cfg.OutboxSlot,
 		Published: rt.Metrics.OutboxPublished, Failed: rt.Metrics.OutboxPublishFailures, Pass: rt.Metrics.OutboxPass,
-		Mode: rt.Metrics.OutboxRelayMode, SlotLag: rt.Metrics.OutboxSlotLag}
+		Mode: rt.Metrics.OutboxRelayMode, SlotLag: rt.Metrics.OutboxSlotLag, Tracer: rt.Tracing.Tracer()}
 	rt.Go(rt.relay.Run)
 }
 
@@ -167,7 +179,8 @@ func (rt *Runtime) WriteKit() WriteKit {
 
 // Middleware is the HTTP middleware of this function.
 func (rt *Runtime) Middleware() httpx.Middleware {
-	return httpx.Middleware{Log: rt.Log, CORS: httpx.CORS(rt.Config.CORSOrigins), Requests: rt.Metrics.RequestDuration}
+	return httpx.Middleware{Log: rt.Log, CORS: httpx.CORS(rt.Config.CORSOrigins), Requests: rt.Metrics.RequestDuration,
+		Tracing: rt.Tracing}
 }
 
 // Wrap puts h inside the function's middleware.
@@ -181,4 +194,10 @@ func (rt *Runtime) Close() {
 		_ = rt.publisher.Close()
 	}
 	rt.Store.Close()
+	// What is still buffered goes out now, within the shutdown's grace.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := rt.Tracing.Shutdown(ctx); err != nil {
+		rt.Log.Warn().Err(err).Msg("exporting the last spans failed")
+	}
 }

@@ -41,6 +41,7 @@ var Variables = []string{
 	"EVENTS_TRANSPORT", "EVENTS_PUBLISH", "DAPR_HTTP_PORT", "DAPR_PUBSUB", "DAPR_API_TOKEN",
 	"REMINDERS", "REMINDER_MAX_LATENESS", "REMINDER_TRIGGER", "WEBHOOK_ALLOW_LOOPBACK", "WEBHOOK_ALLOW_PRIVATE", "WEBHOOK_TIMEOUT",
 	"WEBHOOK_RETRY_DELAYS", "WEBHOOK_RETRY_PERIOD", "WEBHOOK_DISABLE_AFTER",
+	"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_SDK_DISABLED", "OTEL_TRACES_EXPORTER",
 }
 
 // Reminder triggers (REMINDER_TRIGGER): the scheduler's own timer, or a
@@ -70,9 +71,12 @@ type Config struct {
 	CORSOrigins               []string
 	LogFormat                 string
 	LogLevel                  string
-	RelayEnabled              bool
-	Consume                   bool
-	OutboxRetention           time.Duration
+	// TracesEndpoint is the OTLP/HTTP URL spans are exported to; empty,
+	// tracing is off.
+	TracesEndpoint  string
+	RelayEnabled    bool
+	Consume         bool
+	OutboxRetention time.Duration
 	// OutboxStream is whether the active relay reads new outbox rows from
 	// the database's write-ahead log (logical decoding) when it can; off,
 	// it polls the table. OutboxSlot names its replication slot (empty:
@@ -237,6 +241,7 @@ func Load(env map[string]string, req Requirements) (Config, error) {
 		DaprAPIToken:  l.get("DAPR_API_TOKEN", ""),
 	}
 	c.Publish = l.bool("EVENTS_PUBLISH", "true")
+	c.TracesEndpoint = l.traces()
 	c.DaprHTTPPort = l.int("DAPR_HTTP_PORT", "3500", 1, 65535)
 	c.DBMaxConns = int32(l.int("DB_MAX_CONNS", "10", 1, 1000))
 	c.KafkaPartitions = int32(l.int("KAFKA_PARTITIONS", "3", 1, 1000))
@@ -387,6 +392,36 @@ func (l *loader) underFileLimit(name string, def, limit int) int {
 			name, n, OpenFileLimit(), max(1, limit))
 	}
 	return n
+}
+
+// traces reads where spans go, by the OpenTelemetry variables: the traces
+// endpoint as given, or the base endpoint with /v1/traces; none (tracing
+// off) without either, or with OTEL_SDK_DISABLED=true or
+// OTEL_TRACES_EXPORTER=none.
+func (l *loader) traces() string {
+	if l.bool("OTEL_SDK_DISABLED", "false") {
+		return ""
+	}
+	switch v := l.get("OTEL_TRACES_EXPORTER", "otlp"); v {
+	case "none":
+		return ""
+	case "otlp":
+	default:
+		l.fail("OTEL_TRACES_EXPORTER: %q is not otlp or none", v)
+	}
+	name, endpoint := "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", l.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "")
+	if endpoint == "" {
+		name, endpoint = "OTEL_EXPORTER_OTLP_ENDPOINT", l.get("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+		if endpoint == "" {
+			return ""
+		}
+		endpoint = strings.TrimSuffix(endpoint, "/") + "/v1/traces"
+	}
+	if u, err := url.Parse(endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		l.fail("%s: %q is not an http(s) URL like http://127.0.0.1:4318 (spans are exported by OTLP/HTTP)", name, endpoint)
+		return ""
+	}
+	return endpoint
 }
 
 // addr reads an optional listen address (host:port).

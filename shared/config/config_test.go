@@ -66,3 +66,35 @@ func TestLoad(t *testing.T) {
 		t.Fatalf("a function's own default group: %s", c.ConsumerGroup)
 	}
 }
+
+// TestTracesEndpoint reads the OpenTelemetry variables as the
+// specification says: the base endpoint gains /v1/traces, the traces
+// endpoint is taken as given and wins, and tracing can be turned off.
+func TestTracesEndpoint(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		env           map[string]string
+		want, wantErr string
+	}{
+		{map[string]string{}, "", ""},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318/"}, "http://collector:4318/v1/traces", ""},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "https://t/x"}, "https://t/x", ""},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_SDK_DISABLED": "true"}, "", ""},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_TRACES_EXPORTER": "none"}, "", ""},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4317"}, "", "OTEL_EXPORTER_OTLP_ENDPOINT"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "grpc://c"}, "", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"},
+		{map[string]string{"OTEL_TRACES_EXPORTER": "zipkin"}, "", "OTEL_TRACES_EXPORTER"},
+	} {
+		env := map[string]string{"DATABASE_URL": "postgres://u@h/db"}
+		for k, v := range c.env {
+			env[k] = v
+		}
+		cfg, err := Load(env, Requirements{})
+		switch {
+		case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)):
+			t.Errorf("%v: error %v, want one naming %s", c.env, err, c.wantErr)
+		case c.wantErr == "" && (err != nil || cfg.TracesEndpoint != c.want):
+			t.Errorf("%v: %q %v, want %q", c.env, cfg.TracesEndpoint, err, c.want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"context"
 	"errors"
 	"time"
 
@@ -37,9 +38,12 @@ type NextFunc func(parent task.Task) (*task.Task, *cloudevents.Event, error)
 
 // CompletionEvent is one event of a batch: event EventID says task
 // ParentID of UserID was completed; Next builds its next occurrence.
+// Trace, when set, is the context of the event's handling: the
+// occurrence's event is created under its span, in the completion's trace.
 type CompletionEvent struct {
 	EventID, UserID, ParentID string
 	Next                      NextFunc
+	Trace                     context.Context
 }
 
 // Handled is what RecordOccurrences did with one completion: its outcome,

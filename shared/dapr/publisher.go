@@ -14,7 +14,10 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
+	"go.opentelemetry.io/otel/propagation"
+
 	"github.com/todoevents/todo/shared/events"
+	"github.com/todoevents/todo/shared/tracing"
 )
 
 // Publisher posts CloudEvents to a Dapr sidecar:
@@ -47,6 +50,9 @@ func (p *Publisher) Publish(ctx context.Context, topic string, e cloudevents.Eve
 		return err
 	}
 	req.Header.Set("Content-Type", "application/cloudevents+json")
+	// The sidecar continues the trace of this send (ctx's span, when
+	// traced) and writes its own span into the event it publishes.
+	tracing.Propagator.Inject(ctx, propagation.HeaderCarrier(req.Header))
 	resp, msg, err := send(p.Client, req, p.Token)
 	if err != nil {
 		return fmt.Errorf("publish through the Dapr sidecar: %w", err)

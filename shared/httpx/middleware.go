@@ -12,8 +12,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"github.com/rs/zerolog/hlog"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/metric/noop"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/todoevents/todo/shared/apperr"
+	"github.com/todoevents/todo/shared/tracing"
 )
 
 type requestIDKey struct{}
@@ -32,20 +37,44 @@ type Middleware struct {
 	// Requests observes each request's latency by method, route and
 	// status (optional).
 	Requests *prometheus.HistogramVec
+	// Tracing, when on, makes a server span per request (named by its
+	// route, continuing the caller's traceparent) and puts its trace_id and
+	// span_id on the request's log lines; off (nil), it costs nothing.
+	Tracing *tracing.Tracing
 }
 
 // Wrap adds, outermost first: the logger (zerolog's hlog), a request id
 // (the client's X-Request-Id or a new one) on the logger and the response,
-// one access-log line and latency observation per request, panic recovery
-// into a 500 JSON error, and CORS.
+// the request's span (when tracing is on), one access-log line and latency
+// observation per request, panic recovery into a 500 JSON error, and CORS.
 func (m Middleware) Wrap(h http.Handler) http.Handler {
 	if m.CORS != nil {
 		h = m.CORS(h)
 	}
 	h = recoverPanics(h)
 	h = hlog.AccessHandler(m.observe)(h)
+	if m.Tracing.On() {
+		h = otelhttp.NewHandler(withSpanIDs(h), "http", otelhttp.WithTracerProvider(m.Tracing.Provider()),
+			otelhttp.WithPropagators(tracing.Propagator), otelhttp.WithMeterProvider(noop.NewMeterProvider()))
+	}
 	h = withRequestID(h)
 	return hlog.NewHandler(m.Log)(h)
+}
+
+// withSpanIDs puts the request span's ids on the request's logger and,
+// once routed, its route on the span (the span is named by it).
+func withSpanIDs(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		span := trace.SpanFromContext(r.Context())
+		sc := span.SpanContext()
+		hlog.FromRequest(r).UpdateContext(func(c zerolog.Context) zerolog.Context {
+			return c.Str("trace_id", sc.TraceID().String()).Str("span_id", sc.SpanID().String())
+		})
+		next.ServeHTTP(w, r)
+		if _, route, ok := strings.Cut(r.Pattern, " "); ok {
+			span.SetAttributes(semconv.HTTPRoute(route))
+		}
+	})
 }
 
 func (m Middleware) observe(r *http.Request, status, size int, d time.Duration) {

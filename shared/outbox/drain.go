@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/todoevents/todo/shared/tracing"
 )
 
 type row struct {
@@ -83,15 +87,20 @@ func (r *Relay) send(ctx context.Context, db execer, rows []row) (published []in
 	if len(events) == 0 {
 		return nil, len(rows), nil
 	}
-	errs := r.publish(ctx, sendable, events)
+	ctxs, spans := r.startSends(ctx, sendable, events)
+	errs := r.publish(ctx, ctxs, sendable, events)
 	if len(events) > 1 {
 		// A broker refuses a partition's whole request for one bad record:
 		// only a record refused on its own is set aside.
 		for i, err := range errs {
 			if err != nil && permanent(err) {
-				errs[i] = r.publish(ctx, sendable[i:i+1], events[i:i+1])[0]
+				errs[i] = r.publish(ctx, sub(ctxs, i), sendable[i:i+1], events[i:i+1])[0]
 			}
 		}
+	}
+	for i, span := range spans {
+		tracing.Fail(span, errs[i])
+		span.End()
 	}
 	for i, err := range errs {
 		switch {
@@ -118,16 +127,42 @@ func (r *Relay) send(ctx context.Context, db execer, rows []row) (published []in
 	return published, len(rows), nil
 }
 
+// startSends starts the send span of each event that carries a trace
+// context, as its child (nil, nil when none does: nothing is traced).
+// ctxs[i] holds the span of events[i].
+func (r *Relay) startSends(ctx context.Context, rows []row, events []cloudevents.Event) ([]context.Context, []trace.Span) {
+	first := slices.IndexFunc(events, tracing.Traced)
+	if first < 0 || r.Tracer == nil {
+		return nil, nil
+	}
+	now := time.Now()
+	ctxs, spans := make([]context.Context, len(events)), make([]trace.Span, len(events))
+	for i, e := range events {
+		ctxs[i], spans[i] = tracing.StartSend(ctx, r.Tracer, e, rows[i].topic, now)
+	}
+	return ctxs, spans
+}
+
+// sub is ctxs[i:i+1], or nil for nil.
+func sub(ctxs []context.Context, i int) []context.Context {
+	if ctxs == nil {
+		return nil
+	}
+	return ctxs[i : i+1]
+}
+
 // publish sends rows, whose events are events: as stored, when the
-// publisher takes structured events, else through the events.
-func (r *Relay) publish(ctx context.Context, rows []row, events []cloudevents.Event) []error {
+// publisher takes structured events (each carries its trace context),
+// else through the events, each under its send span's context in ctxs
+// (nil: ctx).
+func (r *Relay) publish(ctx context.Context, ctxs []context.Context, rows []row, events []cloudevents.Event) []error {
 	topics := make([]string, len(rows))
 	for i, rw := range rows {
 		topics[i] = rw.topic
 	}
 	sp, ok := r.Publisher.(StructuredPublisher)
 	if !ok {
-		return oneByOne(ctx, r.Publisher, topics, events)
+		return oneByOne(ctx, ctxs, r.Publisher, topics, events)
 	}
 	keys, bodies := make([]string, len(rows)), make([][]byte, len(rows))
 	for i, rw := range rows {

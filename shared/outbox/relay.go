@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/todoevents/todo/shared/backoff"
 )
@@ -49,7 +50,7 @@ var errNotSent = errors.New("not sent: an earlier event failed")
 
 // oneByOne publishes events through a Publisher, in order, stopping at the
 // first transient failure.
-func oneByOne(ctx context.Context, p Publisher, topics []string, events []cloudevents.Event) []error {
+func oneByOne(ctx context.Context, ctxs []context.Context, p Publisher, topics []string, events []cloudevents.Event) []error {
 	errs := make([]error, len(events))
 	stopped := false
 	for i := range events {
@@ -57,7 +58,11 @@ func oneByOne(ctx context.Context, p Publisher, topics []string, events []cloude
 			errs[i] = errNotSent
 			continue
 		}
-		if errs[i] = p.Publish(ctx, topics[i], events[i]); errs[i] != nil && !permanent(errs[i]) {
+		c := ctx
+		if ctxs != nil {
+			c = ctxs[i]
+		}
+		if errs[i] = p.Publish(c, topics[i], events[i]); errs[i] != nil && !permanent(errs[i]) {
 			stopped = true
 		}
 	}
@@ -90,6 +95,9 @@ type Relay struct {
 	Pass              prometheus.Observer
 	Mode              *prometheus.GaugeVec
 	SlotLag           prometheus.Gauge
+	// Tracer records a send span per event that carries a trace context,
+	// child of the event's creation (nil: none).
+	Tracer trace.Tracer
 
 	toldPolling atomic.Bool
 

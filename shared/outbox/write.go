@@ -8,6 +8,7 @@ import (
 
 	"github.com/todoevents/todo/shared/apperr"
 	"github.com/todoevents/todo/shared/events"
+	"github.com/todoevents/todo/shared/tracing"
 )
 
 // keyLock is the first half of the per-key advisory lock (two-int keys are
@@ -26,7 +27,7 @@ func Enqueue(ctx context.Context, tx pgx.Tx, evt cloudevents.Event) error {
 // however many there are.
 func EnqueueAll(ctx context.Context, tx pgx.Tx, evts []cloudevents.Event) error {
 	b := &pgx.Batch{}
-	if err := Queue(b, evts...); err != nil {
+	if err := Queue(ctx, b, evts...); err != nil {
 		return err
 	}
 	return tx.SendBatch(ctx, b).Close()
@@ -35,8 +36,10 @@ func EnqueueAll(ctx context.Context, tx pgx.Tx, evts []cloudevents.Event) error 
 // Queue adds to b, a batch sent inside a transaction after the
 // transaction's other writes, the two statements that write evts to the
 // outbox as EnqueueAll does; the batch's Close reports their errors. It
-// lets a write and its event travel in one round trip.
-func Queue(b *pgx.Batch, evts ...cloudevents.Event) error {
+// lets a write and its event travel in one round trip. Each event that
+// carries no trace context yet gets the one of its creation under ctx's
+// span (tracing.Create), which every later hop continues.
+func Queue(ctx context.Context, b *pgx.Batch, evts ...cloudevents.Event) error {
 	n := len(evts)
 	ids, topics, keys, bodies := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	for i, evt := range evts {
@@ -45,12 +48,14 @@ func Queue(b *pgx.Batch, evts ...cloudevents.Event) error {
 		if err := evt.Validate(); err != nil {
 			return apperr.Wrap(apperr.Invalid, err, "the outbox refuses an invalid CloudEvent")
 		}
+		topics[i] = events.TopicOf(evt)
+		tracing.Create(ctx, &evt, topics[i])
 		body, err := evt.MarshalJSON()
 		if err != nil {
 			return apperr.Wrap(apperr.Invalid, err, "the event cannot be encoded")
 		}
 		keys[i], _ = evt.Extensions()[events.ExtPartitionKey].(string)
-		ids[i], topics[i], bodies[i] = evt.ID(), events.TopicOf(evt), string(body)
+		ids[i], bodies[i] = evt.ID(), string(body)
 	}
 	// Rows of one key must get their seq in commit order, or the relay could
 	// publish a later event of a user before an earlier one still being

@@ -11,8 +11,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/todoevents/todo/shared/contract"
+	"github.com/todoevents/todo/shared/events"
 	"github.com/todoevents/todo/shared/outbox"
 	"github.com/todoevents/todo/shared/task"
+	"github.com/todoevents/todo/shared/tracing"
 )
 
 // RecordOccurrence handles event eventID for consumer exactly once (a
@@ -44,6 +46,7 @@ func (s *Store) RecordOccurrences(ctx context.Context, consumer string, batch []
 		ids[i], parentIDs[i] = c.EventID, c.ParentID
 	}
 	var out []contract.Handled
+	traceOf := map[string]context.Context{} // by child id
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		out = make([]contract.Handled, len(batch))
 		fresh, parents, err := claimEvents(ctx, tx, consumer, ids, parentIDs)
@@ -91,6 +94,9 @@ func (s *Store) RecordOccurrences(ctx context.Context, consumer string, batch []
 				out[i] = contract.Handled{Outcome: contract.OutcomeCreated, Child: child}
 				children = append(children, *child)
 				eventOf[child.ID] = *evt
+				if c.Trace != nil {
+					traceOf[child.ID] = c.Trace
+				}
 			}
 		}
 		inserted, err := storeOccurrences(ctx, tx, consumer, slices.Collect(maps.Keys(stale)), stamped, children)
@@ -106,7 +112,11 @@ func (s *Store) RecordOccurrences(ctx context.Context, consumer string, batch []
 				out[i] = contract.Handled{Outcome: contract.OutcomeExists}
 				continue
 			}
-			queued = append(queued, eventOf[out[i].Child.ID])
+			evt := eventOf[out[i].Child.ID]
+			if tc, ok := traceOf[out[i].Child.ID]; ok {
+				tracing.Create(tc, &evt, events.TopicOf(evt))
+			}
+			queued = append(queued, evt)
 		}
 		return outbox.EnqueueAll(ctx, tx, queued)
 	})

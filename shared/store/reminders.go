@@ -58,7 +58,7 @@ func (s *Store) FireDueReminders(ctx context.Context, now time.Time, maxLateness
 		if len(due) == 0 {
 			return nil
 		}
-		if err := outbox.Queue(b, evts...); err != nil {
+		if err := outbox.Queue(ctx, b, evts...); err != nil {
 			return err
 		}
 		return tx.SendBatch(ctx, b).Close()

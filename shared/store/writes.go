@@ -23,7 +23,7 @@ func (s *Store) CreateTask(ctx context.Context, t task.Task, evt cloudevents.Eve
 	}
 	// A batch sent outside a transaction runs as one implicit transaction:
 	// the write token, the task and its event in a single round trip.
-	b, err := s.createBatch(t, evt)
+	b, err := s.createBatch(ctx, t, evt)
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func (s *Store) createTask(ctx context.Context, tx pgx.Tx, t task.Task, evt clou
 			return err
 		}
 	}
-	b, err := s.createBatch(t, evt)
+	b, err := s.createBatch(ctx, t, evt)
 	if err != nil {
 		return err
 	}
@@ -88,11 +88,11 @@ func (s *Store) createTask(ctx context.Context, tx pgx.Tx, t task.Task, evt clou
 
 // createBatch is the write token of t's user, the insert of t and of its
 // event.
-func (s *Store) createBatch(t task.Task, evt cloudevents.Event) (*pgx.Batch, error) {
+func (s *Store) createBatch(ctx context.Context, t task.Task, evt cloudevents.Event) (*pgx.Batch, error) {
 	b := &pgx.Batch{}
 	s.queueWriteToken(b, t.UserID)
 	b.Queue(insertTaskSQL, taskArgs(t)...)
-	return b, outbox.Queue(b, evt)
+	return b, outbox.Queue(ctx, b, evt)
 }
 
 // createErr names the conflicts the insert of t can meet.
@@ -128,7 +128,7 @@ func (s *Store) UpdateTask(ctx context.Context, userID, id string, mutate contra
 		b := &pgx.Batch{}
 		s.queueWriteToken(b, userID)
 		queueSave(b, t)
-		if err := outbox.Queue(b, *evt); err != nil {
+		if err := outbox.Queue(ctx, b, *evt); err != nil {
 			return err
 		}
 		out = t
@@ -169,7 +169,7 @@ func (s *Store) DeleteTask(ctx context.Context, userID, id string, announced fun
 		b := &pgx.Batch{}
 		s.queueWriteToken(b, userID)
 		b.Queue(`DELETE FROM tasks WHERE id = $1 AND user_id = $2`, id, userID)
-		if err := outbox.Queue(b, evt); err != nil {
+		if err := outbox.Queue(ctx, b, evt); err != nil {
 			return err
 		}
 		return tx.SendBatch(ctx, b).Close()
