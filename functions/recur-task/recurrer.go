@@ -86,8 +86,9 @@ func (r *Recurrer) recordNext(ctx context.Context, log zerolog.Logger, eventID, 
 	start := time.Now()
 	ctx, span := r.tracer().Start(ctx, "record next occurrence")
 	outcome, child, err := r.Occurrences.RecordOccurrence(ctx, Name, eventID, userID, taskID, r.next(completedAt))
-	span.End()
+	defer span.End()
 	if err != nil && !errors.Is(err, contract.ErrStale) {
+		tracing.Fail(span, err)
 		log.Warn().Err(err).Msg("event not processed")
 		return "", err
 	}

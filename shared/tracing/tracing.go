@@ -161,7 +161,10 @@ func Create(ctx context.Context, evt *cloudevents.Event, topic string) {
 // span that does nothing, for an event without a trace context).
 func StartSend(ctx context.Context, tracer trace.Tracer, evt cloudevents.Event, topic string, at time.Time) (context.Context, trace.Span) {
 	if !Traced(evt) {
-		return ctx, trace.SpanFromContext(context.Background())
+		return ctx, noSpan
+	}
+	if off(tracer) { // the event's context goes on, nothing is recorded
+		return Extract(ctx, evt), noSpan
 	}
 	return tracer.Start(Extract(ctx, evt), "send "+topic, trace.WithSpanKind(trace.SpanKindProducer), trace.WithTimestamp(at),
 		trace.WithAttributes(eventAttrs(evt, topic, semconv.MessagingOperationTypeSend)...))
@@ -172,6 +175,12 @@ func StartSend(ctx context.Context, tracer trace.Tracer, evt cloudevents.Event, 
 // request) when that is in the same trace; an event from another trace
 // than ctx's is linked to it.
 func StartProcess(ctx context.Context, tracer trace.Tracer, evt cloudevents.Event, topic string) (context.Context, trace.Span) {
+	if off(tracer) {
+		if Traced(evt) && !trace.SpanContextFromContext(ctx).IsValid() {
+			return Extract(ctx, evt), noSpan
+		}
+		return ctx, noSpan
+	}
 	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(eventAttrs(evt, topic, semconv.MessagingOperationTypeProcess)...)}
 	outer := trace.SpanContextFromContext(ctx)
@@ -191,6 +200,9 @@ func StartProcess(ctx context.Context, tracer trace.Tracer, evt cloudevents.Even
 // spans of ctxs: their child when there is one, else a span of its own
 // linked to each (one batch, many traces).
 func StartBatch(tracer trace.Tracer, name string, ctxs []context.Context) (context.Context, trace.Span) {
+	if off(tracer) {
+		return context.Background(), noSpan
+	}
 	if len(ctxs) == 1 {
 		return tracer.Start(ctxs[0], name)
 	}
@@ -202,6 +214,16 @@ func StartBatch(tracer trace.Tracer, name string, ctxs []context.Context) (conte
 	}
 	return tracer.Start(context.Background(), name, trace.WithNewRoot(), trace.WithLinks(links...),
 		trace.WithAttributes(semconv.MessagingBatchMessageCount(len(ctxs))))
+}
+
+// noSpan records nothing.
+var noSpan = trace.SpanFromContext(context.Background())
+
+// off reports whether tracer records nothing (tracing off here), so no
+// span's attributes need be built.
+func off(tracer trace.Tracer) bool {
+	_, ok := tracer.(noop.Tracer)
+	return ok
 }
 
 // Fail marks span failed with err (nil: nothing).
