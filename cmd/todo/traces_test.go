@@ -4,7 +4,6 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,23 +11,6 @@ import (
 	"github.com/todoevents/todo/shared/testkit/pgcluster"
 	"github.com/todoevents/todo/shared/tracing"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestTracesCommand: spans a real exporter sends to `todo traces` come out
 // as one tree per trace, once the trace is quiet.
@@ -40,7 +22,7 @@ func TestTracesCommand(t *testing.T) {
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	go func() { _ = traces(ctx, &out, addr, 300*time.Millisecond) }()
 	testkit.Eventually(t, "the receiver", 10*time.Second, func() bool { return strings.Contains(out.String(), "receiving spans") })
 	tr, err := tracing.Start(ctx, "http://"+addr+"/v1/traces", "unit")

@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/todoevents/todo/dev/otlpsink"
@@ -17,8 +17,10 @@ type tracingResult struct {
 	Off     run     `json:"off"`
 	On      run     `json:"on"`
 	Ratio   float64 `json:"ratio_on_to_off"`
-	// Spans is how many spans the receiver got per request traced.
-	SpansPerRequest float64 `json:"spans_per_request"`
+	// SpansPerRequest is how many spans the receiver got per request
+	// traced, in all and by name.
+	SpansPerRequest float64            `json:"spans_per_request"`
+	ByName          map[string]float64 `json:"spans_per_request_by_name"`
 }
 
 // tracingCost is scenario 7.
@@ -29,8 +31,17 @@ func tracingCost(ctx context.Context, s *system, rep *report, d time.Duration, r
 	}
 	defer sink.Close()
 	sink.Max = 1 // counted, not kept
-	var spans atomic.Int64
-	sink.OnSpan = func(otlpsink.Span) { spans.Add(1) }
+	var (
+		mu     sync.Mutex
+		spans  int
+		byName = map[string]int{}
+	)
+	sink.OnSpan = func(sp otlpsink.Span) {
+		mu.Lock()
+		spans++
+		byName[sp.Name]++
+		mu.Unlock()
+	}
 	traced := map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": sink.URL()}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128, MaxConnsPerHost: 128}}
 	var offs, ons []run
@@ -58,9 +69,15 @@ func tracingCost(ctx context.Context, s *system, rep *report, d time.Duration, r
 		return err
 	}
 	off, on := median(offs), median(ons)
+	mu.Lock()
+	defer mu.Unlock()
+	per := func(n int) float64 { return float64(n) / float64(max(1, requests)) }
 	rep.Tracing = &tracingResult{Clients: profiledClients, Off: off, On: on, Ratio: on.Rate / off.Rate,
-		SpansPerRequest: float64(spans.Load()) / float64(max(1, requests))}
-	log("  off %6.0f/s (p99 %5.1f ms), on %6.0f/s (p99 %5.1f ms): %.2f; %.1f spans per request",
-		off.Rate, off.P99ms, on.Rate, on.P99ms, rep.Tracing.Ratio, rep.Tracing.SpansPerRequest)
+		SpansPerRequest: per(spans), ByName: map[string]float64{}}
+	for name, n := range byName {
+		rep.Tracing.ByName[name] = per(n)
+	}
+	log("  off %6.0f/s (p99 %5.1f ms), on %6.0f/s (p99 %5.1f ms): %.2f; %.2f spans per request %v",
+		off.Rate, off.P99ms, on.Rate, on.P99ms, rep.Tracing.Ratio, rep.Tracing.SpansPerRequest, rep.Tracing.ByName)
 	return nil
 }

@@ -1,7 +1,6 @@
 package outbox_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"strconv"
@@ -324,24 +323,6 @@ func TestStreamSurvivesAPostgresRestart(t *testing.T) {
 	inOrder(t, ids, seen, firsts)
 }
 
-// syncBuffer is a log destination several goroutines write.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestWithoutLogicalDecodingTheRelayPolls: on a server without logical
 // decoding (wal_level=replica, as some managed databases) the relay says
 // so once and polls, stamping rows as before.
@@ -349,7 +330,7 @@ func TestWithoutLogicalDecodingTheRelayPolls(t *testing.T) {
 	t.Parallel()
 	_, url := testkit.OwnDatabase(t, pgcluster.Options{NoLogicalDecoding: true})
 	r := newRigOn(t, url)
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	rl := r.relay(t, func(rl *outbox.Relay) { rl.Log, rl.Poll = zerolog.New(&logs), 200*time.Millisecond })
 	testkit.Eventually(t, "the relay polling", 20*time.Second, func() bool {
 		return testutil.ToFloat64(rl.Mode.WithLabelValues("poll")) == 1
