@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel"
 	_ "golang.org/x/crypto/x509roots/fallback" // TLS roots (JWKS, PostgreSQL) on an image with no system roots
 
 	"github.com/todoevents/todo/shared/auth"
@@ -69,6 +70,11 @@ func Open(ctx context.Context, name string, env map[string]string, req config.Re
 	}
 	if tr.On() {
 		log.Info().Str("endpoint", cfg.TracesEndpoint).Msg("tracing on: spans exported by OTLP/HTTP")
+		// The SDK reports a failed export here (after its own retries),
+		// as a log line like the others rather than on stderr.
+		otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+			log.Warn().Err(err).Msg("tracing: spans not exported")
+		}))
 	}
 	st, err := store.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
 	if err != nil {
